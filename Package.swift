@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "MemoryBankTrainer",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "coordinator", targets: ["CoordinatorCommand"]),
+        .executable(name: "worker", targets: ["WorkerCommand"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C libraries: each is imported by exactly one Swift file.
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Dense math, losses, optimizers, seeded randomness, embedding tables.
+        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        // The versioned item memory bank and its momentum update.
+        .target(name: "MemoryBank", dependencies: ["Kernels"]),
+        // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.
+        .target(name: "Dataset", dependencies: ["Kernels"]),
+        // Everything that crosses the network: message types and their byte encoding.
+        .target(name: "Wire"),
+        // ZeroMQ sockets and the fault-injection layer.
+        .target(name: "Transport", dependencies: [
+            "CZeroMQ", "Wire", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Coordinator", dependencies: [
+            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Worker", dependencies: [
+            "Kernels", "MemoryBank", "Wire", "Transport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "CoordinatorCommand", dependencies: [
+            "Coordinator", "Dataset", "Kernels",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "WorkerCommand", dependencies: [
+            "Worker",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["Kernels", "Wire"], path: "Tests/TestSupport"),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "MemoryBankTests", dependencies: ["MemoryBank", "Kernels", "TestSupport"]),
+        .testTarget(name: "DatasetTests", dependencies: ["Dataset", "Kernels", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
