@@ -29,12 +29,14 @@ let package = Package(
         .target(name: "Transport", dependencies: [
             "CZeroMQ", "Wire", .product(name: "Logging", package: "swift-log"),
         ]),
+        // How state is copied to workers: snapshots, deltas, replicas, spec conversions.
+        .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire"]),
         .target(name: "Coordinator", dependencies: [
-            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport",
+            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
-            "Kernels", "MemoryBank", "Wire", "Transport",
+            "Kernels", "MemoryBank", "Wire", "Transport", "Replication",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
@@ -54,8 +56,9 @@ let package = Package(
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "Kernels", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "TestSupport"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "TestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,196 @@
+import Foundation
+import Kernels
+import MemoryBank
+import Wire
+
+/// A complete, resumable picture of training at a step boundary.
+///
+/// File layout (little-endian): magic "MBTCKPT1", u32 body length, body, u32 CRC32C of the body.
+/// Body: u64 runId, cursor (u64 step, u64 version, u64 epoch, u64 minibatch), audit (u64 count, sum, xor),
+/// u32 users, u32 items, u32 dim, users f32, items f32, bank f32, f32 momentum, then per optimizer (users, items)
+/// u64 stepCount, u32 arrays, per array u64 length + f32 values.
+public struct Checkpoint {
+    public var runId: UInt64
+    public var cursor: TrainingCursor
+    public var audit: EpochAudit
+    public var users: EmbeddingTable
+    public var items: EmbeddingTable
+    public var bank: EmbeddingTable
+    public var momentum: Float
+    public var userOptimizer: (stepCount: Int, state: [[Float]])
+    public var itemOptimizer: (stepCount: Int, state: [[Float]])
+
+    static let magic = Array("MBTCKPT1".utf8)
+
+    public init(runId: UInt64, cursor: TrainingCursor, audit: EpochAudit, state: TrainingState) {
+        self.runId = runId
+        self.cursor = cursor
+        self.audit = audit
+        users = state.users
+        items = state.items
+        bank = state.bank.table
+        momentum = state.bank.momentum
+        userOptimizer = (state.userOptimizer.stepCount, state.userOptimizer.state)
+        itemOptimizer = (state.itemOptimizer.stepCount, state.itemOptimizer.state)
+    }
+
+    public func encoded() -> Data {
+        var body = ByteBuffer()
+        body.put(runId)
+        body.put(cursor.step); body.put(cursor.version); body.put(UInt64(cursor.epoch)); body.put(UInt64(cursor.minibatch))
+        body.put(UInt64(audit.count)); body.put(audit.sum); body.put(audit.xor)
+        body.put(UInt32(users.rows)); body.put(UInt32(items.rows)); body.put(UInt32(users.dim))
+        body.put(users.values); body.put(items.values); body.put(bank.values)
+        body.put(momentum.bitPattern)
+        for opt in [userOptimizer, itemOptimizer] {
+            body.put(UInt64(opt.stepCount))
+            body.put(UInt32(opt.state.count))
+            for array in opt.state { body.put(UInt64(array.count)); body.put(array) }
+        }
+        var file = ByteBuffer()
+        file.bytes += Checkpoint.magic
+        file.put(UInt32(body.bytes.count))
+        file.bytes += body.bytes
+        file.put(CRC32C.checksum(body.bytes))
+        return Data(file.bytes)
+    }
+
+    public static func decode(_ data: Data, path: String) throws -> Checkpoint {
+        let bytes = [UInt8](data)
+        func bad(_ what: String) -> TrainerError { TrainerError("\(path): not a valid checkpoint (\(what))") }
+        guard bytes.count >= 16, Array(bytes[0 ..< 8]) == magic else { throw bad("wrong magic") }
+        var header = ByteReader(bytes[8 ..< 12])
+        let length = Int(try header.u32())
+        guard bytes.count == 12 + length + 4 else { throw bad("truncated: \(bytes.count) bytes, expected \(12 + length + 4)") }
+        let body = Array(bytes[12 ..< 12 + length])
+        var tail = ByteReader(bytes[(12 + length)...])
+        guard try tail.u32() == CRC32C.checksum(body) else { throw bad("checksum mismatch") }
+        var r = ByteReader(body[...])
+        do {
+            let runId = try r.u64()
+            let cursor = TrainingCursor(step: try r.u64(), version: try r.u64(), epoch: Int(try r.u64()),
+                                        minibatch: Int(try r.u64()))
+            var audit = EpochAudit()
+            audit.count = Int(try r.u64()); audit.sum = try r.u64(); audit.xor = try r.u64()
+            let userCount = Int(try r.u32()), itemCount = Int(try r.u32()), dim = Int(try r.u32())
+            guard dim > 0 else { throw bad("dim 0") }
+            let users = EmbeddingTable(rows: userCount, dim: dim, values: try r.floats(userCount * dim))
+            let items = EmbeddingTable(rows: itemCount, dim: dim, values: try r.floats(itemCount * dim))
+            let bank = EmbeddingTable(rows: itemCount, dim: dim, values: try r.floats(itemCount * dim))
+            let momentum = Float(bitPattern: try r.u32())
+            var optimizers: [(Int, [[Float]])] = []
+            for _ in 0 ..< 2 {
+                let steps = Int(try r.u64())
+                let arrays = Int(try r.u32())
+                guard arrays <= 8 else { throw bad("\(arrays) optimizer arrays") }
+                var state: [[Float]] = []
+                for _ in 0 ..< arrays { state.append(try r.floats(Int(try r.u64()))) }
+                optimizers.append((steps, state))
+            }
+            guard r.isAtEnd else { throw bad("\(r.remaining) trailing bytes") }
+            return Checkpoint(runId: runId, cursor: cursor, audit: audit, users: users, items: items, bank: bank,
+                              momentum: momentum, userOptimizer: optimizers[0], itemOptimizer: optimizers[1])
+        } catch is ByteReader.Truncated {
+            throw bad("truncated body")
+        }
+    }
+
+    init(runId: UInt64, cursor: TrainingCursor, audit: EpochAudit, users: EmbeddingTable, items: EmbeddingTable,
+         bank: EmbeddingTable, momentum: Float, userOptimizer: (Int, [[Float]]), itemOptimizer: (Int, [[Float]])) {
+        self.runId = runId
+        self.cursor = cursor
+        self.audit = audit
+        self.users = users
+        self.items = items
+        self.bank = bank
+        self.momentum = momentum
+        self.userOptimizer = (userOptimizer.0, userOptimizer.1)
+        self.itemOptimizer = (itemOptimizer.0, itemOptimizer.1)
+    }
+
+    /// Training state rebuilt from the checkpoint.
+    public func restore(optimizer: OptimizerSettings) throws -> TrainingState {
+        let memoryBank = MemoryBank(table: bank, momentum: momentum, version: cursor.version)
+        let state = TrainingState(users: users, items: items, bank: memoryBank, optimizer: optimizer,
+                                  version: cursor.version)
+        try state.userOptimizer.restore(state: userOptimizer.state, stepCount: userOptimizer.stepCount)
+        try state.itemOptimizer.restore(state: itemOptimizer.state, stepCount: itemOptimizer.stepCount)
+        return state
+    }
+}
+
+/// The checkpoints of a run directory: `checkpoint-<step>.mbt`, newest first.
+public struct CheckpointStore {
+    public let directory: String
+    public let keep: Int
+
+    public init(directory: String, keep: Int = 2) {
+        self.directory = directory
+        self.keep = keep
+    }
+
+    public func save(_ checkpoint: Checkpoint) throws -> String {
+        let path = directory + "/checkpoint-\(String(format: "%010llu", checkpoint.cursor.step)).mbt"
+        try AtomicFile.write(checkpoint.encoded(), to: path)
+        for old in paths().dropFirst(keep) { unlink(old) }
+        return path
+    }
+
+    public func paths() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".mbt") }.sorted(by: >)
+            .map { directory + "/" + $0 }
+    }
+
+    /// The newest checkpoint that reads back intact, and the reasons the newer ones were passed over.
+    public func newestValid() -> (Checkpoint, path: String, skipped: [String])? {
+        var skipped: [String] = []
+        for path in paths() {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                return (try Checkpoint.decode(data, path: path), path, skipped)
+            } catch {
+                skipped.append("\(error)")
+            }
+        }
+        return nil
+    }
+}
+
+/// Little-endian byte building for checkpoints.
+struct ByteBuffer {
+    var bytes: [UInt8] = []
+    mutating func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func put(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+    mutating func put(_ values: [Float]) { values.withUnsafeBytes { bytes += $0 } }
+}
+
+struct ByteReader {
+    struct Truncated: Error {}
+    let bytes: ArraySlice<UInt8>
+    var offset: Int
+    init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes; offset = bytes.startIndex }
+    var remaining: Int { bytes.endIndex - offset }
+    var isAtEnd: Bool { remaining == 0 }
+    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, n <= remaining else { throw Truncated() }
+        defer { offset += n }
+        return bytes[offset ..< offset + n]
+    }
+    mutating func u32() throws -> UInt32 {
+        try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
+    }
+    mutating func u64() throws -> UInt64 {
+        try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
+    }
+    mutating func floats(_ n: Int) throws -> [Float] {
+        guard n >= 0, n <= remaining / 4 else { throw Truncated() }
+        let slice = try take(n * 4)
+        return [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            slice.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
+            }
+            count = n
+        }
+    }
+}

@@ -1,0 +1,325 @@
+import Dataset
+import Foundation
+import Kernels
+import Logging
+import Replication
+import Transport
+import Wire
+
+/// The coordinator's shell: owns the socket, the training state and the reports, and carries out the directives of
+/// `CoordinatorProtocol`.
+public final class CoordinatorServer {
+    public let settings: CoordinatorSettings
+    public let data: InteractionData
+    private let logger: Logger
+    private let endpoint: RouterEndpoint
+    private let state: TrainingState
+    private var machine: CoordinatorProtocol<PeerID>
+    private let spec: TrainingSpec
+    private let runId: UInt64
+    private let checkpoints: CheckpointStore
+    private let reporter: RunReporter
+    private let evaluator: RankingEvaluator
+    /// The delta that the current STEP carries.
+    private var delta: StepDelta
+    private var plan: (epoch: Int, plan: EpochPlan)?
+    private var stepTasks: [TaskKey: Task] = [:]
+    private var accepted: [TaskKey: Gradient] = [:]
+    private var audit: EpochAudit
+    private let expectedAudit: EpochAudit
+    private var epochLoss = (sum: 0.0, examples: 0)
+    private var epochStart: Double
+    private var evaluations: [(EpochEvaluation, EpochResult)] = []
+    private var results: [EpochResult] = []
+    private var hashAtVersion: (version: UInt64, hash: UInt64)?
+    private var replicaMismatches = 0
+    private var membersLost = 0
+    private var sequence: UInt64 = 0
+    private var stepsRun = 0
+
+    /// The endpoint actually bound (useful with port 0).
+    public var boundEndpoint: String { endpoint.boundEndpoint }
+
+    public init(settings: CoordinatorSettings, data: InteractionData, logger: Logger) throws {
+        let problems = settings.problems()
+        guard problems.isEmpty else { throw TrainerError(problems.joined(separator: "; ")) }
+        guard data.trainCount > 0 else { throw TrainerError("dataset \(data.name) has no training interactions") }
+        self.settings = settings
+        self.data = data
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: settings.outputDirectory, withIntermediateDirectories: true)
+        checkpoints = CheckpointStore(directory: settings.outputDirectory)
+
+        let minibatches = (data.trainCount + settings.effectiveMinibatchSize - 1) / settings.effectiveMinibatchSize
+        let schedule = TrainingSchedule(epochs: settings.epochs, minibatchesPerEpoch: minibatches,
+                                        minibatchesPerStep: settings.minibatchesPerStep)
+        var cursor = TrainingCursor()
+        if settings.resume, let (checkpoint, path, skipped) = checkpoints.newestValid() {
+            for reason in skipped { logger.warning("passed over a checkpoint: \(reason)") }
+            guard checkpoint.users.rows == data.userCount, checkpoint.items.rows == data.itemCount,
+                  checkpoint.users.dim == settings.dim else {
+                throw TrainerError("\(path) holds \(checkpoint.users.rows) users × \(checkpoint.items.rows) items, d \(checkpoint.users.dim); this run has \(data.userCount) × \(data.itemCount), d \(settings.dim)")
+            }
+            state = try checkpoint.restore(optimizer: settings.optimizer)
+            runId = checkpoint.runId
+            cursor = checkpoint.cursor
+            audit = checkpoint.audit
+            logger.notice("resuming from \(path): step \(cursor.step), epoch \(cursor.epoch + 1), version \(cursor.version)")
+        } else {
+            if settings.resume { logger.warning("no valid checkpoint in \(settings.outputDirectory); starting afresh") }
+            state = TrainingState(userCount: data.userCount, itemCount: data.itemCount, dim: settings.dim,
+                                  initStd: settings.initStd, seed: settings.seed, momentum: settings.momentum,
+                                  optimizer: settings.optimizer)
+            var random = SystemRandomNumberGenerator()
+            runId = UInt64.random(in: 1 ... .max, using: &random)
+            audit = EpochAudit()
+        }
+        machine = CoordinatorProtocol(runId: runId, schedule: schedule, timings: settings.timings,
+                                      minimumWorkers: settings.minimumWorkers, cursor: cursor)
+        delta = .empty(at: cursor.version, dim: settings.dim)
+        expectedAudit = EpochAudit.expected(for: data.trainCount)
+        spec = TrainingSpec(users: data.userCount, items: data.itemCount, dim: settings.dim, loss: settings.loss,
+                            sampler: settings.sampler, popularityAlpha: settings.popularityAlpha,
+                            popularity: data.itemPopularity(), seed: settings.seed,
+                            verifyReplicas: settings.verifyReplicas)
+        evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
+        reporter = try RunReporter(metricsPath: settings.outputDirectory + "/metrics.jsonl", ks: settings.evaluationKs)
+        endpoint = try RouterEndpoint(bind: settings.bind, maxMessageBytes: settings.effectiveMaxMessageBytes,
+                                      faults: settings.faults, logger: logger)
+        epochStart = MonotonicClock.now()
+        reporter.record([
+            "event": "start", "dataset": data.name, "users": data.userCount, "items": data.itemCount,
+            "train": data.trainCount, "epochs": settings.epochs, "dim": settings.dim, "batch_size": settings.batchSize,
+            "minibatch_size": settings.effectiveMinibatchSize, "negatives": settings.loss.negatives,
+            "temperature": Double(settings.loss.temperature), "loss": "\(settings.loss.kind)",
+            "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint.boundEndpoint,
+        ])
+    }
+
+    /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
+    /// every locally started worker has exited).
+    public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
+        let start = MonotonicClock.now()
+        logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
+        var finished = machine.phase == .finished
+        var lastSupervise = 0.0
+        while !finished {
+            var directives = machine.tick(now: MonotonicClock.now())
+            var budget = 64
+            var timeout = 20
+            while budget > 0, let received = try endpoint.receive(timeoutMilliseconds: timeout) {
+                budget -= 1
+                timeout = 0
+                switch received {
+                case let .message(peer, envelope):
+                    directives += machine.received(envelope.message, from: peer, now: MonotonicClock.now())
+                case let .malformed(peer, error):
+                    logger.warning("rejected a malformed message from \(peer): \(error)")
+                }
+            }
+            finished = try execute(directives)
+            reportEvaluations(waiting: false)
+            let now = MonotonicClock.now()
+            if now - lastSupervise > 0.05 {
+                lastSupervise = now
+                if !finished { try supervise() }
+            }
+            if machine.phase == .waitingForWorkers {
+                reporter.progress("waiting for workers: \(machine.readyMembers.count)/\(settings.minimumWorkers) ready", now: now)
+            }
+        }
+        reportEvaluations(waiting: true)
+        try exportResults()
+        // Give SHUTDOWN messages a moment to leave before the socket closes.
+        let lingerUntil = MonotonicClock.now() + 0.3
+        while MonotonicClock.now() < lingerUntil { _ = try endpoint.receive(timeoutMilliseconds: 20) }
+        endpoint.close()
+        reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - start, "steps": stepsRun,
+                         "replica_mismatches": replicaMismatches, "resends": machine.resends,
+                         "members_lost": membersLost])
+        reporter.close()
+        return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - start,
+                          replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
+                          outputDirectory: settings.outputDirectory, finalHash: state.contentHash())
+    }
+
+    // MARK: directives
+
+    /// Carries out directives (and those they lead to); true when training has finished.
+    private func execute(_ initial: [CoordinatorDirective<PeerID>]) throws -> Bool {
+        var queue = initial[...]
+        var finished = false
+        while let directive = queue.popFirst() {
+            switch directive {
+            case let .send(peer, message):
+                send(message, to: peer)
+            case let .sendWelcome(peer, id):
+                send(.welcome(workerId: id, runId: runId, currentVersion: state.version, spec: spec), to: peer)
+            case let .sendSnapshot(peer, id):
+                let chunks = SnapshotChunker.chunks(version: state.version, users: state.users, items: state.items,
+                                                    bank: state.bank.table)
+                logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
+                for chunk in chunks { send(.snapshot(chunk), to: peer) }
+            case let .sendStep(peer, _, tasks):
+                send(.step(stepMessage(tasks: tasks)), to: peer)
+            case let .accept(id, gradient):
+                accept(gradient, from: id)
+            case let .applyStep(_, tasks):
+                applyStep(tasks)
+                checkpointIfDue()
+                queue.append(contentsOf: machine.stepApplied(now: MonotonicClock.now()))
+            case let .epochFinished(epoch):
+                finishEpoch(epoch)
+            case .trainingFinished:
+                finished = true
+            case let .memberJoined(id, name):
+                logger.info("worker \(id) (\(name)) joined")
+            case let .memberReady(id):
+                logger.info("worker \(id) is ready at version \(state.version)")
+            case let .memberLost(id, reason, reassigned):
+                membersLost += 1
+                reporter.clearProgress()
+                logger.warning("worker \(id) declared dead (\(reason)); reassigned \(reassigned.count) minibatch(es)")
+                reporter.record(["event": "member_lost", "worker": Int(id), "reason": reason,
+                                 "reassigned": reassigned.count, "step": Int(machine.currentStep)])
+            case let .note(text):
+                logger.debug("\(text)")
+            }
+        }
+        return finished
+    }
+
+    private func send(_ message: Message, to peer: PeerID) {
+        sequence += 1
+        do {
+            try endpoint.send(Envelope(sender: 0, sequence: sequence, message: message), to: peer)
+        } catch {
+            logger.warning("could not send \(message.name) to \(peer): \(error)")
+        }
+    }
+
+    /// The STEP for the current step with these tasks: materialised once per step from the epoch plan.
+    private func stepMessage(tasks keys: [TaskKey]) -> Step {
+        let tasks = keys.map { key -> Task in
+            if let task = stepTasks[key] { return task }
+            if plan?.epoch != Int(key.epoch) {
+                plan = (Int(key.epoch), EpochPlan(seed: settings.seed, epoch: Int(key.epoch),
+                                                  interactionCount: data.trainCount,
+                                                  minibatchSize: settings.effectiveMinibatchSize))
+            }
+            let indices = plan!.plan.interactions(inMinibatch: Int(key.minibatch))
+            let task = Task(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { data.trainUsers[Int($0)] },
+                            items: indices.map { data.trainItems[Int($0)] })
+            stepTasks[key] = task
+            return task
+        }
+        return Step(step: machine.currentStep, baseVersion: delta.baseVersion, version: delta.version,
+                    userDelta: RowBlock(delta.users), itemDelta: RowBlock(delta.items), bankDelta: RowBlock(delta.bank),
+                    tasks: tasks)
+    }
+
+    private func accept(_ gradient: Gradient, from id: UInt32) {
+        let key = TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)
+        if settings.verifyReplicas {
+            if hashAtVersion?.version != state.version { hashAtVersion = (state.version, state.contentHash()) }
+            if gradient.replicaHash != hashAtVersion!.hash {
+                replicaMismatches += 1
+                logger.error("worker \(id)'s replica hash at version \(state.version) is \(String(gradient.replicaHash, radix: 16)), expected \(String(hashAtVersion!.hash, radix: 16))")
+            }
+        }
+        accepted[key] = gradient
+    }
+
+    private func applyStep(_ keys: [TaskKey]) {
+        var contributions: [MinibatchContribution] = []
+        for key in keys {
+            guard let g = accepted[key], let task = stepTasks[key] else {
+                preconditionFailure("step \(machine.currentStep) applied without the gradient of \(key)")
+            }
+            precondition(Int(g.examples) == task.users.count,
+                         "gradient of \(key) counts \(g.examples) examples; the minibatch has \(task.users.count)")
+            contributions.append(MinibatchContribution(examples: Int(g.examples), lossSum: g.lossSum,
+                                                       users: SparseRows(g.users), items: SparseRows(g.items),
+                                                       positives: task.items))
+            audit.add(plan!.plan.interactions(inMinibatch: Int(key.minibatch)))
+            epochLoss.sum += g.lossSum
+            epochLoss.examples += Int(g.examples)
+        }
+        delta = state.apply(contributions)
+        accepted.removeAll(keepingCapacity: true)
+        stepTasks.removeAll(keepingCapacity: true)
+        stepsRun += 1
+        let now = MonotonicClock.now()
+        let schedule = machine.schedule
+        let stepInEpoch = (machine.cursor.minibatch + schedule.minibatchesPerStep - 1) / schedule.minibatchesPerStep
+        let rate = Double(epochLoss.examples) / max(now - epochStart, 1e-9)
+        let remaining = Double(schedule.totalSteps - Int(machine.cursor.step)) * (now - epochStart) / Double(max(stepInEpoch, 1))
+        reporter.progress(String(format: "epoch %d/%d  step %d/%d  %.0f examples/s  loss %.4f  ETA %@",
+                                 machine.cursor.epoch + 1, schedule.epochs, stepInEpoch, schedule.stepsPerEpoch, rate,
+                                 epochLoss.sum / Double(max(epochLoss.examples, 1)), Self.duration(remaining)),
+                          now: now)
+    }
+
+    /// Checkpoints the state right after an applied step (before the next starts) at epoch ends and every
+    /// `checkpointEverySteps` steps.
+    private func checkpointIfDue() {
+        let c = machine.cursor
+        let endOfEpoch = c.minibatch >= machine.schedule.minibatchesPerEpoch
+        let due = settings.checkpointEverySteps > 0 && stepsRun % settings.checkpointEverySteps == 0
+        guard endOfEpoch || due else { return }
+        let resumeAt = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
+        do {
+            let path = try checkpoints.save(Checkpoint(runId: runId, cursor: resumeAt, audit: audit, state: state))
+            logger.debug("checkpoint \(path)")
+        } catch {
+            logger.error("checkpoint failed: \(error)")
+        }
+    }
+
+    private func finishEpoch(_ epoch: Int) {
+        let now = MonotonicClock.now()
+        let exact = audit == expectedAudit
+        if !exact {
+            logger.error("epoch \(epoch + 1) audit: \(audit.count) interactions applied, \(expectedAudit.count) expected, hashes \(audit == expectedAudit ? "equal" : "differ")")
+        }
+        let result = EpochResult(epoch: epoch, meanLoss: epochLoss.sum / Double(max(epochLoss.examples, 1)),
+                                 examples: epochLoss.examples, trainSeconds: now - epochStart, auditExact: exact,
+                                 audit: audit, metrics: [], evaluationSeconds: 0)
+        // One evaluation at a time: wait for the previous one first.
+        reportEvaluations(waiting: true)
+        let evaluation = EpochEvaluation(epoch: epoch, evaluator: evaluator, users: state.users, items: state.items,
+                                         cosine: settings.loss.similarity == .cosine)
+        evaluation.start()
+        evaluations.append((evaluation, result))
+        audit = EpochAudit()
+        epochLoss = (0, 0)
+        epochStart = MonotonicClock.now()
+    }
+
+    private func reportEvaluations(waiting: Bool) {
+        while let (evaluation, partial) = evaluations.first,
+              let metrics = evaluation.metrics(waiting: waiting ? 1e6 : 0) {
+            evaluations.removeFirst()
+            var result = partial
+            result.metrics = metrics
+            result.evaluationSeconds = evaluation.seconds
+            results.append(result)
+            reporter.printEpoch(result)
+        }
+    }
+
+    private func exportResults() throws {
+        let dir = settings.outputDirectory
+        try NpyFile.write(state.users, to: dir + "/user_embeddings.npy")
+        try NpyFile.write(state.items, to: dir + "/item_embeddings.npy")
+        try NpyFile.write(state.bank.table, to: dir + "/bank.npy")
+        try data.writeIdMappings(to: dir)
+        logger.info("wrote embeddings, id mappings and checkpoints to \(dir)")
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds)
+        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : s >= 60 ? "\(s / 60)m\(s % 60)s" : "\(s)s"
+    }
+}

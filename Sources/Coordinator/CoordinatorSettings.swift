@@ -1,0 +1,75 @@
+import Kernels
+import Replication
+import Transport
+
+/// Everything that decides how a run trains; the coordinator command fills it from flags.
+public struct CoordinatorSettings: Sendable {
+    /// Where the ROUTER socket binds, `tcp://HOST:PORT` (port 0: any free port).
+    public var bind = "tcp://127.0.0.1:5555"
+    /// Ready workers needed before the first step.
+    public var minimumWorkers = 1
+    public var epochs = 5
+    public var dim = 64
+    /// Examples per global step.
+    public var batchSize = 3072
+    /// Pairs per minibatch (the unit a worker computes; each draws its own negatives). nil: batchSize / workers.
+    public var minibatchSize: Int?
+    public var loss = LossSettings()
+    public var sampler = SamplerKind.uniform
+    public var popularityAlpha: Float = 0.75
+    public var momentum: Float = 0.5
+    public var optimizer = OptimizerSettings()
+    public var initStd: Float = 0.1
+    public var seed: UInt64 = 42
+    public var evaluationKs = [20]
+    /// Where metrics, embeddings and checkpoints go.
+    public var outputDirectory = "runs/latest"
+    /// Also checkpoint every this many steps (0: only at epoch ends and at the end).
+    public var checkpointEverySteps = 0
+    /// Continue from the newest valid checkpoint in the output directory.
+    public var resume = false
+    public var timings = ProtocolTimings()
+    /// Workers send a hash of their replica with every gradient; the coordinator checks it.
+    public var verifyReplicas = false
+    /// Largest message accepted from a worker (ZMQ_MAXMSGSIZE); nil: computed from the minibatch size.
+    public var maxMessageBytes: Int?
+    public var faults: FaultSettings?
+
+    public init() {}
+
+    public var effectiveMinibatchSize: Int {
+        minibatchSize ?? max(1, (batchSize + minimumWorkers - 1) / minimumWorkers)
+    }
+
+    public var minibatchesPerStep: Int {
+        max(1, (batchSize + effectiveMinibatchSize - 1) / effectiveMinibatchSize)
+    }
+
+    /// The largest legal GRADIENT: two row blocks of at most 2 × minibatch rows each, plus headers; doubled.
+    public var effectiveMaxMessageBytes: Int {
+        maxMessageBytes ?? max(1 << 20, 2 * (4 * effectiveMinibatchSize * (dim * 4 + 4) + 4096))
+    }
+
+    /// A sentence for each setting that cannot work, empty when all is well.
+    public func problems() -> [String] {
+        var out: [String] = []
+        if epochs < 1 { out.append("--epochs must be at least 1 (got \(epochs))") }
+        if dim < 1 || dim > 4096 { out.append("--dim must be between 1 and 4096 (got \(dim))") }
+        if batchSize < 1 { out.append("--batch-size must be at least 1 (got \(batchSize))") }
+        if let m = minibatchSize, m < 1 || m > batchSize {
+            out.append("--minibatch-size must be between 1 and --batch-size \(batchSize) (got \(m))")
+        }
+        if minimumWorkers < 1 { out.append("--workers must be at least 1 (got \(minimumWorkers))") }
+        if !(loss.temperature > 0) { out.append("--temperature must be positive (got \(loss.temperature))") }
+        if loss.negatives < 1 || loss.negatives > 1 << 20 {
+            out.append("--negatives must be between 1 and 1048576 (got \(loss.negatives))")
+        }
+        if !(momentum >= 0 && momentum < 1) { out.append("--momentum must be in [0, 1) (got \(momentum))") }
+        if !(optimizer.learningRate > 0) { out.append("--lr must be positive (got \(optimizer.learningRate))") }
+        if evaluationKs.isEmpty || evaluationKs.contains(where: { $0 < 1 }) {
+            out.append("--eval-k needs positive cutoffs (got \(evaluationKs))")
+        }
+        if checkpointEverySteps < 0 { out.append("--checkpoint-every must be 0 or more") }
+        return out
+    }
+}

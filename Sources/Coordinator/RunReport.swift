@@ -1,0 +1,108 @@
+import Dataset
+import Foundation
+
+/// One epoch's figures.
+public struct EpochResult: Sendable {
+    public var epoch: Int
+    public var meanLoss: Double
+    public var examples: Int
+    public var trainSeconds: Double
+    public var auditExact: Bool
+    public var audit: EpochAudit
+    public var metrics: [RankingMetrics]
+    public var evaluationSeconds: Double
+
+    public var examplesPerSecond: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
+
+    public func metric(k: Int) -> RankingMetrics? { metrics.first { $0.k == k } }
+}
+
+/// What a finished run reports.
+public struct RunSummary: Sendable {
+    public var epochs: [EpochResult]
+    public var steps: Int
+    public var wallSeconds: Double
+    public var replicaMismatches: Int
+    public var resends: Int
+    public var membersLost: Int
+    public var outputDirectory: String
+    public var finalHash: UInt64
+}
+
+/// The per-run JSON-lines metrics file and the human-readable epoch table.
+final class RunReporter {
+    private let handle: FileHandle?
+    private let ks: [Int]
+    private var printedHeader = false
+    private let isTerminal: Bool
+    private var lastProgress: Double = 0
+    private var progressVisible = false
+
+    init(metricsPath: String, ks: [Int]) throws {
+        FileManager.default.createFile(atPath: metricsPath, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
+            throw TrainerError("cannot open \(metricsPath) for writing")
+        }
+        self.handle = handle
+        self.ks = ks
+        isTerminal = isatty(STDERR_FILENO) == 1
+    }
+
+    func record(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        handle?.write(data + Data("\n".utf8))
+    }
+
+    /// A live line on a terminal (at most 5 per second); a plain line every 10 s otherwise.
+    func progress(_ text: String, now: Double) {
+        if isTerminal {
+            guard now - lastProgress >= 0.2 else { return }
+            lastProgress = now
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
+            progressVisible = true
+        } else {
+            guard now - lastProgress >= 10 else { return }
+            lastProgress = now
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+    }
+
+    func clearProgress() {
+        if progressVisible {
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            progressVisible = false
+        }
+    }
+
+    func printEpoch(_ r: EpochResult) {
+        clearProgress()
+        if !printedHeader {
+            printedHeader = true
+            var header = "epoch │     loss │  examples/s │ train s"
+            for k in ks { header += " │ recall@\(k) │ ndcg@\(k)" }
+            header += " │ audit"
+            print(header)
+        }
+        var line = String(format: "%5d │ %8.4f │ %11.0f │ %7.1f", r.epoch + 1, r.meanLoss, r.examplesPerSecond, r.trainSeconds)
+        for k in ks {
+            let m = r.metric(k: k)
+            line += String(format: " │ %*.4f │ %*.4f", 8 + String(k).count, m?.recall ?? .nan,
+                           6 + String(k).count, m?.ndcg ?? .nan)
+        }
+        line += r.auditExact ? " │ exact" : " │ MISMATCH"
+        print(line)
+        fflush(stdout)
+        var object: [String: Any] = [
+            "event": "epoch", "epoch": r.epoch + 1, "loss": r.meanLoss, "examples": r.examples,
+            "train_seconds": r.trainSeconds, "examples_per_second": r.examplesPerSecond,
+            "audit_exact": r.auditExact, "audit_count": r.audit.count, "evaluation_seconds": r.evaluationSeconds,
+        ]
+        for m in r.metrics {
+            object["recall@\(m.k)"] = m.recall
+            object["ndcg@\(m.k)"] = m.ndcg
+        }
+        record(object)
+    }
+
+    func close() { try? handle?.close() }
+}

@@ -1,0 +1,100 @@
+import Kernels
+import MemoryBank
+
+/// The rows that one applied step changed: what replicas need to move from `baseVersion` to `version`.
+public struct StepDelta: Sendable, Equatable {
+    public var baseVersion: UInt64
+    public var version: UInt64
+    public var users: SparseRows
+    public var items: SparseRows
+    public var bank: SparseRows
+
+    public static func empty(at version: UInt64, dim: Int) -> StepDelta {
+        StepDelta(baseVersion: version, version: version, users: SparseRows(dim: dim), items: SparseRows(dim: dim),
+                  bank: SparseRows(dim: dim))
+    }
+}
+
+/// One minibatch's contribution to a step, in the form the averager needs.
+public struct MinibatchContribution: Sendable {
+    public var examples: Int
+    public var lossSum: Double
+    public var users: SparseRows
+    public var items: SparseRows
+    /// The minibatch's positive items: their bank rows move after the step.
+    public var positives: [UInt32]
+
+    public init(examples: Int, lossSum: Double, users: SparseRows, items: SparseRows, positives: [UInt32]) {
+        self.examples = examples
+        self.lossSum = lossSum
+        self.users = users
+        self.items = items
+        self.positives = positives
+    }
+}
+
+/// The authoritative parameters: user and item tables, their optimizers, and the memory bank.
+public final class TrainingState {
+    public let users: EmbeddingTable
+    public let items: EmbeddingTable
+    public let bank: MemoryBank
+    public let userOptimizer: SparseOptimizer
+    public let itemOptimizer: SparseOptimizer
+    public private(set) var version: UInt64
+    private let userAverager: GradientAverager
+    private let itemAverager: GradientAverager
+
+    public init(users: EmbeddingTable, items: EmbeddingTable, bank: MemoryBank, optimizer: OptimizerSettings,
+                version: UInt64) {
+        precondition(users.dim == items.dim && items.dim == bank.table.dim, "tables disagree on dim")
+        self.users = users
+        self.items = items
+        self.bank = bank
+        self.version = version
+        userOptimizer = SparseOptimizer(settings: optimizer, rows: users.rows, dim: users.dim)
+        itemOptimizer = SparseOptimizer(settings: optimizer, rows: items.rows, dim: items.dim)
+        userAverager = GradientAverager(rows: users.rows, dim: users.dim)
+        itemAverager = GradientAverager(rows: items.rows, dim: items.dim)
+    }
+
+    /// Fresh parameters: N(0, initStd²) tables from the seed, the bank from the normalised item rows.
+    public convenience init(userCount: Int, itemCount: Int, dim: Int, initStd: Float, seed: UInt64,
+                            momentum: Float, optimizer: OptimizerSettings) {
+        var random = SeededRandom(seed: seed, stream: 0x1A17)
+        let users = EmbeddingTable(rows: userCount, dim: dim, normalStd: initStd, random: &random)
+        let items = EmbeddingTable(rows: itemCount, dim: dim, normalStd: initStd, random: &random)
+        let bank = MemoryBank(initialItems: items, momentum: momentum)
+        self.init(users: users, items: items, bank: bank, optimizer: optimizer, version: 0)
+    }
+
+    public var dim: Int { users.dim }
+
+    /// Averages the contributions in the order given (weighted by examples), applies the optimizer to the touched
+    /// rows, moves the bank rows of the positives, and advances the version by one.
+    public func apply(_ contributions: [MinibatchContribution]) -> StepDelta {
+        let examples = contributions.reduce(0) { $0 + $1.examples }
+        precondition(examples > 0, "a step with no examples")
+        for c in contributions {
+            userAverager.add(c.users)
+            itemAverager.add(c.items)
+        }
+        let userGradient = userAverager.finish(examples: examples)
+        let itemGradient = itemAverager.finish(examples: examples)
+        userOptimizer.apply(userGradient, to: users)
+        itemOptimizer.apply(itemGradient, to: items)
+        let base = version
+        version += 1
+        let positives = contributions.flatMap(\.positives)
+        let bankRows = bank.update(itemIds: positives, itemTable: items, newVersion: version)
+        return StepDelta(baseVersion: base, version: version, users: users.rows(userGradient.ids),
+                         items: items.rows(itemGradient.ids), bank: bankRows)
+    }
+
+    /// Hash of users, items and bank, as a replica computes it.
+    public func contentHash() -> UInt64 {
+        ReplicaHash.of(users: users, items: items, bank: bank.table)
+    }
+
+    /// Restores the version (resume).
+    public func setVersion(_ v: UInt64) { version = v }
+}

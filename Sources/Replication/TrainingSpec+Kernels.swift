@@ -1,0 +1,45 @@
+import Kernels
+import Wire
+
+/// How bank negatives are drawn.
+public enum SamplerKind: UInt8, Sendable, CaseIterable {
+    case uniform = 0, popularity = 1
+}
+
+extension TrainingSpec {
+    /// The spec that tells a worker how to compute gradients.
+    public init(users: Int, items: Int, dim: Int, loss: LossSettings, sampler: SamplerKind, popularityAlpha: Float,
+                popularity: [Float], seed: UInt64, verifyReplicas: Bool) {
+        self.init(users: users, items: items, dim: dim, loss: loss.kind.rawValue,
+                  similarity: loss.similarity.rawValue, sampler: sampler.rawValue,
+                  logQCorrection: loss.logQCorrection, mixInBatch: loss.mixInBatch,
+                  removeAccidentalHits: loss.removeAccidentalHits, verifyReplicas: verifyReplicas,
+                  temperature: loss.temperature, negatives: loss.negatives, popularityAlpha: popularityAlpha,
+                  seed: seed, popularity: sampler == .popularity ? popularity : [])
+    }
+
+    /// The loss settings the spec names; nil when a code is unknown.
+    public var lossSettings: LossSettings? {
+        guard let kind = LossKind(rawValue: loss), let sim = Similarity(rawValue: similarity) else { return nil }
+        return LossSettings(kind: kind, similarity: sim, temperature: temperature, negatives: negatives,
+                            removeAccidentalHits: removeAccidentalHits, logQCorrection: logQCorrection,
+                            mixInBatch: mixInBatch)
+    }
+
+    /// The negative sampler the spec names; nil when the code is unknown or popularity counts are missing.
+    public var negativeSampler: NegativeSampler? {
+        switch SamplerKind(rawValue: sampler) {
+        case .uniform: return .uniform(items: items)
+        case .popularity:
+            guard popularity.count == items else { return nil }
+            return .popularity(counts: popularity, alpha: popularityAlpha)
+        case nil: return nil
+        }
+    }
+}
+
+/// The random stream of a minibatch's negatives: a function of the seed and the minibatch alone, so that any worker
+/// draws the same negatives for it.
+public func negativeStream(seed: UInt64, epoch: UInt32, minibatch: UInt32) -> SeededRandom {
+    SeededRandom(seed: seed, stream: 0x4E45_47, UInt64(epoch), UInt64(minibatch))
+}

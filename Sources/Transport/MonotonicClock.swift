@@ -1,0 +1,10 @@
+import Foundation
+
+/// Seconds of a monotonic clock, for the shells' timers.
+public enum MonotonicClock {
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}

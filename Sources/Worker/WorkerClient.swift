@@ -1,0 +1,151 @@
+import Foundation
+import Kernels
+import Logging
+import Replication
+import Transport
+import Wire
+
+/// How a worker process runs.
+public struct WorkerSettings: Sendable {
+    /// The coordinator's endpoint, `tcp://HOST:PORT`.
+    public var coordinator: String
+    public var name: String
+    public var maxMessageBytes: Int
+    public var timings: WorkerProtocol.Timings
+    /// Fault injection on this worker's sends (`drop=0.05,...`); nil for none.
+    public var faults: FaultSettings?
+
+    public init(coordinator: String, name: String, maxMessageBytes: Int = 1 << 30,
+                timings: WorkerProtocol.Timings = .init(), faults: FaultSettings? = nil) {
+        self.coordinator = coordinator
+        self.name = name
+        self.maxMessageBytes = maxMessageBytes
+        self.timings = timings
+        self.faults = faults
+    }
+}
+
+/// What a worker did before it stopped.
+public struct WorkerReport: Sendable {
+    public var exitCode: Int32
+    public var reason: String
+    public var tasksComputed: Int
+    public var tasksAnsweredFromCache: Int
+}
+
+/// The worker's shell: moves bytes between the socket and `WorkerProtocol`, and carries out its directives on the
+/// replica and the gradient computation.
+public final class WorkerClient {
+    private let settings: WorkerSettings
+    private let logger: Logger
+    private let endpoint: DealerEndpoint
+    private var machine: WorkerProtocol
+    private var replica: Replica?
+    private var computer: TaskComputer?
+    private var verifyReplicas = false
+    private var sequence: UInt64 = 0
+    /// Gradients of the current step, by minibatch: a resent STEP is answered from here.
+    private var cache: (step: UInt64, gradients: [TaskKeyPair: Gradient]) = (0, [:])
+    private var computed = 0
+    private var fromCache = 0
+
+    struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
+
+    public init(settings: WorkerSettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        let incarnation = UInt64.random(in: 1 ... .max)
+        endpoint = try DealerEndpoint(connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes,
+                                      routingId: incarnation, faults: settings.faults, logger: logger)
+        machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
+                                 now: MonotonicClock.now())
+    }
+
+    /// Runs until the coordinator says SHUTDOWN (or refuses this worker).
+    public func run() throws -> WorkerReport {
+        defer { endpoint.close() }
+        logger.info("worker \(settings.name) connecting to \(settings.coordinator)")
+        while true {
+            var directives = machine.tick(now: MonotonicClock.now())
+            if let received = try endpoint.receive(timeoutMilliseconds: 50) {
+                switch received {
+                case let .message(_, envelope):
+                    directives += machine.received(envelope.message, now: MonotonicClock.now())
+                case let .malformed(_, error):
+                    logger.warning("rejected a malformed message from the coordinator: \(error)")
+                }
+            }
+            if let report = try execute(directives) { return report }
+        }
+    }
+
+    private func send(_ message: Message) throws {
+        sequence += 1
+        try endpoint.send(Envelope(sender: machine.workerId, sequence: sequence, message: message))
+    }
+
+    private func execute(_ initial: [WorkerDirective]) throws -> WorkerReport? {
+        var queue = initial[...]
+        while let directive = queue.popFirst() {
+            switch directive {
+            case let .send(message):
+                try send(message)
+            case let .configure(workerId, runId, spec):
+                logger.info("joined as worker \(workerId) of run \(String(runId, radix: 16)): \(spec.users) users, \(spec.items) items, d \(spec.dim)")
+                if replica == nil || replica!.users.rows != spec.users || replica!.items.rows != spec.items
+                    || replica!.users.dim != spec.dim {
+                    replica = Replica(userCount: spec.users, itemCount: spec.items, dim: spec.dim)
+                }
+                if computer?.spec != spec { computer = try TaskComputer(spec: spec) }
+                verifyReplicas = spec.verifyReplicas
+            case let .storeSnapshotChunk(chunk):
+                guard let replica else { continue }
+                do {
+                    if case let .complete(version) = try replica.receive(chunk) {
+                        logger.debug("snapshot at version \(version) loaded")
+                        queue.append(contentsOf: machine.snapshotLoaded(version: version, now: MonotonicClock.now()))
+                    }
+                } catch {
+                    logger.error("\(error); asking for a new snapshot")
+                    try send(.sync(haveVersion: 0))
+                }
+            case let .applyDelta(step):
+                replica!.apply(baseVersion: step.baseVersion, version: step.version, users: step.userDelta,
+                               items: step.itemDelta, bank: step.bankDelta)
+            case let .compute(step, version, tasks):
+                try compute(step: step, version: version, tasks: tasks)
+            case .discardState:
+                replica?.invalidate()
+                cache = (0, [:])
+            case let .exit(code, reason):
+                logger.info("stopping: \(reason)")
+                return WorkerReport(exitCode: code, reason: reason, tasksComputed: computed,
+                                    tasksAnsweredFromCache: fromCache)
+            case let .note(text):
+                logger.debug("\(text)")
+            }
+        }
+        return nil
+    }
+
+    private func compute(step: UInt64, version: UInt64, tasks: [Task]) throws {
+        guard let replica, let computer, replica.version == version else {
+            logger.warning("asked to compute step \(step) at version \(version) without that replica; skipped")
+            return
+        }
+        if cache.step != step { cache = (step, [:]) }
+        let hash = verifyReplicas ? replica.contentHash() : 0
+        for task in tasks {
+            let key = TaskKeyPair(epoch: task.epoch, minibatch: task.minibatch)
+            if let cached = cache.gradients[key] {
+                fromCache += 1
+                try send(.gradient(cached))
+                continue
+            }
+            let gradient = computer.gradient(for: task, step: step, replica: replica, hash: hash)
+            cache.gradients[key] = gradient
+            computed += 1
+            try send(.gradient(gradient))
+        }
+    }
+}

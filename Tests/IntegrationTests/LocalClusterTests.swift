@@ -1,0 +1,86 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Real processes over TCP on 127.0.0.1: a coordinator and worker processes on synthetic data.
+final class LocalClusterTests: XCTestCase {
+    /// Common flags: small synthetic data, replica hashes checked on every gradient.
+    func trainingFlags(port: Int, workers: Int, output: URL, epochs: Int = 3) -> [String] {
+        ["--bind", "tcp://127.0.0.1:\(port)", "--workers", "\(workers)", "--epochs", "\(epochs)",
+         "--synthetic-users", "600", "--synthetic-items", "400", "--batch-size", "768", "--minibatch-size", "256",
+         "--negatives", "256", "--dim", "32", "--lr", "0.01", "--verify-replicas", "--output", output.path,
+         "--log-level", "info"]
+    }
+
+    func runCluster(workers: Int, epochs: Int = 3, name: String) throws -> (output: URL, coordinatorLog: String) {
+        let dir = try ProcessHarness.temporaryDirectory(name)
+        let port = ProcessHarness.freePort()
+        let output = dir.appendingPathComponent("run")
+        // Workers first: they must wait for the coordinator to appear.
+        var workerProcesses: [ProcessHarness.Running] = []
+        for i in 0 ..< workers {
+            workerProcesses.append(try ProcessHarness.start(
+                "worker", ["--coordinator", "tcp://127.0.0.1:\(port)", "--name", "w\(i)"], logName: "worker\(i)", in: dir))
+        }
+        usleep(300_000)
+        let coordinator = try ProcessHarness.start("coordinator", trainingFlags(port: port, workers: workers, output: output, epochs: epochs),
+                                                   logName: "coordinator", in: dir)
+        let status = coordinator.wait(seconds: 240)
+        let workerStatuses = workerProcesses.map { $0.wait(seconds: 10) }
+        XCTAssertEqual(status, 0, "coordinator failed:\n\(coordinator.log)")
+        for (i, s) in workerStatuses.enumerated() {
+            XCTAssertEqual(s, 0, "worker \(i) did not exit cleanly:\n\(workerProcesses[i].log)")
+        }
+        return (output, coordinator.log)
+    }
+
+    func testThreeWorkersTrainAboveRandomWithExactAuditsAndAgreeingReplicas() throws {
+        let (output, log) = try runCluster(workers: 3, name: "three-workers")
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        let epochs = lines.filter { $0["event"] as? String == "epoch" }
+        XCTAssertEqual(epochs.count, 3, log)
+        for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "audit of \(e)") }
+        let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
+        XCTAssertEqual(end["replica_mismatches"] as? Int, 0)
+        // Random ranking of 400 items (less a user's training items) gives Recall@20 near 0.05.
+        let recall = try XCTUnwrap(epochs.last?["recall@20"] as? Double)
+        XCTAssertGreaterThan(recall, 0.15, "Recall@20 \(recall) is not clearly above random\n\(log)")
+        let firstLoss = try XCTUnwrap(epochs.first?["loss"] as? Double)
+        let lastLoss = try XCTUnwrap(epochs.last?["loss"] as? Double)
+        XCTAssertLessThan(lastLoss, firstLoss)
+        let users = try ProcessHarness.readNpy(output.appendingPathComponent("user_embeddings.npy"))
+        XCTAssertEqual(users.rows, 600)
+        XCTAssertEqual(users.cols, 32)
+        XCTAssertEqual(users.values.count, 600 * 32)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("items.tsv").path))
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(".mbt") }
+        XCTAssertFalse(checkpoints.isEmpty)
+    }
+
+    func testOneAndThreeWorkersEndWithTheSameParameters() throws {
+        let one = try runCluster(workers: 1, epochs: 2, name: "one-worker").output
+        let three = try runCluster(workers: 3, epochs: 2, name: "three-workers").output
+        for file in ["user_embeddings.npy", "item_embeddings.npy", "bank.npy"] {
+            let a = try ProcessHarness.readNpy(one.appendingPathComponent(file)).values
+            let b = try ProcessHarness.readNpy(three.appendingPathComponent(file)).values
+            XCTAssertEqual(a.count, b.count)
+            // Gradients are summed per minibatch in minibatch order whatever the worker count, so the tolerance
+            // for float summation order is zero here; allow 1e-6 in case a BLAS kernel splits work differently.
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-6, "\(file) differs by \(worst)")
+        }
+    }
+
+    func testUnreachableCoordinatorIsAClearWaitNotACrash() throws {
+        let dir = try ProcessHarness.temporaryDirectory("bad-input")
+        let bad = try ProcessHarness.start("coordinator", ["--dataset", "/nonexistent/data"], logName: "bad", in: dir)
+        XCTAssertNotEqual(bad.wait(seconds: 30), 0)
+        XCTAssertTrue(bad.log.contains("/nonexistent/data"), bad.log)
+        let badFlag = try ProcessHarness.start("coordinator", ["--loss", "hinge"], logName: "badflag", in: dir)
+        XCTAssertNotEqual(badFlag.wait(seconds: 30), 0)
+        XCTAssertTrue(badFlag.log.contains("--loss must be one of"), badFlag.log)
+        let badEndpoint = try ProcessHarness.start("worker", ["--coordinator", "localhost:5555"], logName: "badendpoint", in: dir)
+        XCTAssertNotEqual(badEndpoint.wait(seconds: 30), 0)
+        XCTAssertTrue(badEndpoint.log.contains("tcp://"), badEndpoint.log)
+    }
+}
