@@ -25,6 +25,20 @@ final class MemoryBankTests: XCTestCase {
         XCTAssertEqual(bank.version, 8)
     }
 
+    /// The golden uses m = 0.5, which cannot tell m from 1 − m: check an asymmetric momentum against the reference.
+    func testAsymmetricMomentumMatchesReference() {
+        var random = SeededRandom(seed: 3)
+        let items = EmbeddingTable(rows: 5, dim: 7, normalStd: 1, random: &random)
+        let bank = MemoryBank(initialItems: EmbeddingTable(rows: 5, dim: 7, normalStd: 1, random: &random), momentum: 0.9)
+        let before = bank.table.copy()
+        bank.update(itemIds: [1, 3], itemTable: items, newVersion: 1)
+        for r in [1, 3] {
+            let expected = LossReference.momentumUpdate(bank: before.row(r).map { Double($0) },
+                                                        item: items.row(r).map { Double($0) }, momentum: 0.9)
+            XCTAssertLessThan(maxRelativeError(bank.table.row(r).map { Double($0) }, expected), 1e-5, "row \(r)")
+        }
+    }
+
     func testInitialBankIsNormalisedItems() {
         let items = table([[3, 4], [0, -2], [1, 1]])
         let bank = MemoryBank(initialItems: items, momentum: 0.9)
