@@ -1,1 +1,90 @@
-// Module MemoryBank.
+import Kernels
+
+/// The versioned item memory bank: one unit-norm row per item, moved towards the live item embeddings by momentum.
+///
+/// The coordinator owns the authoritative bank and calls `update` after each step; replicas follow with `apply`
+/// (the returned delta) or `replace` (a snapshot). `version` names the state so that a replica can tell whether a
+/// delta applies to it.
+public final class MemoryBank {
+    /// items × d, unit rows.
+    public let table: EmbeddingTable
+    /// m in bank[i] ← normalize(m·bank[i] + (1−m)·normalize(V[i])).
+    public let momentum: Float
+    public private(set) var version: UInt64
+    /// Reused scratch: the sorted unique ids of an update.
+    private var sortedIds: [UInt32] = []
+
+    /// Bank initialised from the normalised rows of `initialItems`, version 0.
+    public convenience init(initialItems: EmbeddingTable, momentum: Float) {
+        var values = initialItems.withUnsafeValues { Array($0) }
+        normalizeRows(&values, dim: initialItems.dim)
+        self.init(table: EmbeddingTable(rows: initialItems.rows, dim: initialItems.dim, values: values),
+                  momentum: momentum, version: 0)
+    }
+
+    /// A bank restored from a checkpoint or snapshot.
+    public init(table: EmbeddingTable, momentum: Float, version: UInt64) {
+        precondition(momentum >= 0 && momentum <= 1, "bank momentum must be in [0, 1], got \(momentum)")
+        self.table = table
+        self.momentum = momentum
+        self.version = version
+    }
+
+    /// For each id in `itemIds` (any order, duplicates allowed; processed once each, ascending):
+    /// bank[i] ← normalize(m·bank[i] + (1−m)·normalize(itemTable[i])). Sets version = newVersion.
+    /// Returns the changed rows (ids ascending, new values): the delta replicas apply.
+    @discardableResult
+    public func update(itemIds: [UInt32], itemTable: EmbeddingTable, newVersion: UInt64) -> SparseRows {
+        precondition(itemTable.dim == table.dim && itemTable.rows == table.rows,
+                     "bank of \(table.rows)×\(table.dim) updated from an item table of \(itemTable.rows)×\(itemTable.dim)")
+        sortedIds.removeAll(keepingCapacity: true)
+        sortedIds.append(contentsOf: itemIds)
+        sortedIds.sort()
+        var unique = 0
+        for id in sortedIds where unique == 0 || sortedIds[unique - 1] != id {
+            precondition(Int(id) < table.rows, "bank update of item \(id) outside 0..<\(table.rows)")
+            sortedIds[unique] = id
+            unique += 1
+        }
+        sortedIds.removeLast(sortedIds.count - unique)
+
+        let d = table.dim, m = momentum
+        var delta = [Float](repeating: 0, count: unique * d)
+        itemTable.withUnsafeValues { items in
+            table.withUnsafeMutableValues { bank in
+                delta.withUnsafeMutableBufferPointer { out in
+                    for (k, id) in sortedIds.enumerated() {
+                        let v = items.baseAddress! + Int(id) * d
+                        let row = bank.baseAddress! + Int(id) * d
+                        let newRow = out.baseAddress! + k * d
+                        // newRow ← normalize(v); newRow ← normalize(m·row + (1−m)·newRow)
+                        newRow.update(from: v, count: d)
+                        normalizeRows(newRow, norms: nil, rows: 1, dim: d)
+                        for j in 0 ..< d { newRow[j] = m * row[j] + (1 - m) * newRow[j] }
+                        normalizeRows(newRow, norms: nil, rows: 1, dim: d)
+                        row.update(from: newRow, count: d)
+                    }
+                }
+            }
+        }
+        version = newVersion
+        return SparseRows(dim: d, ids: sortedIds, values: delta)
+    }
+
+    /// Replica side: overwrites rows with a delta and moves from `baseVersion` to `newVersion`.
+    public func apply(delta: SparseRows, baseVersion: UInt64, newVersion: UInt64) {
+        precondition(baseVersion == version, "bank delta from version \(baseVersion) applied to version \(version)")
+        table.scatter(delta)
+        version = newVersion
+    }
+
+    /// Replaces every row with a full snapshot at `version`.
+    public func replace(with snapshot: EmbeddingTable, version: UInt64) {
+        precondition(snapshot.rows == table.rows && snapshot.dim == table.dim,
+                     "bank snapshot of \(snapshot.rows)×\(snapshot.dim) for a bank of \(table.rows)×\(table.dim)")
+        table.withUnsafeMutableValues { dst in
+            snapshot.withUnsafeValues { src in _ = dst.update(fromContentsOf: src) }
+        }
+        self.version = version
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+// Softmax cross-entropy of each query against its positive and a set of negatives, forward and backward in one
+// pass, BLAS-backed. Inputs are already normalised for cosine similarity; `normalizeRowsBackward` carries the
+// gradients back to the raw rows. The naive float64 counterpart is `ContrastiveReference`.
+//
+// Columns of the logits, C = P + K:
+//   inBatch == false: P = 1,  logits_b = [q_b·p_b, q_b·n_1 … q_b·n_K] / τ,          target column 0
+//   inBatch == true:  P = B,  logits_b = [q_b·p_1 … q_b·p_B, q_b·n_1 … q_b·n_K] / τ, target column b
+
+/// Number of logit columns for `batch` rows and `negatives` shared negatives.
+@inlinable
+public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -> Int {
+    (inBatch ? batch : 1) + negatives
+}
+
+/// Forward and backward of the softmax contrastive loss. Returns Σ_b loss_b.
+///
+/// q (B, d) queries; p (B, d) positives; n (K, d) shared negatives (ignored when K == 0).
+/// positiveIds (B), negativeIds (K): when given, a negative column whose item id equals the row's positive id is
+/// masked (logit −∞); with inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b].
+/// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction: log(K·q_k)).
+/// logits (B, C) scratch; on return it holds dLoss/d(similarity) = (softmax − onehot)/τ.
+/// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp. dn (K, d): overwritten with dLoss/dn when given.
+public func contrastiveSoftmaxForwardBackward(
+    q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
+    batch B: Int, negatives K: Int, dim d: Int, inBatch: Bool, temperature: Float,
+    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
+    negativeLogitOffset: UnsafePointer<Float>?,
+    logits: UnsafeMutablePointer<Float>,
+    dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>?
+) -> Double {
+    precondition(B >= 0 && K >= 0 && d > 0, "contrastive kernel shape B=\(B) K=\(K) d=\(d)")
+    precondition(temperature > 0, "temperature must be positive, got \(temperature)")
+    precondition(K == 0 || n != nil, "contrastive kernel: K=\(K) negatives but no negative rows")
+    if B == 0 { return 0 }
+    let invTau = 1 / temperature
+    let P = inBatch ? B : 1
+    let C = P + K
+    // logits (B, C): positive block
+    if inBatch {
+        // logits[:, 0..<B] = q (B, d) · pᵀ (d, B) / τ
+        BLAS.sgemm(.none, .transpose, m: B, n: B, k: d, alpha: invTau, a: q, lda: d, b: p, ldb: d,
+                   beta: 0, c: logits, ldc: C)
+    } else {
+        for b in 0 ..< B { logits[b * C] = dotProduct(q + b * d, p + b * d, count: d) * invTau }
+    }
+    // logits[:, P..<C] = q (B, d) · nᵀ (d, K) / τ
+    if K > 0, let n {
+        BLAS.sgemm(.none, .transpose, m: B, n: K, k: d, alpha: invTau, a: q, lda: d, b: n, ldb: d,
+                   beta: 0, c: logits + P, ldc: C)
+    }
+
+    // Masks, logQ, softmax and loss, row by row; the row becomes (softmax − onehot)/τ.
+    var lossSum = 0.0
+    for b in 0 ..< B {
+        let row = logits + b * C
+        let target = inBatch ? b : 0
+        if let offsets = negativeLogitOffset {
+            for k in 0 ..< K { row[P + k] -= offsets[k] }
+        }
+        if let ids = positiveIds {
+            let own = ids[b]
+            if let negIds = negativeIds {
+                for k in 0 ..< K where negIds[k] == own { row[P + k] = -.infinity }
+            }
+            if inBatch {
+                for j in 0 ..< B where j != b && ids[j] == own { row[j] = -.infinity }
+            }
+        }
+        var mx = -Float.infinity
+        for c in 0 ..< C { mx = Swift.max(mx, row[c]) }
+        let targetLogit = row[target]
+        var sum: Float = 0
+        for c in 0 ..< C {
+            let e = exp(row[c] - mx)
+            row[c] = e
+            sum += e
+        }
+        lossSum += Double(mx) + log(Double(sum)) - Double(targetLogit)
+        let scale = invTau / sum
+        for c in 0 ..< C { row[c] *= scale }
+        row[target] -= invTau
+    }
+
+    // dq (B, d) = G[:, 0..<P] · (p or diag p) + G[:, P..<C] (B, K) · n (K, d)
+    // dp (B, d) = G[:, 0..<B]ᵀ · q  (in-batch) or G[b, 0] · q_b
+    let g = UnsafePointer(logits)
+    if inBatch {
+        BLAS.sgemm(.none, .none, m: B, n: d, k: B, alpha: 1, a: g, lda: C, b: p, ldb: d, beta: 0, c: dq, ldc: d)
+        BLAS.sgemm(.transpose, .none, m: B, n: d, k: B, alpha: 1, a: g, lda: C, b: q, ldb: d, beta: 0, c: dp, ldc: d)
+    } else {
+        for b in 0 ..< B {
+            let gb = g[b * C]
+            let qb = q + b * d, pb = p + b * d, dqb = dq + b * d, dpb = dp + b * d
+            for j in 0 ..< d {
+                dqb[j] = gb * pb[j]
+                dpb[j] = gb * qb[j]
+            }
+        }
+    }
+    if K > 0, let n {
+        BLAS.sgemm(.none, .none, m: B, n: d, k: K, alpha: 1, a: g + P, lda: C, b: n, ldb: d, beta: 1, c: dq, ldc: d)
+        // dn (K, d) = G[:, P..<C]ᵀ (K, B) · q (B, d)
+        if let dn {
+            BLAS.sgemm(.transpose, .none, m: K, n: d, k: B, alpha: 1, a: g + P, lda: C, b: q, ldb: d,
+                       beta: 0, c: dn, ldc: d)
+        }
+    }
+    return lossSum
+}
+
+/// MNR loss with explicit negatives (dot product, temperature τ): each anchor against [its positive; the shared
+/// negatives], cross-entropy with target 0, summed over anchors. Gradients flow to anchors, positives and negatives.
+///
+/// anchors (B, d), positives (B, d), negatives (K, d) row-major; returns (Σ loss, dAnchors, dPositives, dNegatives).
+public func mnrLossWithExplicitNegatives(
+    anchors: [Float], positives: [Float], negatives: [Float], dim d: Int, temperature: Float = 1
+) -> (lossSum: Double, anchors: [Float], positives: [Float], negatives: [Float]) {
+    precondition(d > 0 && anchors.count % d == 0 && negatives.count % d == 0, "MNR rows are not of dim \(d)")
+    precondition(positives.count == anchors.count, "MNR needs one positive per anchor")
+    let B = anchors.count / d, K = negatives.count / d
+    precondition(B > 0, "MNR needs at least one anchor")
+    var logits = [Float](repeating: 0, count: B * (1 + K))
+    var da = [Float](repeating: 0, count: B * d)
+    var dp = da
+    var dn = [Float](repeating: 0, count: K * d)
+    let loss = anchors.withUnsafeBufferPointer { a in
+        positives.withUnsafeBufferPointer { p in
+            negatives.withUnsafeBufferPointer { n in
+                logits.withUnsafeMutableBufferPointer { s in
+                    da.withUnsafeMutableBufferPointer { ga in
+                        dp.withUnsafeMutableBufferPointer { gp in
+                            dn.withUnsafeMutableBufferPointer { gn in
+                                contrastiveSoftmaxForwardBackward(
+                                    q: a.baseAddress!, p: p.baseAddress!, n: n.baseAddress, batch: B, negatives: K,
+                                    dim: d, inBatch: false, temperature: temperature, positiveIds: nil,
+                                    negativeIds: nil, negativeLogitOffset: nil, logits: s.baseAddress!,
+                                    dq: ga.baseAddress!, dp: gp.baseAddress!, dn: gn.baseAddress)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return (loss, da, dp, dn)
+}

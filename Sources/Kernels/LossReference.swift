@@ -1,0 +1,134 @@
+import Foundation
+
+/// Naive float64 implementations of the losses, written with plain loops straight from the formulas. The tests
+/// compare the BLAS kernels with these and check these against golden files and finite differences.
+///
+/// Gradients are per input row (not coalesced) and of the SUM of the per-pair losses.
+public enum LossReference {
+    public struct Result: Sendable {
+        public var lossSum: Double
+        /// d(lossSum)/d(users[b]) (B × d)
+        public var users: [[Double]]
+        /// d(lossSum)/d(positives[b]) (B × d)
+        public var positives: [[Double]]
+        /// d(lossSum)/d(negatives[k]) (K × d); the kernels treat bank rows as constants and ignore these
+        public var negatives: [[Double]]
+    }
+
+    /// Softmax contrastive loss: for each b, logits over [positive(s) | negatives] / τ, cross-entropy.
+    ///
+    /// users (B × d) queries, positives (B × d), negatives (K × d). inBatch: the positives block is every
+    /// positive of the batch with target b, else only the row's own positive with target 0.
+    /// positiveIds (B), negativeIds (K): accidental hits removed when given (see `contrastiveSoftmaxForwardBackward`).
+    /// negativeLogitOffset (K): subtracted from negative logit k.
+    public static func contrastive(
+        users: [[Double]], positives: [[Double]], negatives: [[Double]], similarity: Similarity,
+        temperature: Double, inBatch: Bool, positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil,
+        negativeLogitOffset: [Double]? = nil
+    ) -> Result {
+        let B = users.count, K = negatives.count
+        precondition(positives.count == B, "one positive per user")
+        let d = users.first?.count ?? 0
+        var result = Result(lossSum: 0, users: zeros(B, d), positives: zeros(B, d), negatives: zeros(K, d))
+        for b in 0 ..< B {
+            // columns: (isNegative, index)
+            var columns: [(negative: Bool, index: Int)] = []
+            if inBatch { for j in 0 ..< B { columns.append((false, j)) } } else { columns.append((false, b)) }
+            for k in 0 ..< K { columns.append((true, k)) }
+            let target = inBatch ? b : 0
+            var logits = [Double](repeating: 0, count: columns.count)
+            for (c, col) in columns.enumerated() {
+                let other = col.negative ? negatives[col.index] : positives[col.index]
+                logits[c] = similarityValue(users[b], other, similarity) / temperature
+                if col.negative, let offsets = negativeLogitOffset { logits[c] -= offsets[col.index] }
+                if let pid = positiveIds {
+                    if col.negative, let nid = negativeIds, nid[col.index] == pid[b] { logits[c] = -.infinity }
+                    if !col.negative, col.index != b, pid[col.index] == pid[b] { logits[c] = -.infinity }
+                }
+            }
+            let mx = logits.max()!
+            var z = 0.0
+            for l in logits { z += exp(l - mx) }
+            result.lossSum += (mx + log(z)) - logits[target]
+            for (c, col) in columns.enumerated() {
+                let prob = exp(logits[c] - mx) / z
+                let dSim = (prob - (c == target ? 1 : 0)) / temperature
+                if dSim == 0 { continue }
+                let other = col.negative ? negatives[col.index] : positives[col.index]
+                let (du, dv) = similarityGradient(users[b], other, similarity)
+                for j in 0 ..< d {
+                    result.users[b][j] += dSim * du[j]
+                    if col.negative {
+                        result.negatives[col.index][j] += dSim * dv[j]
+                    } else {
+                        result.positives[col.index][j] += dSim * dv[j]
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// BPR: Σ_b softplus(<u_b, n_b> − <u_b, p_b>); a triple with positiveIds[b] == negativeIds[b] is skipped.
+    public static func bpr(
+        users: [[Double]], positives: [[Double]], negatives: [[Double]],
+        positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil
+    ) -> Result {
+        let B = users.count
+        let d = users.first?.count ?? 0
+        var result = Result(lossSum: 0, users: zeros(B, d), positives: zeros(B, d), negatives: zeros(B, d))
+        for b in 0 ..< B {
+            if let pid = positiveIds, let nid = negativeIds, pid[b] == nid[b] { continue }
+            let x = dot(users[b], negatives[b]) - dot(users[b], positives[b])
+            result.lossSum += log(1 + exp(x))
+            let s = 1 / (1 + exp(-x))
+            for j in 0 ..< d {
+                result.users[b][j] = s * (negatives[b][j] - positives[b][j])
+                result.positives[b][j] = -s * users[b][j]
+                result.negatives[b][j] = s * users[b][j]
+            }
+        }
+        return result
+    }
+
+    /// Momentum update of one bank row: normalize(m·bank + (1−m)·normalize(item)).
+    public static func momentumUpdate(bank: [Double], item: [Double], momentum m: Double) -> [Double] {
+        let v = normalized(item)
+        return normalized(zip(bank, v).map { m * $0 + (1 - m) * $1 })
+    }
+
+    public static func dot(_ a: [Double], _ b: [Double]) -> Double {
+        var s = 0.0
+        for j in a.indices { s += a[j] * b[j] }
+        return s
+    }
+
+    public static func normalized(_ a: [Double]) -> [Double] {
+        let n = dot(a, a).squareRoot()
+        return a.map { $0 / n }
+    }
+
+    static func similarityValue(_ u: [Double], _ v: [Double], _ similarity: Similarity) -> Double {
+        switch similarity {
+        case .dot: return dot(u, v)
+        case .cosine: return dot(u, v) / (dot(u, u).squareRoot() * dot(v, v).squareRoot())
+        }
+    }
+
+    /// (d s/du, d s/dv). For cosine: d cos/du = v/(‖u‖‖v‖) − cos·u/‖u‖².
+    static func similarityGradient(_ u: [Double], _ v: [Double], _ similarity: Similarity) -> ([Double], [Double]) {
+        switch similarity {
+        case .dot: return (v, u)
+        case .cosine:
+            let nu = dot(u, u).squareRoot(), nv = dot(v, v).squareRoot()
+            let c = dot(u, v) / (nu * nv)
+            let du = u.indices.map { v[$0] / (nu * nv) - c * u[$0] / (nu * nu) }
+            let dv = u.indices.map { u[$0] / (nu * nv) - c * v[$0] / (nv * nv) }
+            return (du, dv)
+        }
+    }
+
+    static func zeros(_ rows: Int, _ cols: Int) -> [[Double]] {
+        [[Double]](repeating: [Double](repeating: 0, count: cols), count: rows)
+    }
+}

@@ -1,0 +1,71 @@
+/// Which training loss a minibatch is scored with. Raw values are stable (they cross the network and checkpoints).
+public enum LossKind: UInt8, Sendable, CaseIterable {
+    /// InfoNCE of each (user, positive) pair against K negatives drawn from the item memory bank.
+    case bankInfoNCE = 0
+    /// InfoNCE of each user against every positive item of the minibatch (the other positives are the negatives).
+    case inBatchInfoNCE = 1
+    /// Multiple negatives ranking: in-batch softmax with the dot product (the similarity setting is ignored).
+    case mnr = 2
+    /// Bayesian personalised ranking: softplus(<u,n> − <u,p>) with one live-table negative per pair, dot product.
+    case bpr = 3
+}
+
+/// How a user row is compared with an item row.
+public enum Similarity: UInt8, Sendable {
+    case cosine = 0
+    case dot = 1
+}
+
+/// Everything that defines the loss of a minibatch.
+public struct LossSettings: Sendable, Equatable {
+    public var kind: LossKind
+    public var similarity: Similarity
+    /// τ: logits are similarities divided by it (softmax losses only).
+    public var temperature: Float
+    /// K, the number of bank negatives shared by a minibatch.
+    public var negatives: Int
+    /// Removes a negative whose item id equals the row's positive item id (logit −∞).
+    public var removeAccidentalHits: Bool
+    /// Subtracts log(K·q_k) from bank negative k's logit, q_k being its sampling probability.
+    public var logQCorrection: Bool
+    /// In-batch InfoNCE also scores against the K bank negatives (extra constant columns).
+    public var mixInBatch: Bool
+
+    public init(
+        kind: LossKind = .bankInfoNCE,
+        similarity: Similarity = .cosine,
+        temperature: Float = 0.1,
+        negatives: Int = 1024,
+        removeAccidentalHits: Bool = true,
+        logQCorrection: Bool = false,
+        mixInBatch: Bool = false
+    ) {
+        self.kind = kind
+        self.similarity = similarity
+        self.temperature = temperature
+        self.negatives = negatives
+        self.removeAccidentalHits = removeAccidentalHits
+        self.logQCorrection = logQCorrection
+        self.mixInBatch = mixInBatch
+    }
+
+    /// Whether `compute` reads K bank negatives for this loss.
+    public var usesBankNegatives: Bool {
+        switch kind {
+        case .bankInfoNCE: return true
+        case .inBatchInfoNCE: return mixInBatch
+        case .mnr, .bpr: return false
+        }
+    }
+
+    /// The similarity the kernels actually use (MNR and BPR are dot-product losses).
+    public var effectiveSimilarity: Similarity {
+        switch kind {
+        case .bankInfoNCE, .inBatchInfoNCE: return similarity
+        case .mnr, .bpr: return .dot
+        }
+    }
+
+    /// The temperature the kernels actually use (BPR has none).
+    public var effectiveTemperature: Float { kind == .bpr ? 1 : temperature }
+}

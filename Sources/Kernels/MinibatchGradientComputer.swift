@@ -1,0 +1,160 @@
+import Foundation
+
+/// Computes a minibatch's summed loss and sparse gradients with the kernels, in a reusable workspace.
+///
+/// All scratch lives in one float buffer that is allocated once and grown only when shapes grow; the only
+/// per-call allocations are the returned sparse rows. Not thread-safe: one computer per thread.
+public final class MinibatchGradientComputer {
+    public let settings: LossSettings
+    public let dim: Int
+    /// The float scratch; regions are laid out per call (see `computeContrastive`, `computeBPR`).
+    private var scratch: [Float] = []
+    private var itemIds: [UInt32] = []
+    private var sortKeys: [UInt64] = []
+
+    public init(settings: LossSettings, dim: Int) {
+        precondition(dim > 0, "MinibatchGradientComputer needs dim > 0, got \(dim)")
+        precondition(settings.temperature > 0, "temperature must be positive, got \(settings.temperature)")
+        self.settings = settings
+        self.dim = dim
+    }
+
+    /// users, items: the B (user, positive item) pairs. negatives: K bank row ids for bankInfoNCE / mixInBatch, or
+    /// B live item ids (one per pair) for BPR; ignored for pure in-batch and MNR. negativeLogQ: log sampling
+    /// probability of each bank negative (count K), required when settings.logQCorrection, else ignored.
+    public func compute(
+        users: [UInt32], items: [UInt32], userTable: EmbeddingTable, itemTable: EmbeddingTable,
+        bank: EmbeddingTable, negatives: [UInt32], negativeLogQ: [Float]?
+    ) -> MinibatchGradient {
+        precondition(users.count == items.count, "minibatch has \(users.count) users but \(items.count) items")
+        precondition(userTable.dim == dim && itemTable.dim == dim && bank.dim == dim,
+                     "tables of dim \(userTable.dim)/\(itemTable.dim)/\(bank.dim) for a computer of dim \(dim)")
+        if users.isEmpty {
+            return MinibatchGradient(lossSum: 0, examples: 0, users: SparseRows(dim: dim), items: SparseRows(dim: dim))
+        }
+        switch settings.kind {
+        case .bpr:
+            precondition(negatives.count == users.count,
+                         "BPR needs one negative per pair: \(negatives.count) negatives for \(users.count) pairs")
+            return computeBPR(users: users, items: items, negatives: negatives, userTable: userTable,
+                              itemTable: itemTable)
+        case .bankInfoNCE, .inBatchInfoNCE, .mnr:
+            let useBank = settings.usesBankNegatives
+            if useBank && settings.logQCorrection {
+                precondition(negativeLogQ?.count == negatives.count,
+                             "logQ correction needs one log-probability per negative (\(negatives.count)), got \(negativeLogQ?.count ?? 0)")
+            }
+            return computeContrastive(users: users, items: items, negatives: useBank ? negatives : [],
+                                      negativeLogQ: settings.logQCorrection ? negativeLogQ : nil,
+                                      userTable: userTable, itemTable: itemTable, bank: bank)
+        }
+    }
+
+    private func ensureScratch(_ count: Int) {
+        if scratch.count < count { scratch = [Float](repeating: 0, count: count) }
+    }
+
+    // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | qNorms (B) | pNorms (B) | offsets (K)
+    //         | logits (B, C)
+    private func computeContrastive(
+        users: [UInt32], items: [UInt32], negatives: [UInt32], negativeLogQ: [Float]?,
+        userTable: EmbeddingTable, itemTable: EmbeddingTable, bank: EmbeddingTable
+    ) -> MinibatchGradient {
+        let B = users.count, K = negatives.count, d = dim
+        let inBatch = settings.kind != .bankInfoNCE
+        let cosine = settings.effectiveSimilarity == .cosine
+        let C = contrastiveLogitColumns(batch: B, negatives: K, inBatch: inBatch)
+        let qAt = 0, pAt = B * d, nAt = 2 * B * d, dqAt = nAt + K * d, dpAt = dqAt + B * d
+        let qNormAt = dpAt + B * d, pNormAt = qNormAt + B, offAt = pNormAt + B, logitsAt = offAt + K
+        ensureScratch(logitsAt + B * C)
+        let temperature = settings.temperature
+        let removeHits = settings.removeAccidentalHits
+        var lossSum = 0.0
+        var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let s = buffer.baseAddress!
+            gatherRows(userTable, ids: users, into: s + qAt)
+            gatherRows(itemTable, ids: items, into: s + pAt)
+            gatherRows(bank, ids: negatives, into: s + nAt)
+            if cosine {
+                normalizeRows(s + qAt, norms: s + qNormAt, rows: B, dim: d)
+                normalizeRows(s + pAt, norms: s + pNormAt, rows: B, dim: d)
+                normalizeRows(s + nAt, norms: nil, rows: K, dim: d)
+            }
+            if let logQ = negativeLogQ {
+                let logK = Float(log(Double(K)))
+                for k in 0 ..< K { s[offAt + k] = logK + logQ[k] }
+            }
+            lossSum = items.withUnsafeBufferPointer { itemIdBuffer in
+                negatives.withUnsafeBufferPointer { negIdBuffer in
+                    contrastiveSoftmaxForwardBackward(
+                        q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
+                        batch: B, negatives: K, dim: d, inBatch: inBatch, temperature: temperature,
+                        positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
+                        negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
+                        negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
+                        logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: nil)
+                }
+            }
+            if cosine {
+                normalizeRowsBackward(s + dqAt, normalized: s + qAt, norms: s + qNormAt, rows: B, dim: d)
+                normalizeRowsBackward(s + dpAt, normalized: s + pAt, norms: s + pNormAt, rows: B, dim: d)
+            }
+            userGrads = users.withUnsafeBufferPointer {
+                SparseRows.summingDuplicates(ids: $0, rows: s + dqAt, dim: d, keys: &sortKeys)
+            }
+            itemGrads = items.withUnsafeBufferPointer {
+                SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
+            }
+        }
+        return MinibatchGradient(lossSum: lossSum, examples: B, users: userGrads, items: itemGrads)
+    }
+
+    // Layout: u (B, d) | p (B, d) | n (B, d) | du (B, d) | dp (B, d) | dn (B, d); dp and dn are adjacent so that
+    // the item gradient is one (2B, d) block named by items ++ negatives.
+    private func computeBPR(
+        users: [UInt32], items: [UInt32], negatives: [UInt32], userTable: EmbeddingTable, itemTable: EmbeddingTable
+    ) -> MinibatchGradient {
+        let B = users.count, d = dim
+        let uAt = 0, pAt = B * d, nAt = 2 * B * d, duAt = 3 * B * d, dpAt = 4 * B * d, dnAt = 5 * B * d
+        ensureScratch(6 * B * d)
+        itemIds.removeAll(keepingCapacity: true)
+        itemIds.append(contentsOf: items)
+        itemIds.append(contentsOf: negatives)
+        let removeHits = settings.removeAccidentalHits
+        var lossSum = 0.0
+        var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            let s = buffer.baseAddress!
+            gatherRows(userTable, ids: users, into: s + uAt)
+            gatherRows(itemTable, ids: items, into: s + pAt)
+            gatherRows(itemTable, ids: negatives, into: s + nAt)
+            lossSum = items.withUnsafeBufferPointer { posIds in
+                negatives.withUnsafeBufferPointer { negIds in
+                    bprForwardBackward(u: s + uAt, p: s + pAt, n: s + nAt, batch: B, dim: d,
+                                       positiveIds: removeHits ? posIds.baseAddress : nil,
+                                       negativeIds: removeHits ? negIds.baseAddress : nil,
+                                       du: s + duAt, dp: s + dpAt, dn: s + dnAt)
+                }
+            }
+            userGrads = users.withUnsafeBufferPointer {
+                SparseRows.summingDuplicates(ids: $0, rows: s + duAt, dim: d, keys: &sortKeys)
+            }
+            itemGrads = itemIds.withUnsafeBufferPointer {
+                SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
+            }
+        }
+        return MinibatchGradient(lossSum: lossSum, examples: B, users: userGrads, items: itemGrads)
+    }
+}
+
+/// Copies table rows ids (n) into destination (n, dim).
+func gatherRows(_ table: EmbeddingTable, ids: [UInt32], into destination: UnsafeMutablePointer<Float>) {
+    let d = table.dim, rows = table.rows
+    table.withUnsafeValues { src in
+        for (k, id) in ids.enumerated() {
+            precondition(Int(id) < rows, "row id \(id) outside 0..<\(rows)")
+            (destination + k * d).update(from: src.baseAddress! + Int(id) * d, count: d)
+        }
+    }
+}

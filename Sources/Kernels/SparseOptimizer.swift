@@ -1,0 +1,122 @@
+import Foundation
+
+/// A checkpointed optimizer state that does not fit this optimizer.
+public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
+/// Lazy sparse optimizer for one table: only rows present in the gradient move.
+///
+/// - Adam: per-element m, v; bias correction with the optimizer's global step count t (like torch SparseAdam:
+///   θ ← θ − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε)); t is incremented once per `apply`.
+/// - Adagrad: row-wise, one accumulator per row: acc ← acc + mean_j g_j²; θ ← θ − lr·g/(√acc + ε).
+/// - SGD: θ ← θ − lr·g.
+/// Weight decay adds weightDecay·θ to the gradient of touched rows first.
+public final class SparseOptimizer {
+    public let settings: OptimizerSettings
+    public let rows: Int
+    public let dim: Int
+    public private(set) var stepCount: Int = 0
+    /// Adam: m (rows, dim); Adagrad: accumulator (rows); SGD: empty.
+    private var first: [Float]
+    /// Adam: v (rows, dim); otherwise empty.
+    private var second: [Float]
+
+    public init(settings: OptimizerSettings, rows: Int, dim: Int) {
+        precondition(rows >= 0 && dim > 0, "SparseOptimizer needs rows >= 0 and dim > 0, got \(rows)×\(dim)")
+        self.settings = settings
+        self.rows = rows
+        self.dim = dim
+        switch settings.kind {
+        case .adam:
+            first = [Float](repeating: 0, count: rows * dim)
+            second = [Float](repeating: 0, count: rows * dim)
+        case .adagrad:
+            first = [Float](repeating: 0, count: rows)
+            second = []
+        case .sgd:
+            first = []
+            second = []
+        }
+    }
+
+    /// The state arrays for a checkpoint: Adam [m, v], Adagrad [accumulator], SGD [].
+    public var state: [[Float]] {
+        switch settings.kind {
+        case .adam: return [first, second]
+        case .adagrad: return [first]
+        case .sgd: return []
+        }
+    }
+
+    /// Restores what `state` and `stepCount` returned.
+    public func restore(state: [[Float]], stepCount: Int) throws {
+        let expected: [Int]
+        switch settings.kind {
+        case .adam: expected = [rows * dim, rows * dim]
+        case .adagrad: expected = [rows]
+        case .sgd: expected = []
+        }
+        guard state.map(\.count) == expected else {
+            throw OptimizerStateError(description: "\(settings.kind) optimizer state for \(rows)×\(dim) needs arrays of sizes \(expected), got \(state.map(\.count))")
+        }
+        guard stepCount >= 0 else {
+            throw OptimizerStateError(description: "optimizer step count must be >= 0, got \(stepCount)")
+        }
+        switch settings.kind {
+        case .adam: first = state[0]; second = state[1]
+        case .adagrad: first = state[0]
+        case .sgd: break
+        }
+        self.stepCount = stepCount
+    }
+
+    /// Applies one step of the (already averaged) gradient to the rows it names (ids strictly ascending).
+    public func apply(_ gradient: SparseRows, to table: EmbeddingTable) {
+        precondition(gradient.dim == dim && table.dim == dim && table.rows == rows,
+                     "optimizer for \(rows)×\(dim) given a gradient of dim \(gradient.dim) and a \(table.rows)×\(table.dim) table")
+        for (k, id) in gradient.ids.enumerated() {
+            precondition(Int(id) < rows, "gradient row \(id) outside 0..<\(rows)")
+            precondition(k == 0 || gradient.ids[k - 1] < id, "gradient ids must be strictly ascending (coalesced)")
+        }
+        stepCount += 1
+        let s = settings
+        let d = dim
+        let t = Double(stepCount)
+        let adamStep = Float(Double(s.learningRate) * (1 - pow(Double(s.beta2), t)).squareRoot()
+                             / (1 - pow(Double(s.beta1), t)))
+        table.withUnsafeMutableValues { theta in
+            gradient.values.withUnsafeBufferPointer { grads in
+                first.withUnsafeMutableBufferPointer { m in
+                    second.withUnsafeMutableBufferPointer { v in
+                        for (k, id) in gradient.ids.enumerated() {
+                            let row = theta.baseAddress! + Int(id) * d
+                            let g = grads.baseAddress! + k * d
+                            switch s.kind {
+                            case .sgd:
+                                for j in 0 ..< d { row[j] -= s.learningRate * (g[j] + s.weightDecay * row[j]) }
+                            case .adagrad:
+                                var meanSquare: Float = 0
+                                for j in 0 ..< d {
+                                    let gj = g[j] + s.weightDecay * row[j]
+                                    meanSquare += gj * gj
+                                }
+                                m[Int(id)] += meanSquare / Float(d)
+                                let scale = s.learningRate / (m[Int(id)].squareRoot() + s.epsilon)
+                                for j in 0 ..< d { row[j] -= scale * (g[j] + s.weightDecay * row[j]) }
+                            case .adam:
+                                let mr = m.baseAddress! + Int(id) * d, vr = v.baseAddress! + Int(id) * d
+                                for j in 0 ..< d {
+                                    let gj = g[j] + s.weightDecay * row[j]
+                                    mr[j] = s.beta1 * mr[j] + (1 - s.beta1) * gj
+                                    vr[j] = s.beta2 * vr[j] + (1 - s.beta2) * gj * gj
+                                    row[j] -= adamStep * mr[j] / (vr[j].squareRoot() + s.epsilon)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

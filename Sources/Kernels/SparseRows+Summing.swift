@@ -1,0 +1,36 @@
+extension SparseRows {
+    /// Rows named by `ids` (count n) with values rows (n, dim), sorted by id with duplicates summed in their order
+    /// of appearance. `keys` is the caller's reusable scratch.
+    public static func summingDuplicates(
+        ids: UnsafeBufferPointer<UInt32>, rows: UnsafePointer<Float>, dim: Int, keys: inout [UInt64]
+    ) -> SparseRows {
+        let n = ids.count
+        if n == 0 { return SparseRows(dim: dim) }
+        // key = id << 32 | position: a plain sort gives (id, order of appearance).
+        keys.removeAll(keepingCapacity: true)
+        for i in 0 ..< n { keys.append(UInt64(ids[i]) << 32 | UInt64(i)) }
+        keys.sort()
+        var unique = 1
+        for i in 1 ..< n where keys[i] >> 32 != keys[i - 1] >> 32 { unique += 1 }
+        var outIds = [UInt32](repeating: 0, count: unique)
+        var outValues = [Float](repeating: 0, count: unique * dim)
+        outValues.withUnsafeMutableBufferPointer { out in
+            var slot = -1
+            var lastId: UInt64 = .max
+            for key in keys {
+                let id = key >> 32
+                let src = rows + Int(key & 0xFFFF_FFFF) * dim
+                if id != lastId {
+                    slot += 1
+                    lastId = id
+                    outIds[slot] = UInt32(id)
+                    (out.baseAddress! + slot * dim).update(from: src, count: dim)
+                } else {
+                    let dst = out.baseAddress! + slot * dim
+                    for j in 0 ..< dim { dst[j] += src[j] }
+                }
+            }
+        }
+        return SparseRows(dim: dim, ids: outIds, values: outValues)
+    }
+}
