@@ -87,4 +87,9 @@ public final class MemoryBank {
         }
         self.version = version
     }
+
+    /// Declares the table, filled in place from snapshot chunks, to be the bank at `version`.
+    public func loaded(version: UInt64) {
+        self.version = version
+    }
 }

@@ -61,7 +61,7 @@ public final class Replica {
         if progress.received.count == Int(progress.count) {
             loading = nil
             version = progress.version
-            bank.replace(with: bank.table, version: progress.version)
+            bank.loaded(version: progress.version)
             return .complete(version: progress.version)
         }
         return .incomplete(received: progress.received.count, of: Int(progress.count))
