@@ -95,4 +95,17 @@ final class DatasetLoaderLightGCNTests: XCTestCase {
         XCTAssertLessThan(seconds, 1, "parsing Gowalla took \(seconds) s in a release build")
         #endif
     }
+
+    /// The counts of ml-1m-processed (6,022 users, 3,043 items, 796,244 train, 99,455 test); release builds only.
+    func testML1MProcessedCounts() throws {
+        #if DEBUG
+        throw XCTSkip("read only in release builds, to keep debug tests fast")
+        #else
+        let data = try DatasetLoader.lightGCN(directory: try sharedDataset("ml-1m-processed"))
+        XCTAssertEqual(data.userCount, 6_022)
+        XCTAssertEqual(data.itemCount, 3_043)
+        XCTAssertEqual(data.trainCount, 796_244)
+        XCTAssertEqual(data.testCount, 99_455)
+        #endif
+    }
 }
