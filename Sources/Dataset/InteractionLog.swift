@@ -17,7 +17,7 @@ struct InteractionLog {
     /// test items (in time order).
     func split(_ split: DatasetLoader.TemporalSplit, name: String) -> InteractionData {
         let userCount = userIds.count
-        let byUser = ItemsByUser(userCount: userCount, users: users, items: (0 ..< UInt32(users.count)).map { $0 })
+        let byUser = ItemsByUser(userCount: userCount, users: users, items: Array(0 ..< UInt32(users.count)))
         var isTest = [Bool](repeating: false, count: users.count)
         var testItems = [[UInt32]](repeating: [], count: userCount)
         for u in 0 ..< userCount {
