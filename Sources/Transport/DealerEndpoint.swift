@@ -35,6 +35,7 @@ public final class DealerEndpoint {
 
     /// Sends one message to the coordinator. True when libzmq took it; false (logged) when no connection is ready
     /// or the queue is full.
+    /// With fault injection on, the answer is always true (see `FaultInjector`).
     @discardableResult
     public func send(_ envelope: Envelope) throws(TransportError) -> Bool {
         try core.send(envelope, to: nil)

@@ -68,15 +68,16 @@ final class EndpointCore {
 
     // MARK: Sending
 
-    /// Encodes and sends one message (through the fault injector if there is one). Returns false when libzmq did
-    /// not take it; `prefix` is the routing frame on a ROUTER.
+    /// Encodes and sends one message to `peer` (a ROUTER's routing id; nil on a DEALER). Returns false when libzmq
+    /// did not take it. With fault injection the message goes through the injector and the answer is always true:
+    /// the injector took it, and what it puts on the wire later is its business.
     func send(_ envelope: Envelope, to peer: PeerID?) throws(TransportError) -> Bool {
         guard !isClosed else { throw .closed }
         let (header, payload) = WireCodec.encode(envelope)
         guard faults != nil else { return try transmit(OutgoingMessage(peer: peer, header: header, payload: payload), envelope.message) }
         let now = nowMilliseconds
         let batch = faults!.outgoing(OutgoingMessage(peer: peer, header: header, payload: payload), now: now)
-        for message in batch { _ = try transmit(message, nil) }
+        for message in batch { _ = try transmit(message, envelope.message) }
         return true
     }
 

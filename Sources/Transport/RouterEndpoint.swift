@@ -36,6 +36,7 @@ public final class RouterEndpoint {
 
     /// Sends one message to `peer`. True when libzmq took it; false (logged) when the peer is not connected or its
     /// queue is full. Throws only for errors that are not about the peer.
+    /// With fault injection on, the answer is always true (see `FaultInjector`).
     @discardableResult
     public func send(_ envelope: Envelope, to peer: PeerID) throws(TransportError) -> Bool {
         try core.send(envelope, to: peer)
