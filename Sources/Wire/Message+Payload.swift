@@ -1,0 +1,89 @@
+extension Message {
+    /// The payload bytes of this message (everything after the header).
+    func encodePayload() -> [UInt8] {
+        var w = ByteWriter(capacity: estimatedPayloadSize)
+        switch self {
+        case let .hello(incarnation, replicaVersion, runId, workerName):
+            w.u64(incarnation)
+            w.u64(replicaVersion)
+            w.u64(runId)
+            w.string(workerName)
+        case let .welcome(workerId, runId, currentVersion, spec):
+            w.u32(workerId)
+            w.u64(runId)
+            w.u64(currentVersion)
+            spec.write(to: &w)
+        case let .snapshot(chunk):
+            chunk.write(to: &w)
+        case let .step(step):
+            step.write(to: &w)
+        case let .gradient(gradient):
+            gradient.write(to: &w)
+        case let .heartbeat(version):
+            w.u64(version)
+        case let .sync(haveVersion):
+            w.u64(haveVersion)
+        case let .reset(reason, message):
+            w.u8(reason.rawValue)
+            w.string(message)
+        case let .shutdown(reason, message):
+            w.u8(reason.rawValue)
+            w.string(message)
+        case let .reject(reason, message):
+            w.u8(reason.rawValue)
+            w.string(message)
+        }
+        return w.bytes
+    }
+
+    /// Decodes a payload of the given tag; every byte must be consumed.
+    static func decodePayload(tag: MessageTag, _ payload: [UInt8]) throws(WireError) -> Message {
+        var r = ByteReader(payload)
+        let message: Message
+        switch tag {
+        case .hello:
+            message = .hello(incarnation: try r.u64("hello incarnation"), replicaVersion: try r.u64("hello replicaVersion"),
+                             runId: try r.u64("hello runId"), workerName: try r.string("hello workerName"))
+        case .welcome:
+            message = .welcome(workerId: try r.u32("welcome workerId"), runId: try r.u64("welcome runId"),
+                               currentVersion: try r.u64("welcome currentVersion"), spec: try TrainingSpec.read(from: &r))
+        case .snapshot:
+            message = .snapshot(try SnapshotChunk.read(from: &r))
+        case .step:
+            message = .step(try Step.read(from: &r))
+        case .gradient:
+            message = .gradient(try Gradient.read(from: &r))
+        case .heartbeat:
+            message = .heartbeat(version: try r.u64("heartbeat version"))
+        case .sync:
+            message = .sync(haveVersion: try r.u64("sync haveVersion"))
+        case .reset:
+            let code = try r.u8("reset reason")
+            guard let reason = ResetReason(rawValue: code) else { throw .invalid("reset reason \(code)") }
+            message = .reset(reason, try r.string("reset message"))
+        case .shutdown:
+            let code = try r.u8("shutdown reason")
+            guard let reason = ShutdownReason(rawValue: code) else { throw .invalid("shutdown reason \(code)") }
+            message = .shutdown(reason, try r.string("shutdown message"))
+        case .reject:
+            let code = try r.u8("reject reason")
+            guard let reason = RejectReason(rawValue: code) else { throw .invalid("reject reason \(code)") }
+            message = .reject(reason, try r.string("reject message"))
+        }
+        try r.finish()
+        return message
+    }
+
+    /// Enough capacity that the writer need not grow while encoding the large messages.
+    private var estimatedPayloadSize: Int {
+        func rows(_ b: RowBlock) -> Int { 8 + 4 * b.ids.count + 4 * b.values.count }
+        switch self {
+        case let .welcome(_, _, _, spec): return 64 + 4 * spec.popularity.count
+        case let .snapshot(chunk): return 32 + 4 * chunk.values.count
+        case let .step(s):
+            return 40 + rows(s.userDelta) + rows(s.itemDelta) + rows(s.bankDelta) + s.tasks.reduce(0) { $0 + 12 + 8 * $1.users.count }
+        case let .gradient(g): return 48 + rows(g.users) + rows(g.items)
+        default: return 64
+        }
+    }
+}

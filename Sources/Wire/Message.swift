@@ -1,0 +1,78 @@
+/// Every message of the protocol. Tags are explicit and never reused: a retired message keeps its number.
+/// The byte layout of each is in docs/PROTOCOL.md and in `Message+Payload.swift`.
+public enum MessageTag: UInt16, Sendable, CaseIterable {
+    case hello = 1
+    case welcome = 2
+    case snapshot = 3
+    case step = 4
+    case gradient = 5
+    case heartbeat = 6
+    case sync = 7
+    case reset = 8
+    case shutdown = 9
+    case reject = 10
+}
+
+/// Why the coordinator tells a worker to start over with HELLO.
+public enum ResetReason: UInt8, Sendable, CaseIterable {
+    case declaredDead = 1
+    case unknownWorker = 2
+    case newRun = 3
+}
+
+/// Why the coordinator ends a worker.
+public enum ShutdownReason: UInt8, Sendable, CaseIterable {
+    case finished = 0
+    case error = 1
+}
+
+/// Why the coordinator refused a message.
+public enum RejectReason: UInt8, Sendable, CaseIterable {
+    case unsupportedVersion = 1
+    case malformed = 2
+    case notAdmitted = 3
+}
+
+public enum Message: Equatable, Sendable {
+    /// 1, worker → coordinator: "I am here". `replicaVersion` 0 = holds no state; `runId` 0 = none.
+    case hello(incarnation: UInt64, replicaVersion: UInt64, runId: UInt64, workerName: String)
+    /// 2, coordinator → worker: admission, with the worker's id and what to train.
+    case welcome(workerId: UInt32, runId: UInt64, currentVersion: UInt64, spec: TrainingSpec)
+    /// 3, coordinator → worker: one chunk of a full state copy.
+    case snapshot(SnapshotChunk)
+    /// 4, coordinator → worker: delta to the step's version and this worker's tasks.
+    case step(Step)
+    /// 5, worker → coordinator: the result of one task.
+    case gradient(Gradient)
+    /// 6, both ways: liveness, with the sender's current state version.
+    case heartbeat(version: UInt64)
+    /// 7, worker → coordinator: "my replica is at `haveVersion`; send me a snapshot".
+    case sync(haveVersion: UInt64)
+    /// 8, coordinator → worker: forget your admission and say HELLO again.
+    case reset(ResetReason, String)
+    /// 9, coordinator → worker: stop.
+    case shutdown(ShutdownReason, String)
+    /// 10, coordinator → worker: your message was refused.
+    case reject(RejectReason, String)
+
+    public var messageTag: MessageTag {
+        switch self {
+        case .hello: return .hello
+        case .welcome: return .welcome
+        case .snapshot: return .snapshot
+        case .step: return .step
+        case .gradient: return .gradient
+        case .heartbeat: return .heartbeat
+        case .sync: return .sync
+        case .reset: return .reset
+        case .shutdown: return .shutdown
+        case .reject: return .reject
+        }
+    }
+
+    /// The numeric tag carried in the header.
+    public var tag: UInt16 { messageTag.rawValue }
+
+    /// A short name for logs ("HEARTBEAT").
+    public var name: String { String(describing: messageTag).uppercased() }
+}

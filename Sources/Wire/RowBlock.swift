@@ -1,0 +1,56 @@
+/// Sparse table rows on the wire: row ids and their values (ids.count, dim), row-major.
+///
+/// Wire form ("rows block"): u32 count, u32 dim, count × u32 ids, count × dim × f32 values.
+public struct RowBlock: Equatable, Sendable {
+    public var dim: Int
+    public var ids: [UInt32]
+    /// values (ids.count, dim)
+    public var values: [Float]
+
+    public init(dim: Int, ids: [UInt32] = [], values: [Float] = []) {
+        precondition(dim >= 0 && values.count == ids.count * dim, "RowBlock: \(ids.count) ids × dim \(dim) != \(values.count) values")
+        self.dim = dim
+        self.ids = ids
+        self.values = values
+    }
+
+    /// No rows, of the given width.
+    public static func empty(dim: Int) -> RowBlock { RowBlock(dim: dim) }
+
+    public var count: Int { ids.count }
+    public var isEmpty: Bool { ids.isEmpty }
+
+    /// Checks what the wire cannot know: a non-empty block has width `dim` and every id is below `rowLimit`.
+    /// Receivers call this with their table sizes before applying a block.
+    public func validate(rowLimit: Int, dim expectedDim: Int, _ what: String) throws(WireError) {
+        if ids.isEmpty { return }
+        guard dim == expectedDim else { throw .invalid("\(what) has dim \(dim), expected \(expectedDim)") }
+        if let bad = ids.first(where: { Int($0) >= rowLimit }) {
+            throw .invalid("\(what) row id \(bad) is not below \(rowLimit)")
+        }
+    }
+}
+
+extension RowBlock {
+    func write(to w: inout ByteWriter) {
+        precondition(values.count == ids.count * dim, "RowBlock: \(ids.count) ids × dim \(dim) != \(values.count) values")
+        w.u32(ids.count, "row count")
+        w.u32(dim, "row dim")
+        w.u32s(ids)
+        w.f32s(values)
+    }
+
+    static func read(from r: inout ByteReader, _ what: String) throws(WireError) -> RowBlock {
+        let count = try r.count("\(what) count")
+        let dim = try r.count("\(what) dim")
+        if count > 0 && dim == 0 { throw .invalid("\(what) has \(count) rows of dim 0") }
+        // Check the whole block against the remaining bytes before allocating either array.
+        let (valueCount, overflow) = count.multipliedReportingOverflow(by: dim)
+        let (perRow, overflow2) = (dim + 1).multipliedReportingOverflow(by: 4)
+        let (total, overflow3) = count.multipliedReportingOverflow(by: perRow)
+        guard !overflow, !overflow2, !overflow3, total <= r.remaining else { throw .truncated(what: "\(what) (\(count) rows × dim \(dim))") }
+        let ids = try r.u32s(count, "\(what) ids")
+        let values = try r.f32s(valueCount, "\(what) values")
+        return RowBlock(dim: dim, ids: ids, values: values)
+    }
+}

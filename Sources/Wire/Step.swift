@@ -1,0 +1,92 @@
+/// One minibatch assigned to a worker: the (user, positive item) pairs of minibatch `minibatch` of `epoch`.
+///
+/// Wire form: u32 epoch, u32 minibatch, u32 pairCount, pairCount × u32 users, pairCount × u32 items.
+///
+/// Note: the name shadows Swift's concurrency `Task` in files that import `Wire`; write `Wire.Task` or
+/// `_Concurrency.Task` there when both are meant.
+public struct Task: Equatable, Sendable {
+    public var epoch: UInt32
+    public var minibatch: UInt32
+    public var users: [UInt32]
+    public var items: [UInt32]
+
+    public init(epoch: UInt32, minibatch: UInt32, users: [UInt32], items: [UInt32]) {
+        precondition(users.count == items.count, "Task: \(users.count) users but \(items.count) items")
+        self.epoch = epoch
+        self.minibatch = minibatch
+        self.users = users
+        self.items = items
+    }
+}
+
+/// The coordinator's order for one global step: bring the replica from `baseVersion` to `version` with the
+/// deltas, then compute a gradient for each task against `version`.
+///
+/// Wire form (STEP): u64 step, u64 baseVersion, u64 version, rows userDelta, rows itemDelta, rows bankDelta,
+/// u32 taskCount, taskCount × task.
+public struct Step: Equatable, Sendable {
+    public var step: UInt64
+    public var baseVersion: UInt64
+    public var version: UInt64
+    public var userDelta: RowBlock
+    public var itemDelta: RowBlock
+    public var bankDelta: RowBlock
+    public var tasks: [Task]
+
+    public init(step: UInt64, baseVersion: UInt64, version: UInt64, userDelta: RowBlock, itemDelta: RowBlock, bankDelta: RowBlock, tasks: [Task]) {
+        self.step = step
+        self.baseVersion = baseVersion
+        self.version = version
+        self.userDelta = userDelta
+        self.itemDelta = itemDelta
+        self.bankDelta = bankDelta
+        self.tasks = tasks
+    }
+}
+
+extension Step {
+    /// The smallest encoding of one task: epoch, minibatch and pairCount.
+    static let minimumTaskBytes = 12
+
+    func write(to w: inout ByteWriter) {
+        w.u64(step)
+        w.u64(baseVersion)
+        w.u64(version)
+        userDelta.write(to: &w)
+        itemDelta.write(to: &w)
+        bankDelta.write(to: &w)
+        w.u32(tasks.count, "task count")
+        for task in tasks {
+            precondition(task.users.count == task.items.count, "Task: \(task.users.count) users but \(task.items.count) items")
+            w.u32(task.epoch)
+            w.u32(task.minibatch)
+            w.u32(task.users.count, "task pair count")
+            w.u32s(task.users)
+            w.u32s(task.items)
+        }
+    }
+
+    static func read(from r: inout ByteReader) throws(WireError) -> Step {
+        let step = try r.u64("step")
+        let baseVersion = try r.u64("step baseVersion")
+        let version = try r.u64("step version")
+        let userDelta = try RowBlock.read(from: &r, "step userDelta")
+        let itemDelta = try RowBlock.read(from: &r, "step itemDelta")
+        let bankDelta = try RowBlock.read(from: &r, "step bankDelta")
+        let taskCount = try r.count("step task count")
+        guard taskCount <= r.remaining / minimumTaskBytes else { throw .truncated(what: "step tasks (\(taskCount) declared)") }
+        var tasks: [Task] = []
+        tasks.reserveCapacity(taskCount)
+        for k in 0..<taskCount {
+            let epoch = try r.u32("task \(k) epoch")
+            let minibatch = try r.u32("task \(k) minibatch")
+            let pairs = try r.count("task \(k) pair count")
+            guard pairs <= r.remaining / 8 else { throw .truncated(what: "task \(k) pairs (\(pairs) declared)") }
+            let users = try r.u32s(pairs, "task \(k) users")
+            let items = try r.u32s(pairs, "task \(k) items")
+            tasks.append(Task(epoch: epoch, minibatch: minibatch, users: users, items: items))
+        }
+        return Step(step: step, baseVersion: baseVersion, version: version,
+                    userDelta: userDelta, itemDelta: itemDelta, bankDelta: bankDelta, tasks: tasks)
+    }
+}

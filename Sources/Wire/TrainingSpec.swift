@@ -1,0 +1,115 @@
+/// What every worker must agree on to compute gradients: table shapes, loss, sampler and their settings.
+///
+/// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss, u8 similarity, u8 sampler, u8 flags,
+/// f32 temperature, u32 negatives, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32.
+public struct TrainingSpec: Equatable, Sendable {
+    // Codes of `loss`.
+    public static let lossBankInfoNCE: UInt8 = 0
+    public static let lossInBatchInfoNCE: UInt8 = 1
+    public static let lossMNR: UInt8 = 2
+    public static let lossBPR: UInt8 = 3
+    // Codes of `similarity`.
+    public static let similarityCosine: UInt8 = 0
+    public static let similarityDot: UInt8 = 1
+    // Codes of `sampler`.
+    public static let samplerUniform: UInt8 = 0
+    public static let samplerPopularity: UInt8 = 1
+
+    public var users: Int
+    public var items: Int
+    public var dim: Int
+    public var loss: UInt8
+    public var similarity: UInt8
+    public var sampler: UInt8
+    public var logQCorrection: Bool
+    public var mixInBatch: Bool
+    public var removeAccidentalHits: Bool
+    public var verifyReplicas: Bool
+    public var temperature: Float
+    public var negatives: Int
+    public var popularityAlpha: Float
+    public var seed: UInt64
+    /// Item training counts (items) for the popularity sampler; empty for the uniform sampler.
+    public var popularity: [Float]
+
+    public init(
+        users: Int, items: Int, dim: Int, loss: UInt8, similarity: UInt8, sampler: UInt8,
+        logQCorrection: Bool = false, mixInBatch: Bool = false, removeAccidentalHits: Bool = false,
+        verifyReplicas: Bool = false, temperature: Float, negatives: Int, popularityAlpha: Float,
+        seed: UInt64, popularity: [Float] = []
+    ) {
+        self.users = users
+        self.items = items
+        self.dim = dim
+        self.loss = loss
+        self.similarity = similarity
+        self.sampler = sampler
+        self.logQCorrection = logQCorrection
+        self.mixInBatch = mixInBatch
+        self.removeAccidentalHits = removeAccidentalHits
+        self.verifyReplicas = verifyReplicas
+        self.temperature = temperature
+        self.negatives = negatives
+        self.popularityAlpha = popularityAlpha
+        self.seed = seed
+        self.popularity = popularity
+    }
+}
+
+extension TrainingSpec {
+    static let flagLogQCorrection: UInt8 = 1 << 0
+    static let flagMixInBatch: UInt8 = 1 << 1
+    static let flagRemoveAccidentalHits: UInt8 = 1 << 2
+    static let flagVerifyReplicas: UInt8 = 1 << 3
+    static let knownFlags: UInt8 = 0x0F
+
+    func write(to w: inout ByteWriter) {
+        w.u32(users, "spec users")
+        w.u32(items, "spec items")
+        w.u32(dim, "spec dim")
+        w.u8(loss)
+        w.u8(similarity)
+        w.u8(sampler)
+        var flags: UInt8 = 0
+        if logQCorrection { flags |= Self.flagLogQCorrection }
+        if mixInBatch { flags |= Self.flagMixInBatch }
+        if removeAccidentalHits { flags |= Self.flagRemoveAccidentalHits }
+        if verifyReplicas { flags |= Self.flagVerifyReplicas }
+        w.u8(flags)
+        w.f32(temperature)
+        w.u32(negatives, "spec negatives")
+        w.f32(popularityAlpha)
+        w.u64(seed)
+        w.u32(popularity.count, "spec popularity count")
+        w.f32s(popularity)
+    }
+
+    static func read(from r: inout ByteReader) throws(WireError) -> TrainingSpec {
+        let users = try r.count("spec users")
+        let items = try r.count("spec items")
+        let dim = try r.count("spec dim")
+        let loss = try r.u8("spec loss")
+        let similarity = try r.u8("spec similarity")
+        let sampler = try r.u8("spec sampler")
+        let flags = try r.u8("spec flags")
+        guard loss <= lossBPR else { throw .invalid("spec loss code \(loss)") }
+        guard similarity <= similarityDot else { throw .invalid("spec similarity code \(similarity)") }
+        guard sampler <= samplerPopularity else { throw .invalid("spec sampler code \(sampler)") }
+        guard flags & ~knownFlags == 0 else { throw .invalid("spec flags 0x\(hex(flags, width: 2)) has unknown bits") }
+        let temperature = try r.f32("spec temperature")
+        let negatives = try r.count("spec negatives")
+        let popularityAlpha = try r.f32("spec popularityAlpha")
+        let seed = try r.u64("spec seed")
+        let popularityCount = try r.count("spec popularity count")
+        guard popularityCount == 0 || popularityCount == items else {
+            throw .invalid("spec popularity has \(popularityCount) entries for \(items) items")
+        }
+        let popularity = try r.f32s(popularityCount, "spec popularity")
+        return TrainingSpec(
+            users: users, items: items, dim: dim, loss: loss, similarity: similarity, sampler: sampler,
+            logQCorrection: flags & flagLogQCorrection != 0, mixInBatch: flags & flagMixInBatch != 0,
+            removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, verifyReplicas: flags & flagVerifyReplicas != 0,
+            temperature: temperature, negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
+            popularity: popularity)
+    }
+}

@@ -1,0 +1,244 @@
+import XCTest
+@testable import Wire
+import TestSupport
+
+final class WireCodecTests: XCTestCase {
+    // MARK: Round trips
+
+    func testEverySampleRoundTrips() throws {
+        for envelope in WireSamples.all {
+            let (header, payload) = WireCodec.encode(envelope)
+            XCTAssertEqual(header.count, WireCodec.headerSize)
+            XCTAssertEqual(try WireCodec.decode(header: header, payload: payload), envelope, envelope.message.name)
+            XCTAssertEqual(try WireCodec.decode(frames: [header, payload]), envelope)
+        }
+    }
+
+    func testExtremeValuesRoundTrip() throws {
+        let spec = TrainingSpec(users: Int(UInt32.max), items: 0, dim: 1, loss: 3, similarity: 1, sampler: 0,
+                                logQCorrection: false, mixInBatch: true, removeAccidentalHits: true, verifyReplicas: false,
+                                temperature: .infinity, negatives: 0, popularityAlpha: -0.0, seed: .max, popularity: [])
+        let messages: [Message] = [
+            .hello(incarnation: .max, replicaVersion: .max, runId: 0, workerName: ""),
+            .hello(incarnation: 1, replicaVersion: 2, runId: 3, workerName: "wörker-é-🚀"),
+            .welcome(workerId: .max, runId: .max, currentVersion: 0, spec: spec),
+            .snapshot(SnapshotChunk(version: 0, table: .bank, firstRow: 0, rowCount: 0, chunkIndex: 0, chunkCount: 1, dim: 0, values: [])),
+            .step(Step(step: 0, baseVersion: 0, version: 0, userDelta: .empty(dim: 0), itemDelta: .empty(dim: 7),
+                       bankDelta: .empty(dim: 3), tasks: [])),
+            .step(Step(step: 1, baseVersion: 0, version: 1, userDelta: .empty(dim: 0), itemDelta: .empty(dim: 0),
+                       bankDelta: .empty(dim: 0), tasks: [Task(epoch: .max, minibatch: .max, users: [], items: [])])),
+            .gradient(Gradient(step: .max, version: .max, epoch: 0, minibatch: 0, examples: 0, lossSum: -.greatestFiniteMagnitude,
+                               replicaHash: .max, users: .empty(dim: 0), items: RowBlock(dim: 1, ids: [.max], values: [.leastNonzeroMagnitude]))),
+            .heartbeat(version: 0), .sync(haveVersion: .max),
+            .reset(.unknownWorker, ""), .reset(.newRun, "x"), .shutdown(.error, String(repeating: "é", count: 2048)),
+            .reject(.malformed, "m"), .reject(.notAdmitted, "n"),
+        ]
+        for message in messages {
+            let envelope = Envelope(sender: .max, sequence: .max, message: message)
+            let (header, payload) = WireCodec.encode(envelope)
+            XCTAssertEqual(try WireCodec.decode(header: header, payload: payload), envelope, message.name)
+        }
+    }
+
+    func testBigStepRoundTrips() throws {
+        let envelope = WireSamples.bigStep(rows: 300, dim: 16, tasks: 8, pairs: 256)
+        let (header, payload) = WireCodec.encode(envelope)
+        XCTAssertEqual(try WireCodec.decode(header: header, payload: payload), envelope)
+    }
+
+    func testLongStringIsCutAtACharacterBoundary() throws {
+        // 4095 ASCII bytes then a two-byte character: the character does not fit and is dropped whole.
+        let long = String(repeating: "a", count: 4095) + "é" + "tail"
+        let (header, payload) = WireCodec.encode(Envelope(sender: 0, sequence: 0, message: .shutdown(.error, long)))
+        let decoded = try WireCodec.decode(header: header, payload: payload)
+        XCTAssertEqual(decoded.message, .shutdown(.error, String(repeating: "a", count: 4095)))
+    }
+
+    // MARK: Header rejection
+
+    func testHeaderOfWrongLengthIsRejectedAtEveryCut() {
+        let (header, payload) = WireCodec.encode(WireSamples.heartbeat)
+        for cut in 0..<header.count {
+            assertThrows(.badHeaderLength(cut), header: Array(header[..<cut]), payload: payload)
+        }
+        assertThrows(.badHeaderLength(33), header: header + [0], payload: payload)
+    }
+
+    func testWrongMagic() {
+        var (header, payload) = WireCodec.encode(WireSamples.heartbeat)
+        header[0] = UInt8(ascii: "X")
+        assertThrows(.badMagic(0x4B42_4D58), header: header, payload: payload)
+    }
+
+    func testUnsupportedVersion() {
+        for version: UInt16 in [0, 2, 0x0100, .max] {
+            let header = Header(protocolVersion: version, tag: 6, sender: 0, sequence: 0, payloadLength: 8, payloadCRC32C: 0).bytes
+            assertThrows(.unsupportedVersion(version), header: header, payload: [UInt8](repeating: 0, count: 8))
+        }
+    }
+
+    func testUnknownTag() {
+        for tag: UInt16 in [0, 11, 0x0600, .max] {
+            assertThrows(.unknownTag(tag), header: Header(tag: tag, sender: 0, sequence: 0, payload: []).bytes, payload: [])
+        }
+    }
+
+    func testReservedFlagsMustBeZero() {
+        let payload = WireCodec.encode(WireSamples.heartbeat).payload
+        let header = Header(tag: 6, sender: 0, flags: 0x100, sequence: 0, payloadLength: 8, payloadCRC32C: CRC32C.checksum(payload)).bytes
+        assertThrows(.reservedFlags(0x100), header: header, payload: payload)
+    }
+
+    func testEveryBitFlipOfThePayloadIsCaught() {
+        for envelope in [WireSamples.welcome, WireSamples.step, WireSamples.gradient] {
+            let (header, payload) = WireCodec.encode(envelope)
+            let crc = CRC32C.checksum(payload)
+            for bit in 0..<payload.count * 8 {
+                var flipped = payload
+                flipped[bit / 8] ^= UInt8(1) << UInt8(bit % 8)
+                assertThrows(.checksumMismatch(declared: crc, computed: CRC32C.checksum(flipped)), header: header, payload: flipped)
+            }
+        }
+    }
+
+    func testCorruptChecksumField() {
+        var (header, payload) = WireCodec.encode(WireSamples.sync)
+        header[31] ^= 0x80
+        XCTAssertThrowsError(try WireCodec.decode(header: header, payload: payload)) { error in
+            guard case .checksumMismatch = error as? WireError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testWrongFrameCount() {
+        let (header, payload) = WireCodec.encode(WireSamples.heartbeat)
+        for frames in [[], [header], [header, payload, []]] {
+            XCTAssertThrowsError(try WireCodec.decode(frames: frames)) { XCTAssertEqual($0 as? WireError, .badFrameCount(frames.count)) }
+        }
+    }
+
+    // MARK: Payload rejection
+
+    /// With the original header every cut is a length mismatch; with a header forged to match the cut (right
+    /// length and CRC), the payload parser itself must report truncation at every cut.
+    func testTruncatedPayloadIsRejectedAtEveryCut() {
+        for envelope in WireSamples.all + [WireSamples.bigStep(rows: 3, dim: 2, tasks: 2, pairs: 3)] {
+            let (header, payload) = WireCodec.encode(envelope)
+            for cut in 0..<payload.count {
+                let shorter = Array(payload[..<cut])
+                assertThrows(.lengthMismatch(declared: UInt32(payload.count), actual: cut), header: header, payload: shorter)
+                XCTAssertThrowsError(try WireCodec.decode(header: forge(envelope.message.tag, shorter), payload: shorter)) { error in
+                    guard case .truncated = error as? WireError else {
+                        return XCTFail("\(envelope.message.name) cut at \(cut): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testTrailingBytesAreRejected() {
+        for envelope in WireSamples.all {
+            let payload = WireCodec.encode(envelope).payload + [0]
+            assertThrows(.trailingBytes(1), header: forge(envelope.message.tag, payload), payload: payload)
+        }
+    }
+
+    /// Counts that claim more data than the payload holds are refused before anything is allocated: a u32 count of
+    /// 4 billion rows would otherwise reserve tens of gigabytes.
+    func testCountsClaimingMoreThanPresentAreRefused() {
+        let max32: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
+        let zeros8 = [UInt8](repeating: 0, count: 8)
+        let cases: [(String, MessageTag, [UInt8])] = [
+            ("rows count × dim", .step, zeros8 + zeros8 + zeros8 + max32 + max32),
+            ("rows count", .step, zeros8 + zeros8 + zeros8 + max32 + [1, 0, 0, 0]),
+            ("task count", .step, zeros8 + zeros8 + zeros8 + [UInt8](repeating: 0, count: 24) + max32),
+            ("task pairs", .step, zeros8 + zeros8 + zeros8 + [UInt8](repeating: 0, count: 24) + [1, 0, 0, 0] + zeros8 + max32),
+            ("snapshot values", .snapshot, zeros8 + [0] + [0, 0, 0, 0] + max32 + [0, 0, 0, 0] + [1, 0, 0, 0] + max32),
+            ("gradient rows", .gradient, zeros8 + zeros8 + [UInt8](repeating: 0, count: 12) + zeros8 + zeros8 + [0, 0, 0, 0x10] + [0, 1, 0, 0]),
+            ("popularity", .welcome, [UInt8](repeating: 0, count: 20) + [0, 0, 0, 0] + max32 + [1, 0, 0, 0] + [0, 0, 1, 0]
+                + [UInt8](repeating: 0, count: 20) + max32),
+        ]
+        for (name, tag, payload) in cases {
+            XCTAssertThrowsError(try WireCodec.decode(header: forge(tag, payload), payload: payload), name) { error in
+                guard case .truncated = error as? WireError else { return XCTFail("\(name): \(error)") }
+            }
+        }
+    }
+
+    func testOversizedStringIsRefused() {
+        // A length of 4097 is refused whatever follows; so is a length of 4 billion.
+        for length: UInt32 in [4097, .max] {
+            let payload = [UInt8(1)] + withLittleEndian(length) + [UInt8](repeating: 0x61, count: 4097)
+            assertThrows(.tooLarge(what: "reject message length", size: Int(length), limit: 4096), header: forge(.reject, payload), payload: payload)
+        }
+        let exactly4096 = [UInt8(1)] + withLittleEndian(UInt32(4096)) + [UInt8](repeating: 0x61, count: 4096)
+        XCTAssertNoThrow(try WireCodec.decode(header: forge(.reject, exactly4096), payload: exactly4096))
+    }
+
+    func testInvalidUTF8IsRefused() {
+        let payload: [UInt8] = [1, 2, 0, 0, 0, 0xC3, 0x28]
+        assertThrows(.invalid("reject message is not valid UTF-8"), header: forge(.reject, payload), payload: payload)
+    }
+
+    func testUnknownCodesAreRefused() {
+        let cases: [(MessageTag, [UInt8])] = [
+            (.reset, [0, 0, 0, 0, 0]), (.reset, [4, 0, 0, 0, 0]), (.shutdown, [2, 0, 0, 0, 0]), (.reject, [0, 0, 0, 0, 0]),
+            (.snapshot, [UInt8](repeating: 0, count: 8) + [3] + [UInt8](repeating: 0, count: 20)),
+        ]
+        for (tag, payload) in cases {
+            XCTAssertThrowsError(try WireCodec.decode(header: forge(tag, payload), payload: payload)) { error in
+                guard case .invalid = error as? WireError else { return XCTFail("\(tag): \(error)") }
+            }
+        }
+    }
+
+    func testSpecCodesAndFlagsAreChecked() {
+        let good = WireCodec.encode(WireSamples.welcome).payload
+        // spec starts at offset 20: users, items, dim (12 bytes), then loss, similarity, sampler, flags.
+        for (offset, value) in [(32, 4), (33, 2), (34, 2), (35, 0x10)] {
+            var payload = good
+            payload[offset] = UInt8(value)
+            XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, payload), payload: payload)) { error in
+                guard case .invalid = error as? WireError else { return XCTFail("offset \(offset): \(error)") }
+            }
+        }
+        var wrongPopularity = good
+        wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
+        XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))
+    }
+
+    func testSnapshotChunkIndexMustBeBelowCount() {
+        var payload = WireCodec.encode(WireSamples.snapshot).payload
+        payload[17] = 3  // chunkIndex 2 → 3 of 3
+        assertThrows(.invalid("snapshot chunk 3 of 3"), header: forge(.snapshot, payload), payload: payload)
+    }
+
+    func testRowBlockValidate() {
+        let block = RowBlock(dim: 2, ids: [0, 4], values: [1, 2, 3, 4])
+        XCTAssertNoThrow(try block.validate(rowLimit: 5, dim: 2, "users"))
+        XCTAssertThrowsError(try block.validate(rowLimit: 4, dim: 2, "users"))
+        XCTAssertThrowsError(try block.validate(rowLimit: 5, dim: 3, "users"))
+        XCTAssertNoThrow(try RowBlock.empty(dim: 0).validate(rowLimit: 0, dim: 8, "users"))
+    }
+
+    func testErrorsDescribeThemselves() {
+        XCTAssertEqual(WireError.badMagic(0x4B42_4D58).description, "bad magic 0x4b424d58 (expected 0x4b424d45)")
+        XCTAssertEqual(WireError.checksumMismatch(declared: 1, computed: 0xABCDEF).description,
+                       "payload CRC32C mismatch: header 0x00000001, computed 0x00abcdef")
+    }
+
+    // MARK: Helpers
+
+    private func forge(_ tag: UInt16, _ payload: [UInt8]) -> [UInt8] {
+        Header(tag: tag, sender: 1, sequence: 1, payload: payload).bytes
+    }
+
+    private func forge(_ tag: MessageTag, _ payload: [UInt8]) -> [UInt8] { forge(tag.rawValue, payload) }
+
+    private func withLittleEndian(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+
+    private func assertThrows(_ expected: WireError, header: [UInt8], payload: [UInt8], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try WireCodec.decode(header: header, payload: payload), file: file, line: line) { error in
+            XCTAssertEqual(error as? WireError, expected, file: file, line: line)
+        }
+    }
+}
