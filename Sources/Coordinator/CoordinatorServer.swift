@@ -85,7 +85,7 @@ public final class CoordinatorServer {
         evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
         reporter = try RunReporter(metricsPath: settings.outputDirectory + "/metrics.jsonl", ks: settings.evaluationKs)
         endpoint = try RouterEndpoint(bind: settings.bind, maxMessageBytes: settings.effectiveMaxMessageBytes,
-                                      faults: settings.faults, logger: logger)
+                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none))
         epochStart = MonotonicClock.now()
         reporter.record([
             "event": "start", "dataset": data.name, "users": data.userCount, "items": data.itemCount,

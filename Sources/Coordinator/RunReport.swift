@@ -91,7 +91,7 @@ final class RunReporter {
         }
         line += r.auditExact ? " │ exact" : " │ MISMATCH"
         print(line)
-        fflush(stdout)
+        try? FileHandle.standardOutput.synchronize()
         var object: [String: Any] = [
             "event": "epoch", "epoch": r.epoch + 1, "loss": r.meanLoss, "examples": r.examples,
             "train_seconds": r.trainSeconds, "examples_per_second": r.examplesPerSecond,

@@ -1,5 +1,6 @@
 import Kernels
 import MemoryBank
+import Replication
 
 /// The rows that one applied step changed: what replicas need to move from `baseVersion` to `version`.
 public struct StepDelta: Sendable, Equatable {

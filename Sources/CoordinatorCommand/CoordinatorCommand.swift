@@ -143,11 +143,11 @@ struct CoordinatorCommand: ParsableCommand {
             spec.seed = seed
             return DatasetLoader.synthetic(spec)
         }
-        let split: DatasetLoader.TemporalSplit
+        let temporalSplit: DatasetLoader.TemporalSplit
         if split == "leave-last-out" {
-            split = .leaveLastOut
+            temporalSplit = .leaveLastOut
         } else if split.hasPrefix("ratio:"), let f = Double(split.dropFirst(6)), f > 0, f < 1 {
-            split = .ratio(f)
+            temporalSplit = .ratio(f)
         } else {
             throw ValidationError("--split must be leave-last-out or ratio:F with 0 < F < 1 (got \(self.split))")
         }
@@ -163,8 +163,8 @@ struct CoordinatorCommand: ParsableCommand {
         }
         switch format {
         case "lightgcn": return try DatasetLoader.lightGCN(directory: dataset)
-        case "movielens": return try DatasetLoader.movieLens(path: dataset, split: split)
-        case "delimited": return try DatasetLoader.delimited(path: dataset, split: split)
+        case "movielens": return try DatasetLoader.movieLens(path: dataset, split: temporalSplit)
+        case "delimited": return try DatasetLoader.delimited(path: dataset, split: temporalSplit)
         default: throw ValidationError("--format must be auto, lightgcn, movielens or delimited (got \(format))")
         }
     }

@@ -9,7 +9,7 @@ public final class Replica {
     public let bank: MemoryBank
     /// The version held; nil until a snapshot has been loaded completely.
     public private(set) var version: UInt64?
-    private var loading: (version: UInt64, received: Set<UInt32>, count: UInt32)?
+    private var loading: (version: UInt64, received: Set<Int>, count: Int)?
 
     public init(userCount: Int, itemCount: Int, dim: Int, momentum: Float = 0.5) {
         users = EmbeddingTable(rows: userCount, dim: dim)
@@ -31,10 +31,7 @@ public final class Replica {
 
     /// Stores one SNAPSHOT chunk. A chunk of a newer version restarts the load; an older one is ignored.
     public func receive(_ chunk: SnapshotChunk) throws -> SnapshotProgress {
-        guard let name = ReplicatedTable(rawValue: chunk.table) else {
-            throw ReplicaError.shapeMismatch("unknown table \(chunk.table)")
-        }
-        let table: EmbeddingTable = switch name {
+        let table: EmbeddingTable = switch chunk.table {
         case .users: users
         case .items: items
         case .bank: bank.table
@@ -42,7 +39,7 @@ public final class Replica {
         let first = Int(chunk.firstRow), count = Int(chunk.rowCount)
         guard Int(chunk.dim) == table.dim, first + count <= table.rows, chunk.values.count == count * table.dim else {
             throw ReplicaError.shapeMismatch(
-                "table \(name) rows \(first)..<\(first + count) dim \(chunk.dim) for \(table.rows)×\(table.dim)")
+                "table \(chunk.table) rows \(first)..<\(first + count) dim \(chunk.dim) for \(table.rows)×\(table.dim)")
         }
         if loading == nil || loading!.version < chunk.version {
             loading = (chunk.version, [], chunk.chunkCount)

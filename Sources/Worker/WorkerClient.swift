@@ -56,7 +56,7 @@ public final class WorkerClient {
         self.logger = logger
         let incarnation = UInt64.random(in: 1 ... .max)
         endpoint = try DealerEndpoint(connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes,
-                                      routingId: incarnation, faults: settings.faults, logger: logger)
+                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none))
         machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
                                  now: MonotonicClock.now())
     }
