@@ -23,7 +23,7 @@ public final class CoordinatorServer {
     /// The delta that the current STEP carries.
     private var delta: StepDelta
     private var plan: (epoch: Int, plan: EpochPlan)?
-    private var stepTasks: [TaskKey: Task] = [:]
+    private var stepTasks: [TaskKey: MinibatchTask] = [:]
     private var accepted: [TaskKey: Gradient] = [:]
     private var audit: EpochAudit
     private let expectedAudit: EpochAudit
@@ -200,7 +200,7 @@ public final class CoordinatorServer {
 
     /// The STEP for the current step with these tasks: materialised once per step from the epoch plan.
     private func stepMessage(tasks keys: [TaskKey]) -> Step {
-        let tasks = keys.map { key -> Task in
+        let tasks = keys.map { key -> MinibatchTask in
             if let task = stepTasks[key] { return task }
             if plan?.epoch != Int(key.epoch) {
                 plan = (Int(key.epoch), EpochPlan(seed: settings.seed, epoch: Int(key.epoch),
@@ -208,7 +208,7 @@ public final class CoordinatorServer {
                                                   minibatchSize: settings.effectiveMinibatchSize))
             }
             let indices = plan!.plan.interactions(inMinibatch: Int(key.minibatch))
-            let task = Task(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { data.trainUsers[Int($0)] },
+            let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { data.trainUsers[Int($0)] },
                             items: indices.map { data.trainItems[Int($0)] })
             stepTasks[key] = task
             return task

@@ -1,17 +1,14 @@
 /// One minibatch assigned to a worker: the (user, positive item) pairs of minibatch `minibatch` of `epoch`.
 ///
 /// Wire form: u32 epoch, u32 minibatch, u32 pairCount, pairCount × u32 users, pairCount × u32 items.
-///
-/// Note: the name shadows Swift's concurrency `Task` in files that import `Wire`; write `Wire.Task` or
-/// `_Concurrency.Task` there when both are meant.
-public struct Task: Equatable, Sendable {
+public struct MinibatchTask: Equatable, Sendable {
     public var epoch: UInt32
     public var minibatch: UInt32
     public var users: [UInt32]
     public var items: [UInt32]
 
     public init(epoch: UInt32, minibatch: UInt32, users: [UInt32], items: [UInt32]) {
-        precondition(users.count == items.count, "Task: \(users.count) users but \(items.count) items")
+        precondition(users.count == items.count, "MinibatchTask: \(users.count) users but \(items.count) items")
         self.epoch = epoch
         self.minibatch = minibatch
         self.users = users
@@ -31,9 +28,9 @@ public struct Step: Equatable, Sendable {
     public var userDelta: RowBlock
     public var itemDelta: RowBlock
     public var bankDelta: RowBlock
-    public var tasks: [Task]
+    public var tasks: [MinibatchTask]
 
-    public init(step: UInt64, baseVersion: UInt64, version: UInt64, userDelta: RowBlock, itemDelta: RowBlock, bankDelta: RowBlock, tasks: [Task]) {
+    public init(step: UInt64, baseVersion: UInt64, version: UInt64, userDelta: RowBlock, itemDelta: RowBlock, bankDelta: RowBlock, tasks: [MinibatchTask]) {
         self.step = step
         self.baseVersion = baseVersion
         self.version = version
@@ -57,7 +54,7 @@ extension Step {
         bankDelta.write(to: &w)
         w.u32(tasks.count, "task count")
         for task in tasks {
-            precondition(task.users.count == task.items.count, "Task: \(task.users.count) users but \(task.items.count) items")
+            precondition(task.users.count == task.items.count, "MinibatchTask: \(task.users.count) users but \(task.items.count) items")
             w.u32(task.epoch)
             w.u32(task.minibatch)
             w.u32(task.users.count, "task pair count")
@@ -75,7 +72,7 @@ extension Step {
         let bankDelta = try RowBlock.read(from: &r, "step bankDelta")
         let taskCount = try r.count("step task count")
         guard taskCount <= r.remaining / minimumTaskBytes else { throw .truncated(what: "step tasks (\(taskCount) declared)") }
-        var tasks: [Task] = []
+        var tasks: [MinibatchTask] = []
         tasks.reserveCapacity(taskCount)
         for k in 0..<taskCount {
             let epoch = try r.u32("task \(k) epoch")
@@ -84,7 +81,7 @@ extension Step {
             guard pairs <= r.remaining / 8 else { throw .truncated(what: "task \(k) pairs (\(pairs) declared)") }
             let users = try r.u32s(pairs, "task \(k) users")
             let items = try r.u32s(pairs, "task \(k) items")
-            tasks.append(Task(epoch: epoch, minibatch: minibatch, users: users, items: items))
+            tasks.append(MinibatchTask(epoch: epoch, minibatch: minibatch, users: users, items: items))
         }
         return Step(step: step, baseVersion: baseVersion, version: version,
                     userDelta: userDelta, itemDelta: itemDelta, bankDelta: bankDelta, tasks: tasks)

@@ -28,7 +28,7 @@ public final class TaskComputer {
 
     /// The negatives of a minibatch: K bank rows for the bank losses, one live item per pair for BPR, none for
     /// pure in-batch losses. Drawn from the minibatch's own stream, so every worker draws the same.
-    public func negatives(for task: Task) -> (ids: [UInt32], logQ: [Float]?) {
+    public func negatives(for task: MinibatchTask) -> (ids: [UInt32], logQ: [Float]?) {
         var random = negativeStream(seed: spec.seed, epoch: task.epoch, minibatch: task.minibatch)
         let count: Int
         switch loss.kind {
@@ -43,7 +43,7 @@ public final class TaskComputer {
         return (ids, logQ)
     }
 
-    public func gradient(for task: Task, step: UInt64, replica: Replica, hash: UInt64) -> Gradient {
+    public func gradient(for task: MinibatchTask, step: UInt64, replica: Replica, hash: UInt64) -> Gradient {
         precondition(task.users.count == task.items.count, "task with \(task.users.count) users, \(task.items.count) items")
         let (negatives, logQ) = negatives(for: task)
         let g = computer.compute(users: task.users, items: task.items, userTable: replica.users,

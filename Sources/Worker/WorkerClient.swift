@@ -128,7 +128,7 @@ public final class WorkerClient {
         return nil
     }
 
-    private func compute(step: UInt64, version: UInt64, tasks: [Task]) throws {
+    private func compute(step: UInt64, version: UInt64, tasks: [MinibatchTask]) throws {
         guard let replica, let computer, replica.version == version else {
             logger.warning("asked to compute step \(step) at version \(version) without that replica; skipped")
             return

@@ -10,7 +10,7 @@ public enum WorkerDirective: Sendable, Equatable {
     /// Apply the STEP's delta to the replica (it holds the step's base version).
     case applyDelta(Step)
     /// Compute (or answer from the cache) these tasks of `step` against the replica at `version`.
-    case compute(step: UInt64, version: UInt64, tasks: [Task])
+    case compute(step: UInt64, version: UInt64, tasks: [MinibatchTask])
     /// Drop the replica: the next WELCOME brings a new run.
     case discardState
     /// Training is over (or the coordinator refused us for good): exit with this status.

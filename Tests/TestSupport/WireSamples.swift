@@ -14,7 +14,7 @@ public enum WireSamples {
     public static let step = Envelope(sender: 0, sequence: 4, message: .step(Step(
         step: 5, baseVersion: 11, version: 12,
         userDelta: RowBlock(dim: 2, ids: [1], values: [0.5, 0.25]), itemDelta: .empty(dim: 2), bankDelta: .empty(dim: 2),
-        tasks: [Task(epoch: 0, minibatch: 4, users: [1, 0], items: [2, 2])])))
+        tasks: [MinibatchTask(epoch: 0, minibatch: 4, users: [1, 0], items: [2, 2])])))
     public static let gradient = Envelope(sender: 3, sequence: 9, message: .gradient(Gradient(
         step: 5, version: 12, epoch: 0, minibatch: 4, examples: 2, lossSum: 1.5, replicaHash: 0,
         users: RowBlock(dim: 2, ids: [1], values: [1, -1]), items: .empty(dim: 2))))
@@ -34,10 +34,10 @@ public enum WireSamples {
             let values: [Float] = (0..<rows * dim).map { (k: Int) -> Float in Float(k % 97) * 0.125 - Float(offset) }
             return RowBlock(dim: dim, ids: ids, values: values)
         }
-        let taskList: [Task] = (0..<tasks).map { (t: Int) -> Task in
+        let taskList: [MinibatchTask] = (0..<tasks).map { (t: Int) -> MinibatchTask in
             let users: [UInt32] = (0..<pairs).map { (k: Int) -> UInt32 in UInt32((k * 7 + t) % 1000) }
             let items: [UInt32] = (0..<pairs).map { (k: Int) -> UInt32 in UInt32((k * 13 + t) % 500) }
-            return Task(epoch: 1, minibatch: UInt32(t), users: users, items: items)
+            return MinibatchTask(epoch: 1, minibatch: UInt32(t), users: users, items: items)
         }
         return Envelope(sender: 0, sequence: 99, message: .step(Step(
             step: 17, baseVersion: 16, version: 17, userDelta: block(0), itemDelta: block(1), bankDelta: block(2), tasks: taskList)))

@@ -26,7 +26,7 @@ final class WireCodecTests: XCTestCase {
             .step(Step(step: 0, baseVersion: 0, version: 0, userDelta: .empty(dim: 0), itemDelta: .empty(dim: 7),
                        bankDelta: .empty(dim: 3), tasks: [])),
             .step(Step(step: 1, baseVersion: 0, version: 1, userDelta: .empty(dim: 0), itemDelta: .empty(dim: 0),
-                       bankDelta: .empty(dim: 0), tasks: [Task(epoch: .max, minibatch: .max, users: [], items: [])])),
+                       bankDelta: .empty(dim: 0), tasks: [MinibatchTask(epoch: .max, minibatch: .max, users: [], items: [])])),
             .gradient(Gradient(step: .max, version: .max, epoch: 0, minibatch: 0, examples: 0, lossSum: -.greatestFiniteMagnitude,
                                replicaHash: .max, users: .empty(dim: 0), items: RowBlock(dim: 1, ids: [.max], values: [.leastNonzeroMagnitude]))),
             .heartbeat(version: 0), .sync(haveVersion: .max),

@@ -10,12 +10,12 @@ final class WorkerProtocolTests: XCTestCase {
 
     func empty() -> RowBlock { RowBlock(dim: 2, ids: [], values: []) }
 
-    func step(_ n: UInt64, base: UInt64, version: UInt64, tasks: [Task] = []) -> Message {
+    func step(_ n: UInt64, base: UInt64, version: UInt64, tasks: [MinibatchTask] = []) -> Message {
         .step(Step(step: n, baseVersion: base, version: version, userDelta: empty(), itemDelta: empty(),
                    bankDelta: empty(), tasks: tasks))
     }
 
-    func task(_ mb: UInt32) -> Task { Task(epoch: 0, minibatch: mb, users: [0], items: [1]) }
+    func task(_ mb: UInt32) -> MinibatchTask { MinibatchTask(epoch: 0, minibatch: mb, users: [0], items: [1]) }
 
     func ready(at version: UInt64 = 0) -> WorkerProtocol {
         var w = WorkerProtocol(incarnation: 5, name: "w", now: 0)
