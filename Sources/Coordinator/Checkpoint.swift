@@ -6,12 +6,15 @@ import Wire
 /// A complete, resumable picture of training at a step boundary.
 ///
 /// File layout (little-endian): magic "MBTCKPT1", u32 body length, body, u32 CRC32C of the body.
-/// Body: u64 runId, cursor (u64 step, u64 version, u64 epoch, u64 minibatch), audit (u64 count, sum, xor),
+/// Body: u64 runId, cursor (u64 step, u64 version, u64 epoch, u64 minibatch), the run's shape (u64 minibatch size,
+/// u64 minibatches per step, u64 seed), audit (u64 count, sum, xor),
 /// u32 users, u32 items, u32 dim, users f32, items f32, bank f32, f32 momentum, then per optimizer (users, items)
 /// u64 stepCount, u32 arrays, per array u64 length + f32 values.
 public struct Checkpoint {
     public var runId: UInt64
     public var cursor: TrainingCursor
+    /// What fixes the epoch plans and negatives: a resumed run must keep them, whatever its flags say.
+    public var shape: RunShape
     public var audit: EpochAudit
     public var users: EmbeddingTable
     public var items: EmbeddingTable
@@ -22,9 +25,10 @@ public struct Checkpoint {
 
     static let magic = Array("MBTCKPT1".utf8)
 
-    public init(runId: UInt64, cursor: TrainingCursor, audit: EpochAudit, state: TrainingState) {
+    public init(runId: UInt64, cursor: TrainingCursor, shape: RunShape, audit: EpochAudit, state: TrainingState) {
         self.runId = runId
         self.cursor = cursor
+        self.shape = shape
         self.audit = audit
         users = state.users
         items = state.items
@@ -38,6 +42,7 @@ public struct Checkpoint {
         var body = ByteBuffer()
         body.put(runId)
         body.put(cursor.step); body.put(cursor.version); body.put(UInt64(cursor.epoch)); body.put(UInt64(cursor.minibatch))
+        body.put(UInt64(shape.minibatchSize)); body.put(UInt64(shape.minibatchesPerStep)); body.put(shape.seed)
         body.put(UInt64(audit.count)); body.put(audit.sum); body.put(audit.xor)
         body.put(UInt32(users.rows)); body.put(UInt32(items.rows)); body.put(UInt32(users.dim))
         body.put(users.values); body.put(items.values); body.put(bank.values)
@@ -70,6 +75,8 @@ public struct Checkpoint {
             let runId = try r.u64()
             let cursor = TrainingCursor(step: try r.u64(), version: try r.u64(), epoch: Int(try r.u64()),
                                         minibatch: Int(try r.u64()))
+            let shape = RunShape(minibatchSize: Int(try r.u64()), minibatchesPerStep: Int(try r.u64()), seed: try r.u64())
+            guard shape.minibatchSize > 0, shape.minibatchesPerStep > 0 else { throw bad("empty minibatches") }
             var audit = EpochAudit()
             audit.count = Int(try r.u64()); audit.sum = try r.u64(); audit.xor = try r.u64()
             let userCount = Int(try r.u32()), itemCount = Int(try r.u32()), dim = Int(try r.u32())
@@ -88,17 +95,19 @@ public struct Checkpoint {
                 optimizers.append((steps, state))
             }
             guard r.isAtEnd else { throw bad("\(r.remaining) trailing bytes") }
-            return Checkpoint(runId: runId, cursor: cursor, audit: audit, users: users, items: items, bank: bank,
+            return Checkpoint(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users, items: items, bank: bank,
                               momentum: momentum, userOptimizer: optimizers[0], itemOptimizer: optimizers[1])
         } catch is ByteReader.Truncated {
             throw bad("truncated body")
         }
     }
 
-    init(runId: UInt64, cursor: TrainingCursor, audit: EpochAudit, users: EmbeddingTable, items: EmbeddingTable,
-         bank: EmbeddingTable, momentum: Float, userOptimizer: (Int, [[Float]]), itemOptimizer: (Int, [[Float]])) {
+    init(runId: UInt64, cursor: TrainingCursor, shape: RunShape, audit: EpochAudit, users: EmbeddingTable,
+         items: EmbeddingTable, bank: EmbeddingTable, momentum: Float, userOptimizer: (Int, [[Float]]),
+         itemOptimizer: (Int, [[Float]])) {
         self.runId = runId
         self.cursor = cursor
+        self.shape = shape
         self.audit = audit
         self.users = users
         self.items = items
@@ -116,6 +125,19 @@ public struct Checkpoint {
         try state.userOptimizer.restore(state: userOptimizer.state, stepCount: userOptimizer.stepCount)
         try state.itemOptimizer.restore(state: itemOptimizer.state, stepCount: itemOptimizer.stepCount)
         return state
+    }
+}
+
+/// The settings that decide which interactions form each minibatch and step, and which negatives each draws.
+public struct RunShape: Sendable, Equatable {
+    public var minibatchSize: Int
+    public var minibatchesPerStep: Int
+    public var seed: UInt64
+
+    public init(minibatchSize: Int, minibatchesPerStep: Int, seed: UInt64) {
+        self.minibatchSize = minibatchSize
+        self.minibatchesPerStep = minibatchesPerStep
+        self.seed = seed
     }
 }
 

@@ -17,6 +17,7 @@ public final class CoordinatorServer {
     private var machine: CoordinatorProtocol<PeerID>
     private let spec: TrainingSpec
     private let runId: UInt64
+    private let shape: RunShape
     private let checkpoints: CheckpointStore
     private let reporter: RunReporter
     private let evaluator: RankingEvaluator
@@ -40,21 +41,35 @@ public final class CoordinatorServer {
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
 
-    public init(settings: CoordinatorSettings, data: InteractionData, logger: Logger) throws {
+    public init(settings requested: CoordinatorSettings, data: InteractionData, logger: Logger) throws {
+        var settings = requested
         let problems = settings.problems()
         guard problems.isEmpty else { throw TrainerError(problems.joined(separator: "; ")) }
         guard data.trainCount > 0 else { throw TrainerError("dataset \(data.name) has no training interactions") }
-        self.settings = settings
         self.data = data
         self.logger = logger
         try FileManager.default.createDirectory(atPath: settings.outputDirectory, withIntermediateDirectories: true)
         checkpoints = CheckpointStore(directory: settings.outputDirectory)
 
+        var cursor = TrainingCursor()
+        let resumed = settings.resume ? checkpoints.newestValid() : nil
+        if let (checkpoint, _, _) = resumed {
+            let shape = checkpoint.shape
+            if shape != RunShape(minibatchSize: settings.effectiveMinibatchSize,
+                                 minibatchesPerStep: settings.minibatchesPerStep, seed: settings.seed) {
+                logger.notice("resuming with the checkpoint's minibatch size \(shape.minibatchSize), \(shape.minibatchesPerStep) minibatches per step and seed \(shape.seed)")
+            }
+            settings.minibatchSize = shape.minibatchSize
+            settings.batchSize = shape.minibatchSize * shape.minibatchesPerStep
+            settings.seed = shape.seed
+        }
+        self.settings = settings
+        shape = RunShape(minibatchSize: settings.effectiveMinibatchSize, minibatchesPerStep: settings.minibatchesPerStep,
+                         seed: settings.seed)
         let minibatches = (data.trainCount + settings.effectiveMinibatchSize - 1) / settings.effectiveMinibatchSize
         let schedule = TrainingSchedule(epochs: settings.epochs, minibatchesPerEpoch: minibatches,
                                         minibatchesPerStep: settings.minibatchesPerStep)
-        var cursor = TrainingCursor()
-        if settings.resume, let (checkpoint, path, skipped) = checkpoints.newestValid() {
+        if let (checkpoint, path, skipped) = resumed {
             for reason in skipped { logger.warning("passed over a checkpoint: \(reason)") }
             guard checkpoint.users.rows == data.userCount, checkpoint.items.rows == data.itemCount,
                   checkpoint.users.dim == settings.dim else {
@@ -130,9 +145,14 @@ public final class CoordinatorServer {
         }
         reportEvaluations(waiting: true)
         try exportResults()
-        // Give SHUTDOWN messages a moment to leave before the socket closes.
-        let lingerUntil = MonotonicClock.now() + 0.3
-        while MonotonicClock.now() < lingerUntil { _ = try endpoint.receive(timeoutMilliseconds: 20) }
+        // SHUTDOWN may be lost: for a while, answer every message with it again.
+        let lingerUntil = MonotonicClock.now() + settings.timings.heartbeatInterval * 3 + 0.3
+        while MonotonicClock.now() < lingerUntil {
+            if case let .message(peer, envelope)? = try endpoint.receive(timeoutMilliseconds: 20),
+               envelope.message.tag != MessageTag.shutdown.rawValue {
+                send(.shutdown(.finished, "training finished"), to: peer)
+            }
+        }
         endpoint.close()
         reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - start, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
@@ -269,7 +289,8 @@ public final class CoordinatorServer {
         guard endOfEpoch || due else { return }
         let resumeAt = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
         do {
-            let path = try checkpoints.save(Checkpoint(runId: runId, cursor: resumeAt, audit: audit, state: state))
+            let path = try checkpoints.save(Checkpoint(runId: runId, cursor: resumeAt, shape: shape, audit: audit,
+                                                       state: state))
             logger.debug("checkpoint \(path)")
         } catch {
             logger.error("checkpoint failed: \(error)")

@@ -44,8 +44,10 @@ public final class WorkerClient {
     private var computer: TaskComputer?
     private var verifyReplicas = false
     private var sequence: UInt64 = 0
-    /// Gradients of the current step, by minibatch: a resent STEP is answered from here.
-    private var cache: (step: UInt64, gradients: [TaskKeyPair: Gradient]) = (0, [:])
+    /// Gradients of the current step and version, by minibatch: a resent STEP is answered from here.
+    private var cache: (step: UInt64, version: UInt64, gradients: [TaskKeyPair: Gradient]) = (0, 0, [:])
+    private var joiningSince: Double?
+    private var lastWaitingNotice = 0.0
     private var computed = 0
     private var fromCache = 0
 
@@ -67,6 +69,7 @@ public final class WorkerClient {
         logger.info("worker \(settings.name) connecting to \(settings.coordinator)")
         while true {
             var directives = machine.tick(now: MonotonicClock.now())
+            noticeLongWait()
             if let received = try endpoint.receive(timeoutMilliseconds: 50) {
                 switch received {
                 case let .message(_, envelope):
@@ -76,6 +79,24 @@ public final class WorkerClient {
                 }
             }
             if let report = try execute(directives) { return report }
+        }
+    }
+
+    /// A worker that cannot reach its coordinator says so every 30 s rather than waiting silently.
+    private func noticeLongWait() {
+        guard machine.phase == .joining else {
+            joiningSince = nil
+            return
+        }
+        let now = MonotonicClock.now()
+        guard let since = joiningSince else {
+            joiningSince = now
+            lastWaitingNotice = now
+            return
+        }
+        if now - lastWaitingNotice >= 30 {
+            lastWaitingNotice = now
+            logger.warning("no answer from the coordinator at \(settings.coordinator) for \(Int(now - since)) s; still trying")
         }
     }
 
@@ -116,7 +137,7 @@ public final class WorkerClient {
                 try compute(step: step, version: version, tasks: tasks)
             case .discardState:
                 replica?.invalidate()
-                cache = (0, [:])
+                cache = (0, 0, [:])
             case let .exit(code, reason):
                 logger.info("stopping: \(reason)")
                 return WorkerReport(exitCode: code, reason: reason, tasksComputed: computed,
@@ -133,7 +154,7 @@ public final class WorkerClient {
             logger.warning("asked to compute step \(step) at version \(version) without that replica; skipped")
             return
         }
-        if cache.step != step { cache = (step, [:]) }
+        if cache.step != step || cache.version != version { cache = (step, version, [:]) }
         let hash = verifyReplicas ? replica.contentHash() : 0
         for task in tasks {
             let key = TaskKeyPair(epoch: task.epoch, minibatch: task.minibatch)

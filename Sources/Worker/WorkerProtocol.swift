@@ -38,15 +38,21 @@ public struct WorkerProtocol: Sendable {
         /// First HELLO retry delay; doubles up to `maximumHelloInterval`.
         public var helloInterval: Double
         public var maximumHelloInterval: Double
+        /// A snapshot with no new chunk for this long is asked for again (a chunk or the request was lost).
+        public var snapshotStall: Double
 
         public init(heartbeatInterval: Double = 0.5, coordinatorTimeout: Double = 3, helloInterval: Double = 0.25,
-                    maximumHelloInterval: Double = 4) {
+                    maximumHelloInterval: Double = 4, snapshotStall: Double = 2) {
             self.heartbeatInterval = heartbeatInterval
             self.coordinatorTimeout = coordinatorTimeout
             self.helloInterval = helloInterval
             self.maximumHelloInterval = maximumHelloInterval
+            self.snapshotStall = snapshotStall
         }
     }
+
+    /// The version a heartbeat carries while the worker holds no complete replica.
+    public static let noReplica = UInt64.max
 
     public let incarnation: UInt64
     public let name: String
@@ -60,6 +66,8 @@ public struct WorkerProtocol: Sendable {
     private var lastHeartbeat: Double = -.infinity
     private var nextHello: Double
     private var helloDelay: Double
+    /// When the snapshot being loaded last made progress.
+    private var snapshotProgress: Double = 0
     /// STEPs that arrived while a snapshot was loading, replayed once it is complete.
     private var parked: [Step] = []
 
@@ -100,7 +108,12 @@ public struct WorkerProtocol: Sendable {
             }
             if now - lastHeartbeat >= timings.heartbeatInterval {
                 lastHeartbeat = now
-                out.append(.send(.heartbeat(version: replicaVersion ?? 0)))
+                out.append(.send(.heartbeat(version: replicaVersion ?? WorkerProtocol.noReplica)))
+            }
+            if case .loading = phase, now - snapshotProgress > timings.snapshotStall {
+                snapshotProgress = now
+                out.append(.send(.sync(haveVersion: replicaVersion ?? 0)))
+                out.append(.note("snapshot stalled; asking for it again"))
             }
         }
         return out
@@ -117,12 +130,15 @@ public struct WorkerProtocol: Sendable {
                 return [.note("ignored snapshot chunk at version \(chunk.version) while \(phase)")]
             }
             if chunk.version > version { phase = .loading(version: chunk.version) }
+            snapshotProgress = now
             return [.storeSnapshotChunk(chunk)]
         case let .step(step):
             return self.step(step, now: now)
         case .heartbeat:
             return []
         case let .reset(reason, text):
+            // Several RESETs answer the messages sent before the first one arrived: one rejoin is enough.
+            if phase == .joining { return [.note("ignored a further RESET (\(reason)) while joining")] }
             replicaVersion = reason == .newRun ? nil : replicaVersion
             phase = .joining
             parked.removeAll()
@@ -162,6 +178,9 @@ public struct WorkerProtocol: Sendable {
     private mutating func welcome(workerId: UInt32, runId: UInt64, currentVersion: UInt64, spec: TrainingSpec,
                                   now: Double) -> [WorkerDirective] {
         var out: [WorkerDirective] = []
+        if runId == self.runId, let held = replicaVersion, currentVersion < held {
+            return [.note("ignored a late WELCOME at version \(currentVersion); replica at \(held)")]
+        }
         let sameRun = runId == self.runId && replicaVersion != nil
         if !sameRun, replicaVersion != nil { out.append(.discardState) }
         if !sameRun { replicaVersion = nil }
@@ -175,6 +194,7 @@ public struct WorkerProtocol: Sendable {
             out.append(.send(.heartbeat(version: currentVersion)))
         } else {
             phase = .loading(version: currentVersion)
+            snapshotProgress = now
         }
         return out
     }
@@ -200,6 +220,7 @@ public struct WorkerProtocol: Sendable {
             } else {
                 // A gap: some delta was lost. Ask for a snapshot and keep this STEP for afterwards.
                 phase = .loading(version: step.version)
+                snapshotProgress = now
                 replicaVersion = nil
                 parked = [step]
                 return [.send(.sync(haveVersion: version)),
