@@ -65,6 +65,32 @@ final class TrainingSpecKernelsTests: XCTestCase {
         XCTAssertNil(s.negativeSampler, "3 counts for 4 items")
     }
 
+    /// A spec the sampler cannot use gives nil (the worker refuses it with a message) instead of tripping the
+    /// sampler's preconditions and crashing the worker.
+    func testUnusablePopularitySpecsGiveNil() {
+        let base = spec(LossSettings(), sampler: .popularity)
+        XCTAssertNotNil(base.negativeSampler)
+        for (alpha, counts, why) in [(Float(-1), [Float](repeating: 1, count: 4), "negative exponent"),
+                                     (.infinity, [1, 2, 3, 4], "infinite exponent"),
+                                     (.nan, [1, 2, 3, 4], "NaN exponent"),
+                                     (0.5, [1, -2, 3, 4], "negative count"),
+                                     (0.5, [1, .nan, 3, 4], "NaN count"),
+                                     (0.5, [1, .infinity, 3, 4], "infinite count"),
+                                     (0.5, [0, 0, 0, 0], "every weight 0")] {
+            var s = base
+            s.popularityAlpha = alpha
+            s.popularity = counts
+            XCTAssertNil(s.negativeSampler, why)
+        }
+        var zeroAlpha = base
+        zeroAlpha.popularityAlpha = 0
+        zeroAlpha.popularity = [0, 0, 0, 0]
+        XCTAssertNotNil(zeroAlpha.negativeSampler, "alpha 0 weighs every item 1")
+        var noItems = spec(LossSettings(), sampler: .uniform)
+        noItems.items = 0
+        XCTAssertNil(noItems.negativeSampler, "no items to draw")
+    }
+
     func testUnknownCodesGiveNil() {
         var s = spec(LossSettings())
         XCTAssertNotNil(s.lossSettings)
