@@ -26,12 +26,18 @@ extension TrainingSpec {
                             mixInBatch: mixInBatch)
     }
 
-    /// The negative sampler the spec names; nil when the code is unknown or popularity counts are missing.
+    /// The negative sampler the spec names; nil when the code is unknown, or the popularity counts are missing or
+    /// unusable (a count or the exponent negative or not finite, or no item with weight), which the sampler's
+    /// preconditions would otherwise turn into a crash of the worker that received the spec.
     public var negativeSampler: NegativeSampler? {
         switch SamplerKind(rawValue: sampler) {
-        case .uniform: return .uniform(items: items)
+        case .uniform:
+            guard items > 0 else { return nil }
+            return .uniform(items: items)
         case .popularity:
-            guard popularity.count == items else { return nil }
+            guard items > 0, popularity.count == items, popularityAlpha >= 0, popularityAlpha.isFinite,
+                  popularity.allSatisfy({ $0 >= 0 && $0.isFinite }),
+                  popularityAlpha == 0 || popularity.contains(where: { $0 > 0 }) else { return nil }
             return .popularity(counts: popularity, alpha: popularityAlpha)
         case nil: return nil
         }
