@@ -21,7 +21,8 @@ final class CheckpointTests: XCTestCase {
         var audit = EpochAudit()
         audit.add([4, 0, 2])
         let cursor = TrainingCursor(step: step, version: state.version, epoch: 1, minibatch: 7)
-        return (Checkpoint(runId: runId, cursor: cursor, audit: audit, state: state), state)
+        return (Checkpoint(runId: runId, cursor: cursor, shape: RunShape(minibatchSize: 3, minibatchesPerStep: 2, seed: 99), audit: audit,
+                           state: state), state)
     }
 
     private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
@@ -31,6 +32,7 @@ final class CheckpointTests: XCTestCase {
         let decoded = try Checkpoint.decode(checkpoint.encoded(), path: "/x/checkpoint.mbt")
         XCTAssertEqual(decoded.runId, 0xDEAD_BEEF_0123_4567)
         XCTAssertEqual(decoded.cursor, TrainingCursor(step: 3, version: 2, epoch: 1, minibatch: 7))
+        XCTAssertEqual(decoded.shape, RunShape(minibatchSize: 3, minibatchesPerStep: 2, seed: 99))
         XCTAssertEqual(decoded.audit, checkpoint.audit)
         XCTAssertEqual(decoded.audit.count, 3)
         XCTAssertEqual(bits(decoded.users.values), bits(state.users.values))
@@ -63,7 +65,8 @@ final class CheckpointTests: XCTestCase {
     func testRoundTripWithoutOptimizerArrays() throws {
         let state = TrainingState(userCount: 2, itemCount: 2, dim: 1, initStd: 1, seed: 1, momentum: 0,
                                   optimizer: OptimizerSettings(kind: .sgd))
-        let checkpoint = Checkpoint(runId: 1, cursor: TrainingCursor(), audit: EpochAudit(), state: state)
+        let checkpoint = Checkpoint(runId: 1, cursor: TrainingCursor(), shape: RunShape(minibatchSize: 1, minibatchesPerStep: 1, seed: 1),
+                                    audit: EpochAudit(), state: state)
         let decoded = try Checkpoint.decode(checkpoint.encoded(), path: "p")
         XCTAssertEqual(decoded.userOptimizer.state.count, 0)
         XCTAssertEqual(try decoded.restore(optimizer: OptimizerSettings(kind: .sgd)).contentHash(), state.contentHash())
