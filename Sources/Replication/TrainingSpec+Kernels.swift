@@ -14,7 +14,8 @@ extension TrainingSpec {
                   similarity: loss.similarity.rawValue, sampler: sampler.rawValue,
                   logQCorrection: loss.logQCorrection, mixInBatch: loss.mixInBatch,
                   removeAccidentalHits: loss.removeAccidentalHits, verifyReplicas: verifyReplicas,
-                  temperature: loss.temperature, negatives: loss.negatives, popularityAlpha: popularityAlpha,
+                  liveNegatives: loss.liveNegatives, temperature: loss.temperature, negatives: loss.negatives,
+                  popularityAlpha: popularityAlpha,
                   seed: seed, popularity: sampler == .popularity ? popularity : [])
     }
 
@@ -23,7 +24,7 @@ extension TrainingSpec {
         guard let kind = LossKind(rawValue: loss), let sim = Similarity(rawValue: similarity) else { return nil }
         return LossSettings(kind: kind, similarity: sim, temperature: temperature, negatives: negatives,
                             removeAccidentalHits: removeAccidentalHits, logQCorrection: logQCorrection,
-                            mixInBatch: mixInBatch)
+                            mixInBatch: mixInBatch, liveNegatives: liveNegatives)
     }
 
     /// The negative sampler the spec names; nil when the code is unknown, or the popularity counts are missing or
