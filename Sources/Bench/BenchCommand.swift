@@ -51,6 +51,8 @@ struct StepCommand: ParsableCommand {
     var gemm = false
     @Flag(help: "Print the share of time in sampling, gradient, optimizer and bank update.")
     var phases = false
+    @Option(help: "Rows per fused softmax block of the bank kernel (default: sized for the L2 cache).")
+    var blockRows: Int?
 
     func run() throws {
         guard let path = StepWorkload.Path(rawValue: path) else {
@@ -59,6 +61,7 @@ struct StepCommand: ParsableCommand {
         BLAS.setThreads(options.threads)
         let shape = options.shape
         let workload = StepWorkload(shape: shape, path: path)
+        workload.computer.bankBlockRows = blockRows
         let ceiling = gemm ? GemmWorkload(batch: shape.batch, negatives: shape.negatives, dim: shape.dim) : nil
         var t = 0
         var loss = 0.0
@@ -78,7 +81,7 @@ struct StepCommand: ParsableCommand {
         }
         let step = median(stepSeconds)
         var line = "RESULT impl=swift path=\(path.rawValue) B=\(shape.batch) K=\(shape.negatives) d=\(shape.dim)"
-            + " threads=\(options.threads) ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
+            + " threads=\(options.threads) block_rows=\(blockRows.map(String.init) ?? "auto") ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
             + " loss=\(fixed(loss, 5))"
         if !gemmSeconds.isEmpty {
             let g = median(gemmSeconds)

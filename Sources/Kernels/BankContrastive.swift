@@ -1,0 +1,119 @@
+import Foundation
+
+// Bank InfoNCE, forward and backward fused per block of rows: the logits of a block of queries against the K
+// shared negatives are computed by one GEMM, turned into unnormalised softmax weights in place while they are in
+// cache, and multiplied back by the negatives; no (B, K) buffer exists. Same loss and gradients as
+// `contrastiveSoftmaxForwardBackward` with inBatch == false (and `ContrastiveReference`).
+//
+// Per row b, with s_b = q_b·p_b/τ and l_bk = q_b·n_k/τ − offset_k (−∞ for an accidental hit):
+//   M_b = max(s_b, max_k l_bk),  e_bk = exp(l_bk − M_b),  e_b0 = exp(s_b − M_b),  Z_b = e_b0 + Σ_k e_bk
+//   loss_b = M_b + log Z_b − s_b
+//   g_b0 = (e_b0/Z_b − 1)/τ
+//   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b
+
+/// Rows per block of `bankContrastiveForwardBackward` for K negatives: a (rows, K) block of about `targetBytes`,
+/// a multiple of 8 between 8 and 512.
+public func bankContrastiveBlockRows(negatives K: Int, targetBytes: Int = 256 << 10) -> Int {
+    let rows = targetBytes / (4 * Swift.max(K, 1))
+    return Swift.min(512, Swift.max(8, rows / 8 * 8))
+}
+
+/// Forward and backward of the bank softmax contrastive loss. Returns Σ_b loss_b.
+///
+/// q (B, d) normalised queries; p (B, d) their positives; n (K, d) shared negatives (may be nil when K == 0).
+/// positiveIds (B), negativeIds (K): when both given, a negative whose id equals the row's positive id is masked.
+/// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction).
+/// logitBound: an upper bound of every logit (1/τ for cosine similarity without offsets), or nil. A row whose
+/// positive logit is within 60 of it uses it as the softmax shift instead of the row maximum, which saves a pass.
+/// block (blockRows, K) scratch. dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp.
+public func bankContrastiveForwardBackward(
+    q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
+    batch B: Int, negatives K: Int, dim d: Int, temperature: Float,
+    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
+    negativeLogitOffset: UnsafePointer<Float>?, logitBound: Float? = nil,
+    block: UnsafeMutablePointer<Float>, blockRows: Int,
+    dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>
+) -> Double {
+    precondition(B >= 0 && K >= 0 && d > 0 && blockRows > 0, "bank contrastive shape B=\(B) K=\(K) d=\(d) rows=\(blockRows)")
+    precondition(temperature > 0, "temperature must be positive, got \(temperature)")
+    precondition(K == 0 || n != nil, "bank contrastive kernel: K=\(K) negatives but no negative rows")
+    if B == 0 { return 0 }
+    let invTau = 1 / temperature
+    let masking = positiveIds != nil && negativeIds != nil && K > 0
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: masking ? K : 0) { scratchKeys in
+        var keys = scratchKeys
+        // keys (K): negative id << 32 | column, sorted, to find a row's accidental hits by binary search.
+        if masking, let negIds = negativeIds {
+            for k in 0 ..< K { keys[k] = UInt64(negIds[k]) << 32 | UInt64(k) }
+            keys.sort()
+        }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
+            // rowScalars: per row of the block, 1/(τ Z_b) then g_b0.
+            var lossSum = 0.0
+            var r0 = 0
+            while r0 < B {
+                let rows = Swift.min(blockRows, B - r0)
+                if K > 0, let n {
+                    // block (rows, K) = q[r0..<r0+rows] (rows, d) · nᵀ (d, K) / τ
+                    BLAS.sgemm(.none, .transpose, m: rows, n: K, k: d, alpha: invTau, a: q + r0 * d, lda: d,
+                               b: n, ldb: d, beta: 0, c: block, ldc: K)
+                }
+                for i in 0 ..< rows {
+                    let b = r0 + i
+                    let row = block + i * K
+                    let positive = dotProduct(q + b * d, p + b * d, count: d) * invTau
+                    if let offsets = negativeLogitOffset { subtractRow(row, offsets, count: K) }
+                    let hits = masking ? hitRange(of: positiveIds![b], in: keys) : 0 ..< 0
+                    for h in hits { row[Int(keys[h] & 0xFFFF_FFFF)] = -.infinity }
+                    let mx: Float
+                    if let bound = logitBound, bound - positive < 60 {
+                        mx = Swift.max(bound, positive)
+                    } else {
+                        mx = Swift.max(positive, rowMaximum(row, count: K))
+                    }
+                    let ePositive = Double(exp(positive - mx))
+                    var z = ePositive + exponentiateRow(row, count: K, shift: mx)
+                    for h in hits {
+                        let column = Int(keys[h] & 0xFFFF_FFFF)
+                        z -= Double(row[column])
+                        row[column] = 0
+                    }
+                    lossSum += Double(mx) + log(z) - Double(positive)
+                    rowScalars[2 * i] = Float(Double(invTau) / z)
+                    rowScalars[2 * i + 1] = Float((ePositive / z - 1) * Double(invTau))
+                }
+                // dq[r0..<r0+rows] (rows, d) = E (rows, K) · n (K, d), then scaled and the positive term added.
+                if K > 0, let n {
+                    BLAS.sgemm(.none, .none, m: rows, n: d, k: K, alpha: 1, a: block, lda: K, b: n, ldb: d,
+                               beta: 0, c: dq + r0 * d, ldc: d)
+                }
+                for i in 0 ..< rows {
+                    let b = r0 + i
+                    let scale = K > 0 ? rowScalars[2 * i] : 0, g0 = rowScalars[2 * i + 1]
+                    let qb = q + b * d, pb = p + b * d, dqb = dq + b * d, dpb = dp + b * d
+                    if K == 0 { dqb.update(repeating: 0, count: d) }
+                    for j in 0 ..< d {
+                        dqb[j] = scale * dqb[j] + g0 * pb[j]
+                        dpb[j] = g0 * qb[j]
+                    }
+                }
+                r0 += rows
+            }
+            return lossSum
+        }
+    }
+}
+
+/// The positions in `keys` (sorted id << 32 | column) whose id is `id`.
+@inline(__always)
+private func hitRange(of id: UInt32, in keys: UnsafeMutableBufferPointer<UInt64>) -> Range<Int> {
+    let lowest = UInt64(id) << 32
+    var lo = 0, hi = keys.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if keys[mid] < lowest { lo = mid + 1 } else { hi = mid }
+    }
+    var end = lo
+    while end < keys.count && keys[end] >> 32 == UInt64(id) { end += 1 }
+    return lo ..< end
+}
