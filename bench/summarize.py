@@ -30,7 +30,7 @@ def main():
     torch_variants = ["torch-fused/default", "torch-fused/tcmalloc", "torch-straight/default", "torch-straight/tcmalloc"]
     print("| B | K | d | threads | Swift interactions/s | " + " | ".join(v.replace("torch-", "PyTorch ") for v in torch_variants)
           + " | Swift / best PyTorch | GEMM fraction | sgemm GFLOP/s Debian 0.3.21 fwd/bwd | NumPy's OpenBLAS fwd/bwd |")
-    print("|" + "---|" * (9 + len(torch_variants) - 1))
+    print("|" + "---|" * (9 + len(torch_variants)))
     for (B, K, d, threads), rounds in sorted(by_shape.items(), key=lambda kv: (kv[0][0] * kv[0][1], kv[0])):
         med = lambda v, key: statistics.median(float(rs[v][key]) for rs in rounds.values() if v in rs)
         ratios = []

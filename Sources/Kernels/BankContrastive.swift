@@ -11,11 +11,10 @@ import Foundation
 //   g_b0 = (e_b0/Z_b − 1)/τ
 //   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b
 
-/// Rows per block of `bankContrastiveForwardBackward` for K negatives: a (rows, K) block of about `targetBytes`,
-/// a multiple of 8 between 8 and 512.
-public func bankContrastiveBlockRows(negatives K: Int, targetBytes: Int = 256 << 10) -> Int {
-    let rows = targetBytes / (4 * Swift.max(K, 1))
-    return Swift.min(512, Swift.max(8, rows / 8 * 8))
+/// Rows per block of `bankContrastiveForwardBackward` for K negatives: 256 (the GEMMs run near their full-size rate
+/// from about 128 rows on), fewer when a (rows, K) block would pass `maximumBytes`, never fewer than 16.
+public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 << 20) -> Int {
+    Swift.max(16, Swift.min(256, maximumBytes / (4 * Swift.max(K, 1))))
 }
 
 /// Forward and backward of the bank softmax contrastive loss. Returns Σ_b loss_b.

@@ -116,17 +116,32 @@ public final class SparseOptimizer {
                             for (k, id) in gradient.ids.enumerated() {
                                 let row = theta + Int(id) * d, g = grads + k * d
                                 let mr = mBase + Int(id) * d, vr = vBase + Int(id) * d
-                                for j in 0 ..< d {
-                                    let gj = g[j] + decay * row[j]
-                                    mr[j] = beta1 * mr[j] + (1 - beta1) * gj
-                                    vr[j] = beta2 * vr[j] + (1 - beta2) * gj * gj
-                                    row[j] -= adamStep * mr[j] / (vr[j].squareRoot() + epsilon)
-                                }
+                                adamRow(row, g, mr, vr, count: d, beta1: beta1, beta2: beta2, decay: decay,
+                                        step: adamStep, epsilon: epsilon)
                             }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Adam on one row: θ ← θ − step·m/(√v + ε) after m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g += decay·θ.
+/// A plain loop over distinct rows, so that LLVM vectorises it (square root and division included).
+@inline(__always)
+private func adamRow(
+    _ row: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+    _ v: UnsafeMutablePointer<Float>, count d: Int, beta1: Float, beta2: Float, decay: Float, step: Float,
+    epsilon: Float
+) {
+    for j in 0 ..< d {
+        let theta = row[j]
+        let gj = g[j] + decay * theta
+        let mj = beta1 * m[j] + (1 - beta1) * gj
+        let vj = beta2 * v[j] + (1 - beta2) * gj * gj
+        m[j] = mj
+        v[j] = vj
+        row[j] = theta - step * mj / (vj.squareRoot() + epsilon)
     }
 }
