@@ -61,11 +61,11 @@ setup_torch() {
 
 # tcmalloc (Debian's libtcmalloc-minimal4), preloaded into the PyTorch variants that use it.
 setup_tcmalloc() {
-    TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {print $NF; exit}')
+    TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {path = $NF} END {print path}')
     if [ -z "$TCMALLOC" ]; then
         log "installing libtcmalloc-minimal4"
         apt-get install -y -qq libtcmalloc-minimal4 >/dev/null || { apt-get update -qq && apt-get install -y -qq libtcmalloc-minimal4 >/dev/null; }
-        TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {print $NF; exit}')
+        TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {path = $NF} END {print path}')
     fi
 }
 

@@ -17,3 +17,13 @@ func median(_ values: [Double]) -> Double {
 
 /// Formats a number with a fixed count of decimals.
 func fixed(_ x: Double, _ decimals: Int = 1) -> String { String(format: "%.\(decimals)f", x) }
+
+/// Peak resident memory of this process in MiB (VmHWM from /proc/self/status; 0 where there is none).
+func peakResidentMiB() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kib = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kib / 1024
+    }
+    return 0
+}
