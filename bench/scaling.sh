@@ -3,7 +3,7 @@
 # rows, one parameter at a time around B 4096 / K 4096 / d 64 / Gowalla's 29,858 users and 40,981 items; with the
 # GEMM fraction and each process's peak resident memory. Prints a Markdown table.
 #
-# Environment: THREADS=1, SCRATCH=.build-bench, SWIFT_BUILD_FLAGS (as in speed.sh), OUT=bench/.runs/scaling-<date>.log,
+# Environment: THREADS=1, SCRATCH=.build-bench, SWIFT_BUILD_FLAGS (as in speed.sh), OUT=bench/runs/scaling-<date>.log,
 #   KS, DS, BS, ROWS: the values swept (defaults below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +20,8 @@ if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
         SWIFT_BUILD_FLAGS=""
     fi
 fi
-mkdir -p bench/.runs
-OUT=${OUT:-bench/.runs/scaling-$(date +%Y%m%d-%H%M%S).log}
+mkdir -p bench/runs
+OUT=${OUT:-bench/runs/scaling-$(date +%Y%m%d-%H%M%S).log}
 # shellcheck disable=SC2086
 swift build -c release --product bench --scratch-path "$SCRATCH" $SWIFT_BUILD_FLAGS >&2
 BENCH=$SCRATCH/release/bench

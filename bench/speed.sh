@@ -12,10 +12,12 @@
 #   THREADS=1                BLAS / intra-op threads for every process
 #   SHAPES="4096x4096 1024x1024 4096x16384"   B x K
 #   DIM=64                   embedding dimension d
+#   PARALLEL=rows            how the Swift step uses THREADS > 1: rows (ranges of rows side by side, OpenBLAS
+#                            single-threaded in each) or blas (OpenBLAS's own threads)
 #   SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"   extra flags for `swift build` (default: AVX2+FMA
 #                            when this CPU has them; set to "" for the portable build)
 #   SCRATCH=.build-bench     build directory of the benchmark binary
-#   OUT=bench/.runs/speed-<date>.log    raw RESULT lines
+#   OUT=bench/runs/speed-<date>.log    raw RESULT lines
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +25,7 @@ ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-1}
 SHAPES=${SHAPES:-"4096x4096 1024x1024 4096x16384"}
 DIM=${DIM:-64}
+PARALLEL=${PARALLEL:-rows}
 SCRATCH=${SCRATCH:-.build-bench}
 if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
     if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
@@ -31,8 +34,8 @@ if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
         SWIFT_BUILD_FLAGS=""
     fi
 fi
-mkdir -p bench/.runs
-OUT=${OUT:-bench/.runs/speed-$(date +%Y%m%d-%H%M%S).log}
+mkdir -p bench/runs
+OUT=${OUT:-bench/runs/speed-$(date +%Y%m%d-%H%M%S).log}
 VENV=bench/.venv
 PY=$VENV/bin/python
 
@@ -79,8 +82,8 @@ BENCH=$SCRATCH/release/bench
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
 {
-    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-    echo "# rounds=$ROUNDS threads=$THREADS dim=$DIM swift_build_flags=\"$SWIFT_BUILD_FLAGS\" tcmalloc=$TCMALLOC"
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+    echo "# rounds=$ROUNDS threads=$THREADS parallel=$PARALLEL dim=$DIM swift_build_flags=\"$SWIFT_BUILD_FLAGS\" tcmalloc=$TCMALLOC"
 } | tee "$OUT"
 
 log "checking that Swift and PyTorch compute the same loss and step"
@@ -93,7 +96,7 @@ for shape in $SHAPES; do
     common=(--batch "$B" --negatives "$K" --dim "$DIM" --threads "$THREADS")
     for round in $(seq "$ROUNDS"); do
         log "B=$B K=$K round $round/$ROUNDS"
-        "$BENCH" step "${common[@]}" --gemm | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        "$BENCH" step "${common[@]}" --gemm --parallel "$PARALLEL" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
         for form in fused straight; do
             "$PY" bench/torch_step.py --form "$form" "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
             LD_PRELOAD=$TCMALLOC "$PY" bench/torch_step.py --form "$form" "${common[@]}" \

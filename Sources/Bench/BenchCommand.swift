@@ -51,37 +51,48 @@ struct StepCommand: ParsableCommand {
     var gemm = false
     @Flag(help: "Print the share of time in sampling, gradient, optimizer and bank update.")
     var phases = false
-    @Option(help: "Rows per fused softmax block of the bank kernel (default: sized for the L2 cache).")
+    @Option(help: "Rows per fused softmax block of the bank kernel (default: bankContrastiveBlockRows).")
     var blockRows: Int?
+    @Option(help: "How --threads are used: rows (ranges of rows side by side, OpenBLAS single-threaded in each) or blas (one range, OpenBLAS threads).")
+    var parallel = "rows"
 
     func run() throws {
         guard let path = StepWorkload.Path(rawValue: path) else {
             throw ValidationError("--path must be kernels or state, got \(path)")
         }
-        BLAS.setThreads(options.threads)
+        guard parallel == "rows" || parallel == "blas" else {
+            throw ValidationError("--parallel must be rows or blas, got \(parallel)")
+        }
+        let stepBLASThreads = parallel == "rows" ? 1 : options.threads
+        BLAS.setThreads(stepBLASThreads)
         let shape = options.shape
         let workload = StepWorkload(shape: shape, path: path)
         workload.computer.bankBlockRows = blockRows
+        workload.computer.kernelThreads = parallel == "rows" ? options.threads : 1
         let ceiling = gemm ? GemmWorkload(batch: shape.batch, negatives: shape.negatives, dim: shape.dim) : nil
         var t = 0
         var loss = 0.0
         for _ in 0 ..< warmup { loss = workload.step(t); t += 1 }
+        BLAS.setThreads(options.threads)
         for _ in 0 ..< min(warmup, 2) { ceiling?.pair() }
+        BLAS.setThreads(stepBLASThreads)
         workload.resetPhases()
         var stepSeconds: [Double] = [], gemmSeconds: [Double] = []
         for _ in 0 ..< windows {
             let start = monotonicSeconds()
             for _ in 0 ..< stepsPerWindow { loss = workload.step(t); t += 1 }
             stepSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
-            if let ceiling {
+            if let ceiling {   // the ceiling: the full-size GEMMs with every thread given to OpenBLAS
+                BLAS.setThreads(options.threads)
                 let start = monotonicSeconds()
                 for _ in 0 ..< stepsPerWindow { ceiling.pair() }
                 gemmSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
+                BLAS.setThreads(stepBLASThreads)
             }
         }
         let step = median(stepSeconds)
         var line = "RESULT impl=swift path=\(path.rawValue) B=\(shape.batch) K=\(shape.negatives) d=\(shape.dim)"
-            + " threads=\(options.threads) block_rows=\(blockRows.map(String.init) ?? "auto") ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
+            + " threads=\(options.threads) parallel=\(parallel) block_rows=\(blockRows.map(String.init) ?? "auto") ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
             + " loss=\(fixed(loss, 5)) users=\(shape.users) items=\(shape.items) peak_rss_mib=\(fixed(peakResidentMiB(), 0))"
         if !gemmSeconds.isEmpty {
             let g = median(gemmSeconds)

@@ -11,7 +11,12 @@ public final class MinibatchGradientComputer {
     private var scratch: [Float] = []
     private var itemIds: [UInt32] = []
     private var sortKeys: [UInt64] = []
-    /// Rows per fused block of the bank InfoNCE kernel (nil: `bankContrastiveBlockRows`, sized for the L2 cache).
+    /// Threads that run ranges of rows of the bank InfoNCE kernel side by side, each calling OpenBLAS; more than
+    /// one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). One: OpenBLAS's own threads do the GEMMs.
+    public var kernelThreads = 1 {
+        didSet { precondition(kernelThreads > 0, "kernelThreads must be positive, got \(kernelThreads)") }
+    }
+    /// Rows per fused block of the bank InfoNCE kernel (nil: `bankContrastiveBlockRows`).
     public var bankBlockRows: Int? {
         didSet { precondition((bankBlockRows ?? 1) > 0, "bankBlockRows must be positive") }
     }
@@ -71,7 +76,7 @@ public final class MinibatchGradientComputer {
         let qAt = 0, pAt = B * d, nAt = 2 * B * d, dqAt = nAt + K * d, dpAt = dqAt + B * d
         let qNormAt = dpAt + B * d, pNormAt = qNormAt + B, offAt = pNormAt + B, logitsAt = offAt + K
         let blockRows = bankBlockRows ?? bankContrastiveBlockRows(negatives: K)
-        ensureScratch(logitsAt + (inBatch ? B * C : Swift.min(B, blockRows) * K))
+        ensureScratch(logitsAt + (inBatch ? B * C : kernelThreads * Swift.min(B, blockRows) * K))
         let temperature = settings.temperature
         let removeHits = settings.removeAccidentalHits
         var lossSum = 0.0
@@ -106,7 +111,8 @@ public final class MinibatchGradientComputer {
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
                         logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
-                        block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt)
+                        block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
+                        threads: kernelThreads)
                 }
             }
             if cosine {

@@ -5,7 +5,7 @@ import XCTest
 
 /// The row-blocked bank InfoNCE kernel against the float64 reference, for every block size, and its exp.
 final class BankContrastiveTests: XCTestCase {
-    /// Blocks of 1, 3, 8 rows and one block of everything give the reference's loss and gradients, with accidental
+    /// Blocks of 1, 3, 8 rows and one block of everything, on one thread or several, give the reference's loss and gradients, with accidental
     /// hits, logQ offsets, K = 0 and row lengths that are not a multiple of the vector width. τ = 0.02 makes some
     /// rows shift by the bound 1/τ and others by their maximum.
     func testEveryBlockSizeMatchesReference() {
@@ -16,6 +16,9 @@ final class BankContrastiveTests: XCTestCase {
             LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.2, logQCorrection: true),
         ]
         var random = SeededRandom(seed: 99)
+        let blasThreads = BLAS.threads   // several kernel threads need OpenBLAS single-threaded
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
         for (c, settings) in configurations.enumerated() {
             for K in [0, 1, 7, 37, 300] {
                 let B = 1 + random.nextInt(below: 40), d = 3 + random.nextInt(below: 40)
@@ -30,10 +33,11 @@ final class BankContrastiveTests: XCTestCase {
                     negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil)
                 let users = LossFixtures.sumById(ids: p.users, rows: reference.users)
                 let items = LossFixtures.sumById(ids: p.items, rows: reference.positives)
-                for rows in [1, 3, 8, 1000] {
-                    let context = "config \(c) B=\(B) K=\(K) d=\(d) block rows \(rows)"
+                for (rows, threads) in [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)] {
+                    let context = "config \(c) B=\(B) K=\(K) d=\(d) block rows \(rows) threads \(threads)"
                     let computer = MinibatchGradientComputer(settings: settings, dim: d)
                     computer.bankBlockRows = rows
+                    computer.kernelThreads = threads
                     let out = computer.compute(users: p.users, items: p.items, userTable: p.userTable,
                                                itemTable: p.itemTable, bank: p.bank, negatives: p.negatives,
                                                negativeLogQ: settings.logQCorrection ? logQ : nil)
