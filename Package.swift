@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "coordinator", targets: ["CoordinatorCommand"]),
         .executable(name: "worker", targets: ["WorkerCommand"]),
+        .executable(name: "bench", targets: ["Bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,6 +49,11 @@ let package = Package(
             "Worker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Speed benchmarks of the training step and its GEMMs (bench/speed.sh runs them against PyTorch).
+        .executableTarget(name: "Bench", dependencies: [
+            "Kernels", "MemoryBank", "Replication", "Coordinator", "Worker", "Dataset", "Wire",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["Kernels", "Wire"], path: "Tests/TestSupport"),

@@ -11,6 +11,15 @@ public final class MinibatchGradientComputer {
     private var scratch: [Float] = []
     private var itemIds: [UInt32] = []
     private var sortKeys: [UInt64] = []
+    /// Threads that run ranges of rows of the bank InfoNCE kernel side by side, each calling OpenBLAS; more than
+    /// one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). One: OpenBLAS's own threads do the GEMMs.
+    public var kernelThreads = 1 {
+        didSet { precondition(kernelThreads > 0, "kernelThreads must be positive, got \(kernelThreads)") }
+    }
+    /// Rows per fused block of the bank InfoNCE kernel (nil: `bankContrastiveBlockRows`).
+    public var bankBlockRows: Int? {
+        didSet { precondition((bankBlockRows ?? 1) > 0, "bankBlockRows must be positive") }
+    }
 
     public init(settings: LossSettings, dim: Int) {
         precondition(dim > 0, "MinibatchGradientComputer needs dim > 0, got \(dim)")
@@ -55,7 +64,7 @@ public final class MinibatchGradientComputer {
     }
 
     // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | qNorms (B) | pNorms (B) | offsets (K)
-    //         | logits (B, C)
+    //         | logits: (B, C) for the in-batch losses, one block (blockRows, K) for bank InfoNCE
     private func computeContrastive(
         users: [UInt32], items: [UInt32], negatives: [UInt32], negativeLogQ: [Float]?,
         userTable: EmbeddingTable, itemTable: EmbeddingTable, bank: EmbeddingTable
@@ -66,7 +75,8 @@ public final class MinibatchGradientComputer {
         let C = contrastiveLogitColumns(batch: B, negatives: K, inBatch: inBatch)
         let qAt = 0, pAt = B * d, nAt = 2 * B * d, dqAt = nAt + K * d, dpAt = dqAt + B * d
         let qNormAt = dpAt + B * d, pNormAt = qNormAt + B, offAt = pNormAt + B, logitsAt = offAt + K
-        ensureScratch(logitsAt + B * C)
+        let blockRows = bankBlockRows ?? bankContrastiveBlockRows(negatives: K)
+        ensureScratch(logitsAt + (inBatch ? B * C : kernelThreads * Swift.min(B, blockRows) * K))
         let temperature = settings.temperature
         let removeHits = settings.removeAccidentalHits
         var lossSum = 0.0
@@ -87,13 +97,22 @@ public final class MinibatchGradientComputer {
             }
             lossSum = items.withUnsafeBufferPointer { itemIdBuffer in
                 negatives.withUnsafeBufferPointer { negIdBuffer in
-                    contrastiveSoftmaxForwardBackward(
+                    inBatch ? contrastiveSoftmaxForwardBackward(
                         q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
                         batch: B, negatives: K, dim: d, inBatch: inBatch, temperature: temperature,
                         positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
                         logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: nil)
+                    : bankContrastiveForwardBackward(
+                        q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
+                        batch: B, negatives: K, dim: d, temperature: temperature,
+                        positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
+                        negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
+                        negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
+                        logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
+                        block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
+                        threads: kernelThreads)
                 }
             }
             if cosine {

@@ -85,38 +85,63 @@ public final class SparseOptimizer {
         let t = Double(stepCount)
         let adamStep = Float(Double(s.learningRate) * (1 - pow(Double(s.beta2), t)).squareRoot()
                              / (1 - pow(Double(s.beta1), t)))
+        let lr = s.learningRate, decay = s.weightDecay, epsilon = s.epsilon
+        let beta1 = s.beta1, beta2 = s.beta2
         table.withUnsafeMutableValues { theta in
             gradient.values.withUnsafeBufferPointer { grads in
                 first.withUnsafeMutableBufferPointer { m in
                     second.withUnsafeMutableBufferPointer { v in
-                        for (k, id) in gradient.ids.enumerated() {
-                            let row = theta.baseAddress! + Int(id) * d
-                            let g = grads.baseAddress! + k * d
-                            switch s.kind {
-                            case .sgd:
-                                for j in 0 ..< d { row[j] -= s.learningRate * (g[j] + s.weightDecay * row[j]) }
-                            case .adagrad:
+                        let theta = theta.baseAddress!, grads = grads.baseAddress!
+                        // One loop per rule, the rule chosen once: the inner loops vectorise.
+                        switch s.kind {
+                        case .sgd:
+                            for (k, id) in gradient.ids.enumerated() {
+                                let row = theta + Int(id) * d, g = grads + k * d
+                                for j in 0 ..< d { row[j] -= lr * (g[j] + decay * row[j]) }
+                            }
+                        case .adagrad:
+                            for (k, id) in gradient.ids.enumerated() {
+                                let row = theta + Int(id) * d, g = grads + k * d
                                 var meanSquare: Float = 0
                                 for j in 0 ..< d {
-                                    let gj = g[j] + s.weightDecay * row[j]
+                                    let gj = g[j] + decay * row[j]
                                     meanSquare += gj * gj
                                 }
                                 m[Int(id)] += meanSquare / Float(d)
-                                let scale = s.learningRate / (m[Int(id)].squareRoot() + s.epsilon)
-                                for j in 0 ..< d { row[j] -= scale * (g[j] + s.weightDecay * row[j]) }
-                            case .adam:
-                                let mr = m.baseAddress! + Int(id) * d, vr = v.baseAddress! + Int(id) * d
-                                for j in 0 ..< d {
-                                    let gj = g[j] + s.weightDecay * row[j]
-                                    mr[j] = s.beta1 * mr[j] + (1 - s.beta1) * gj
-                                    vr[j] = s.beta2 * vr[j] + (1 - s.beta2) * gj * gj
-                                    row[j] -= adamStep * mr[j] / (vr[j].squareRoot() + s.epsilon)
-                                }
+                                let scale = lr / (m[Int(id)].squareRoot() + epsilon)
+                                for j in 0 ..< d { row[j] -= scale * (g[j] + decay * row[j]) }
+                            }
+                        case .adam:
+                            let mBase = m.baseAddress!, vBase = v.baseAddress!
+                            for (k, id) in gradient.ids.enumerated() {
+                                let row = theta + Int(id) * d, g = grads + k * d
+                                let mr = mBase + Int(id) * d, vr = vBase + Int(id) * d
+                                adamRow(row, g, mr, vr, count: d, beta1: beta1, beta2: beta2, decay: decay,
+                                        step: adamStep, epsilon: epsilon)
                             }
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// Adam on one row: θ ← θ − step·m/(√v + ε) after m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g += decay·θ.
+/// A plain loop over distinct rows, so that LLVM vectorises it (square root and division included).
+@inline(__always)
+private func adamRow(
+    _ row: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+    _ v: UnsafeMutablePointer<Float>, count d: Int, beta1: Float, beta2: Float, decay: Float, step: Float,
+    epsilon: Float
+) {
+    for j in 0 ..< d {
+        let theta = row[j]
+        let gj = g[j] + decay * theta
+        let mj = beta1 * m[j] + (1 - beta1) * gj
+        let vj = beta2 * v[j] + (1 - beta2) * gj * gj
+        m[j] = mj
+        v[j] = vj
+        row[j] = theta - step * mj / (vj.squareRoot() + epsilon)
     }
 }

@@ -12,9 +12,9 @@ extension SparseRows {
         keys.sort()
         var unique = 1
         for i in 1 ..< n where keys[i] >> 32 != keys[i - 1] >> 32 { unique += 1 }
-        var outIds = [UInt32](repeating: 0, count: unique)
-        var outValues = [Float](repeating: 0, count: unique * dim)
-        outValues.withUnsafeMutableBufferPointer { out in
+        // Every slot is written before it is read: no zero-filling of the outputs.
+        var outIds = [UInt32](unsafeUninitializedCapacity: unique) { _, count in count = unique }
+        let outValues = [Float](unsafeUninitializedCapacity: unique * dim) { out, count in
             var slot = -1
             var lastId: UInt64 = .max
             for key in keys {
@@ -24,12 +24,13 @@ extension SparseRows {
                     slot += 1
                     lastId = id
                     outIds[slot] = UInt32(id)
-                    (out.baseAddress! + slot * dim).update(from: src, count: dim)
+                    (out.baseAddress! + slot * dim).initialize(from: src, count: dim)
                 } else {
                     let dst = out.baseAddress! + slot * dim
                     for j in 0 ..< dim { dst[j] += src[j] }
                 }
             }
+            count = unique * dim
         }
         return SparseRows(dim: dim, ids: outIds, values: outValues)
     }

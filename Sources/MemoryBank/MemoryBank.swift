@@ -49,16 +49,16 @@ public final class MemoryBank {
         sortedIds.removeLast(sortedIds.count - unique)
 
         let d = table.dim, m = momentum
-        var delta = [Float](repeating: 0, count: unique * d)
-        itemTable.withUnsafeValues { items in
-            table.withUnsafeMutableValues { bank in
-                delta.withUnsafeMutableBufferPointer { out in
+        // Every row of the delta is written before it is read: no zero-filling.
+        let delta = [Float](unsafeUninitializedCapacity: unique * d) { out, count in
+            itemTable.withUnsafeValues { items in
+                table.withUnsafeMutableValues { bank in
                     for (k, id) in sortedIds.enumerated() {
                         let v = items.baseAddress! + Int(id) * d
                         let row = bank.baseAddress! + Int(id) * d
                         let newRow = out.baseAddress! + k * d
                         // newRow ← normalize(v); newRow ← normalize(m·row + (1−m)·newRow)
-                        newRow.update(from: v, count: d)
+                        newRow.initialize(from: v, count: d)
                         normalizeRows(newRow, norms: nil, rows: 1, dim: d)
                         for j in 0 ..< d { newRow[j] = m * row[j] + (1 - m) * newRow[j] }
                         normalizeRows(newRow, norms: nil, rows: 1, dim: d)
@@ -66,6 +66,7 @@ public final class MemoryBank {
                     }
                 }
             }
+            count = unique * d
         }
         version = newVersion
         return SparseRows(dim: d, ids: sortedIds, values: delta)

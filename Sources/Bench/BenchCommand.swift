@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Speed benchmarks of the training step; bench/speed.sh runs them side by side with PyTorch.",
+        subcommands: [StepCommand.self, GemmCommand.self, DumpCommand.self])
+}
+
+/// The shape flags shared by every mode.
+struct ShapeOptions: ParsableArguments {
+    @Option(help: "Rows of the user table.") var users = 29_858
+    @Option(help: "Rows of the item table (and the bank).") var items = 40_981
+    @Option(help: "Embedding dimension d.") var dim = 64
+    @Option(help: "Pairs per step B.") var batch = 4096
+    @Option(help: "Bank negatives per step K.") var negatives = 4096
+    @Option(help: "Softmax temperature τ.") var temperature: Float = 0.1
+    @Option(help: "Memory-bank momentum m.") var momentum: Float = 0.5
+    @Option(help: "Adam learning rate.") var lr: Float = 1e-3
+    @Option(help: "Seed of tables, minibatches and negatives.") var seed: UInt64 = 7
+    @Option(help: "OpenBLAS threads.") var threads = 1
+
+    var shape: StepShape {
+        StepShape(users: users, items: items, dim: dim, batch: batch, negatives: negatives, temperature: temperature,
+                  momentum: momentum, learningRate: lr, seed: seed)
+    }
+
+    func validate() throws {
+        guard users > 0, items > 0, dim > 0, batch > 0, negatives > 0, threads > 0 else {
+            throw ValidationError("--users, --items, --dim, --batch, --negatives and --threads must be positive")
+        }
+    }
+}
+
+/// Warm-up, then timed windows; windows of the step and (optionally) of its GEMMs alone alternate.
+struct StepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Times the full single-process step (sampling, gradient, Adam, bank update) in interactions/s.")
+
+    @OptionGroup var options: ShapeOptions
+    @Option(help: "Untimed steps first.") var warmup = 3
+    @Option(help: "Timed windows; the median is reported.") var windows = 7
+    @Option(help: "Steps per window.") var stepsPerWindow = 3
+    @Option(help: "kernels: Kernels + MemoryBank only; state: the update through the coordinator's TrainingState.")
+    var path = "kernels"
+    @Flag(help: "Alternate each step window with a window of the step's two GEMMs alone (the ceiling).")
+    var gemm = false
+    @Flag(help: "Print the share of time in sampling, gradient, optimizer and bank update.")
+    var phases = false
+    @Option(help: "Rows per fused softmax block of the bank kernel (default: bankContrastiveBlockRows).")
+    var blockRows: Int?
+    @Option(help: "How --threads are used: rows (ranges of rows side by side, OpenBLAS single-threaded in each) or blas (one range, OpenBLAS threads).")
+    var parallel = "rows"
+
+    func run() throws {
+        guard let path = StepWorkload.Path(rawValue: path) else {
+            throw ValidationError("--path must be kernels or state, got \(path)")
+        }
+        guard parallel == "rows" || parallel == "blas" else {
+            throw ValidationError("--parallel must be rows or blas, got \(parallel)")
+        }
+        let stepBLASThreads = parallel == "rows" ? 1 : options.threads
+        BLAS.setThreads(stepBLASThreads)
+        let shape = options.shape
+        let workload = StepWorkload(shape: shape, path: path)
+        workload.computer.bankBlockRows = blockRows
+        workload.computer.kernelThreads = parallel == "rows" ? options.threads : 1
+        let ceiling = gemm ? GemmWorkload(batch: shape.batch, negatives: shape.negatives, dim: shape.dim) : nil
+        var t = 0
+        var loss = 0.0
+        for _ in 0 ..< warmup { loss = workload.step(t); t += 1 }
+        BLAS.setThreads(options.threads)
+        for _ in 0 ..< min(warmup, 2) { ceiling?.pair() }
+        BLAS.setThreads(stepBLASThreads)
+        workload.resetPhases()
+        var stepSeconds: [Double] = [], gemmSeconds: [Double] = []
+        for _ in 0 ..< windows {
+            let start = monotonicSeconds()
+            for _ in 0 ..< stepsPerWindow { loss = workload.step(t); t += 1 }
+            stepSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
+            if let ceiling {   // the ceiling: the full-size GEMMs with every thread given to OpenBLAS
+                BLAS.setThreads(options.threads)
+                let start = monotonicSeconds()
+                for _ in 0 ..< stepsPerWindow { ceiling.pair() }
+                gemmSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
+                BLAS.setThreads(stepBLASThreads)
+            }
+        }
+        let step = median(stepSeconds)
+        var line = "RESULT impl=swift path=\(path.rawValue) B=\(shape.batch) K=\(shape.negatives) d=\(shape.dim)"
+            + " threads=\(options.threads) parallel=\(parallel) block_rows=\(blockRows.map(String.init) ?? "auto") ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
+            + " loss=\(fixed(loss, 5)) users=\(shape.users) items=\(shape.items) peak_rss_mib=\(fixed(peakResidentMiB(), 0))"
+        if !gemmSeconds.isEmpty {
+            let g = median(gemmSeconds)
+            line += " gemm_ms=\(fixed(g * 1000, 2)) gemm_gflops=\(fixed(shape.gemmFlops / g / 1e9, 1))"
+                + " gemm_fraction=\(fixed(g / step, 3))"
+        }
+        print(line)
+        if phases {
+            let total = workload.phaseSeconds.reduce(0, +)
+            let parts = StepWorkload.Phase.allCases.map { phase in
+                "\(phase)=\(fixed(100 * workload.phaseSeconds[phase.rawValue] / total))%"
+            }
+            print("PHASES " + parts.joined(separator: " "))
+        }
+    }
+}
+
+/// The step's two GEMMs at full size, each timed alone.
+struct GemmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gemm", abstract: "Times sgemm for the step's forward (B×K×d) and backward (B×d×K) shapes.")
+
+    @OptionGroup var options: ShapeOptions
+    @Option(help: "Timed windows; the median is reported.") var windows = 7
+    @Option(help: "Calls per window.") var callsPerWindow = 5
+
+    func run() throws {
+        BLAS.setThreads(options.threads)
+        let s = options.shape
+        let w = GemmWorkload(batch: s.batch, negatives: s.negatives, dim: s.dim)
+        w.pair()
+        w.pair()
+        var forward: [Double] = [], backward: [Double] = []
+        for _ in 0 ..< windows {
+            var start = monotonicSeconds()
+            for _ in 0 ..< callsPerWindow { w.forward() }
+            forward.append((monotonicSeconds() - start) / Double(callsPerWindow))
+            start = monotonicSeconds()
+            for _ in 0 ..< callsPerWindow { w.backward() }
+            backward.append((monotonicSeconds() - start) / Double(callsPerWindow))
+        }
+        let half = s.gemmFlops / 2
+        let f = median(forward), b = median(backward)
+        print("RESULT impl=openblas-debian B=\(s.batch) K=\(s.negatives) d=\(s.dim) threads=\(options.threads)"
+              + " fwd_gflops=\(fixed(half / f / 1e9, 1)) bwd_gflops=\(fixed(half / b / 1e9, 1))"
+              + " pair_ms=\(fixed((f + b) * 1000, 2)) config=\"\(BLAS.configuration)\"")
+    }
+}

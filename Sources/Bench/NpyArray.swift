@@ -1,0 +1,39 @@
+import Foundation
+
+/// Writes C-order little-endian `.npy` files (format 1.0) of float32 or uint32 values, for `bench/torch_step.py`.
+enum NpyArray {
+    static func write(_ values: [Float], shape: [Int], to path: String) throws {
+        try write(descr: "<f4", shape: shape, count: values.count, to: path) { data in
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+    }
+
+    static func write(_ values: [UInt32], shape: [Int], to path: String) throws {
+        try write(descr: "<u4", shape: shape, count: values.count, to: path) { data in
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+    }
+
+    private static func write(descr: String, shape: [Int], count: Int, to path: String,
+                              body: (inout Data) -> Void) throws {
+        precondition(shape.reduce(1, *) == count, "npy shape \(shape) for \(count) values")
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }"
+        let unpadded = 10 + header.utf8.count + 1
+        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        let length = UInt16(header.utf8.count)
+        data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+        data.append(contentsOf: Array(header.utf8))
+        body(&data)
+        guard FileManager.default.createFile(atPath: path, contents: data) else {
+            throw BenchError("cannot write \(path)")
+        }
+    }
+}
+
+/// A user's mistake in a bench invocation, in one sentence.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

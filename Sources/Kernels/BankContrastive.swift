@@ -1,0 +1,147 @@
+import Foundation
+
+// Bank InfoNCE, forward and backward fused per block of rows: the logits of a block of queries against the K
+// shared negatives are computed by one GEMM, turned into unnormalised softmax weights in place while they are in
+// cache, and multiplied back by the negatives; no (B, K) buffer exists. Same loss and gradients as
+// `contrastiveSoftmaxForwardBackward` with inBatch == false (and `ContrastiveReference`).
+//
+// Per row b, with s_b = q_b·p_b/τ and l_bk = q_b·n_k/τ − offset_k (−∞ for an accidental hit):
+//   M_b = max(s_b, max_k l_bk),  e_bk = exp(l_bk − M_b),  e_b0 = exp(s_b − M_b),  Z_b = e_b0 + Σ_k e_bk
+//   loss_b = M_b + log Z_b − s_b
+//   g_b0 = (e_b0/Z_b − 1)/τ
+//   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b
+
+/// Rows per block of `bankContrastiveForwardBackward` for K negatives: 256 (the GEMMs run near their full-size rate
+/// from about 128 rows on), fewer when a (rows, K) block would pass `maximumBytes`, never fewer than 16.
+public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 << 20) -> Int {
+    Swift.max(16, Swift.min(256, maximumBytes / (4 * Swift.max(K, 1))))
+}
+
+/// Forward and backward of the bank softmax contrastive loss. Returns Σ_b loss_b.
+///
+/// q (B, d) normalised queries; p (B, d) their positives; n (K, d) shared negatives (may be nil when K == 0).
+/// positiveIds (B), negativeIds (K): when both given, a negative whose id equals the row's positive id is masked.
+/// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction).
+/// logitBound: an upper bound of every logit (1/τ for cosine similarity without offsets), or nil. A row whose
+/// positive logit is within 60 of it uses it as the softmax shift instead of the row maximum, which saves a pass.
+/// block (threads · min(blockRows, B), K) scratch. dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp.
+/// threads: the rows are cut into this many contiguous ranges, run side by side, each calling OpenBLAS from its
+/// own thread; more than one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). The loss is summed in range
+/// order, so a given thread count gives the same result every time.
+public func bankContrastiveForwardBackward(
+    q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
+    batch B: Int, negatives K: Int, dim d: Int, temperature: Float,
+    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
+    negativeLogitOffset: UnsafePointer<Float>?, logitBound: Float? = nil,
+    block: UnsafeMutablePointer<Float>, blockRows: Int,
+    dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, threads: Int = 1
+) -> Double {
+    precondition(B >= 0 && K >= 0 && d > 0 && blockRows > 0, "bank contrastive shape B=\(B) K=\(K) d=\(d) rows=\(blockRows)")
+    precondition(temperature > 0, "temperature must be positive, got \(temperature)")
+    precondition(K == 0 || n != nil, "bank contrastive kernel: K=\(K) negatives but no negative rows")
+    precondition(threads >= 1, "bank contrastive kernel needs threads >= 1, got \(threads)")
+    precondition(threads == 1 || BLAS.threads == 1,
+                 "bank contrastive kernel on \(threads) threads needs OpenBLAS single-threaded (it has \(BLAS.threads))")
+    if B == 0 { return 0 }
+    let invTau = 1 / temperature
+    let masking = positiveIds != nil && negativeIds != nil && K > 0
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: masking ? K : 0) { scratchKeys in
+        var keys = scratchKeys
+        // keys (K): negative id << 32 | column, sorted, to find a row's accidental hits by binary search.
+        if masking, let negIds = negativeIds {
+            for k in 0 ..< K { keys[k] = UInt64(negIds[k]) << 32 | UInt64(k) }
+            keys.sort()
+        }
+        let sortedKeys = UnsafeBufferPointer(keys)
+
+        // Rows `range` of the batch, block by block in `block` (blockRows, K); returns their Σ loss_b.
+        func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>) -> Double {
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
+                // rowScalars: per row of the block, 1/(τ Z_b) then g_b0.
+                var lossSum = 0.0
+                var r0 = range.lowerBound
+                while r0 < range.upperBound {
+                    let rows = Swift.min(blockRows, range.upperBound - r0)
+                    if K > 0, let n {
+                        // block (rows, K) = q[r0..<r0+rows] (rows, d) · nᵀ (d, K) / τ
+                        BLAS.sgemm(.none, .transpose, m: rows, n: K, k: d, alpha: invTau, a: q + r0 * d, lda: d,
+                                   b: n, ldb: d, beta: 0, c: block, ldc: K)
+                    }
+                    for i in 0 ..< rows {
+                        let b = r0 + i
+                        let row = block + i * K
+                        let positive = dotProduct(q + b * d, p + b * d, count: d) * invTau
+                        if let offsets = negativeLogitOffset { subtractRow(row, offsets, count: K) }
+                        let hits = masking ? hitRange(of: positiveIds![b], in: sortedKeys) : 0 ..< 0
+                        for h in hits { row[Int(sortedKeys[h] & 0xFFFF_FFFF)] = -.infinity }
+                        let mx: Float
+                        if let bound = logitBound, bound - positive < 60 {
+                            mx = Swift.max(bound, positive)
+                        } else {
+                            mx = Swift.max(positive, rowMaximum(row, count: K))
+                        }
+                        let ePositive = Double(exp(positive - mx))
+                        var z = ePositive + exponentiateRow(row, count: K, shift: mx)
+                        for h in hits {
+                            let column = Int(sortedKeys[h] & 0xFFFF_FFFF)
+                            z -= Double(row[column])
+                            row[column] = 0
+                        }
+                        lossSum += Double(mx) + log(z) - Double(positive)
+                        rowScalars[2 * i] = Float(Double(invTau) / z)
+                        rowScalars[2 * i + 1] = Float((ePositive / z - 1) * Double(invTau))
+                    }
+                    // dq[r0..<r0+rows] (rows, d) = E (rows, K) · n (K, d), then scaled and the positive term added.
+                    if K > 0, let n {
+                        BLAS.sgemm(.none, .none, m: rows, n: d, k: K, alpha: 1, a: block, lda: K, b: n, ldb: d,
+                                   beta: 0, c: dq + r0 * d, ldc: d)
+                    }
+                    for i in 0 ..< rows {
+                        let b = r0 + i
+                        let scale = K > 0 ? rowScalars[2 * i] : 0, g0 = rowScalars[2 * i + 1]
+                        let qb = q + b * d, pb = p + b * d, dqb = dq + b * d, dpb = dp + b * d
+                        if K == 0 { dqb.update(repeating: 0, count: d) }
+                        for j in 0 ..< d {
+                            dqb[j] = scale * dqb[j] + g0 * pb[j]
+                            dpb[j] = g0 * qb[j]
+                        }
+                    }
+                    r0 += rows
+                }
+                return lossSum
+            }
+        }
+
+        let workers = Swift.min(threads, B)
+        if workers == 1 { return lossOfRows(0 ..< B, block: block) }
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: workers) { partial in
+            // Each worker writes only its own rows of dq, dp, its own block and its own partial sum.
+            let shared = UncheckedSendable((lossOfRows, partial, block))
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let (work, partial, block) = shared.value
+                partial[w] = work(B * w / workers ..< B * (w + 1) / workers, block + w * Swift.min(blockRows, B) * K)
+            }
+            return partial.reduce(0, +)
+        }
+    }
+}
+
+/// Lets pointers into disjoint regions cross into `concurrentPerform`; the caller guarantees the disjointness.
+private struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The positions in `keys` (sorted id << 32 | column) whose id is `id`.
+@inline(__always)
+private func hitRange(of id: UInt32, in keys: UnsafeBufferPointer<UInt64>) -> Range<Int> {
+    let lowest = UInt64(id) << 32
+    var lo = 0, hi = keys.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if keys[mid] < lowest { lo = mid + 1 } else { hi = mid }
+    }
+    var end = lo
+    while end < keys.count && keys[end] >> 32 == UInt64(id) { end += 1 }
+    return lo ..< end
+}

@@ -1,0 +1,89 @@
+// Vectorised row primitives for the softmax kernels: maximum, exp-and-sum, subtract, written over SIMD16<Float> so
+// that they do not depend on the auto-vectoriser (which cannot vectorise `exp` or a float reduction).
+
+typealias Float16x = SIMD16<Float>
+
+/// a, with the lanes where `mask` is set taken from b: a branch-free blend (the standard library's `pointwiseMax`
+/// and `clamped` are NaN-aware lane by lane and do not vectorise).
+@inline(__always)
+func select(_ a: Float16x, _ b: Float16x, where mask: SIMDMask<SIMD16<Int32>>) -> Float16x {
+    let m = unsafeBitCast(mask, to: SIMD16<UInt32>.self)
+    let blended = (unsafeBitCast(a, to: SIMD16<UInt32>.self) & ~m) | (unsafeBitCast(b, to: SIMD16<UInt32>.self) & m)
+    return unsafeBitCast(blended, to: Float16x.self)
+}
+
+/// The largest of x[0..<count] (−∞ for count 0).
+@inline(__always)
+func rowMaximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var best = Float16x(repeating: -.infinity)
+    var i = 0
+    while i + 16 <= count {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: Float16x.self)
+        best = select(best, v, where: v .> best)
+        i += 16
+    }
+    var m = best.max()
+    while i < count { m = Swift.max(m, x[i]); i += 1 }
+    return m
+}
+
+/// e^x for x ≤ 1 (softmax arguments after the shift), written as a branch-free scalar function so that a loop of
+/// it is vectorised by LLVM at the width of the target (SSE: 4, AVX2: 8 lanes): Cody–Waite range reduction
+/// x = n·ln2 + r, |r| ≤ ln2/2, and the Cephes polynomial for e^r (relative error below 2e-7). Inputs below −87.3
+/// (including −∞) give about 1e-38, not 0: callers that need an exact zero (masked columns) write it afterwards.
+@inline(__always)
+func branchFreeExp(_ x: Float) -> Float {
+    let magic: Float = 12_582_912   // 1.5·2²³: adding it rounds to an integer
+    let clamped = x < -87.3 ? -87.3 : x
+    let t = clamped * 1.442_695_04 + magic
+    let n = t - magic
+    var r = clamped - n * 0.693_359_375
+    r = r + n * 2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_6e-2
+    p = p * r + 1.666_666_5e-1
+    p = p * r + 5.000_000_1e-1
+    let y = p * (r * r) + r + 1
+    // 2ⁿ from the integer that the rounding left in the low mantissa bits of t.
+    let exponent = (Int32(bitPattern: t.bitPattern) &- 0x4B40_0000 &+ 127) &<< 23
+    return y * Float(bitPattern: UInt32(bitPattern: exponent))
+}
+
+/// x[i] ← e^(x[i] − shift) for i < count; returns Σ of the new values (float32 lanes, summed in float64 at the end).
+@inline(__always)
+func exponentiateRow(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Double {
+    for i in 0 ..< count { x[i] = branchFreeExp(x[i] - shift) }
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = Double(acc.sum())
+    while i < count { total += Double(x[i]); i += 1 }
+    return total
+}
+
+/// x[i] ← x[i] − y[i] for i < count.
+@inline(__always)
+func subtractRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
+    var i = 0
+    while i + 16 <= count {
+        let raw = UnsafeMutableRawPointer(x + i)
+        let v = raw.loadUnaligned(as: Float16x.self) - UnsafeRawPointer(y + i).loadUnaligned(as: Float16x.self)
+        raw.storeBytes(of: v, as: Float16x.self)
+        i += 16
+    }
+    while i < count { x[i] -= y[i]; i += 1 }
+}
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+@inline(__always)
+func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> { load8(UnsafePointer(p)) }
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }

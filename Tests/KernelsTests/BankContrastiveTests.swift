@@ -1,0 +1,74 @@
+import Foundation
+@testable import Kernels
+import TestSupport
+import XCTest
+
+/// The row-blocked bank InfoNCE kernel against the float64 reference, for every block size, and its exp.
+final class BankContrastiveTests: XCTestCase {
+    /// Blocks of 1, 3, 8 rows and one block of everything, on one thread or several, give the reference's loss and gradients, with accidental
+    /// hits, logQ offsets, K = 0 and row lengths that are not a multiple of the vector width. τ = 0.02 makes some
+    /// rows shift by the bound 1/τ and others by their maximum.
+    func testEveryBlockSizeMatchesReference() {
+        let configurations: [LossSettings] = [
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.1),
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.02),
+            LossSettings(kind: .bankInfoNCE, similarity: .dot, temperature: 0.5, removeAccidentalHits: false),
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.2, logQCorrection: true),
+        ]
+        var random = SeededRandom(seed: 99)
+        let blasThreads = BLAS.threads   // several kernel threads need OpenBLAS single-threaded
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
+        for (c, settings) in configurations.enumerated() {
+            for K in [0, 1, 7, 37, 300] {
+                let B = 1 + random.nextInt(below: 40), d = 3 + random.nextInt(below: 40)
+                let p = LossFixtures.randomProblem(batch: B, negatives: K, dim: d, seed: UInt64(1000 * c + K))
+                let logQ = (0 ..< K).map { _ in Float(-3 - 4 * random.nextUnit()) }
+                let reference = LossReference.contrastive(
+                    users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
+                    negatives: LossFixtures.rows(p.bank, p.negatives), similarity: settings.similarity,
+                    temperature: Double(settings.temperature), inBatch: false,
+                    positiveIds: settings.removeAccidentalHits ? p.items : nil,
+                    negativeIds: settings.removeAccidentalHits ? p.negatives : nil,
+                    negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil)
+                let users = LossFixtures.sumById(ids: p.users, rows: reference.users)
+                let items = LossFixtures.sumById(ids: p.items, rows: reference.positives)
+                for (rows, threads) in [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)] {
+                    let context = "config \(c) B=\(B) K=\(K) d=\(d) block rows \(rows) threads \(threads)"
+                    let computer = MinibatchGradientComputer(settings: settings, dim: d)
+                    computer.bankBlockRows = rows
+                    computer.kernelThreads = threads
+                    let out = computer.compute(users: p.users, items: p.items, userTable: p.userTable,
+                                               itemTable: p.itemTable, bank: p.bank, negatives: p.negatives,
+                                               negativeLogQ: settings.logQCorrection ? logQ : nil)
+                    XCTAssertEqual(out.lossSum, reference.lossSum, accuracy: 1e-4 * abs(reference.lossSum) + 1e-5,
+                                   context)
+                    XCTAssertEqual(out.users.ids, users.ids, context)
+                    XCTAssertEqual(out.items.ids, items.ids, context)
+                    XCTAssertLessThan(maxRelativeError(LossFixtures.asDouble(out.users), users.values), 2e-3, context)
+                    XCTAssertLessThan(maxRelativeError(LossFixtures.asDouble(out.items), items.values), 2e-3, context)
+                }
+            }
+        }
+    }
+
+    /// The branch-free exp is within 3e-7 relative of Foundation's over the softmax range; −∞ gives a denormal-free
+    /// tiny value.
+    func testExpMatchesFoundation() {
+        var worst = 0.0
+        var x: Float = -87
+        while x <= 1 {
+            let expected = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(branchFreeExp(x)) - expected) / expected)
+            x += 0.003_7
+        }
+        XCTAssertLessThan(worst, 3e-7)
+        XCTAssertLessThan(branchFreeExp(-.infinity), 1e-37)
+        XCTAssertGreaterThanOrEqual(branchFreeExp(-.infinity), 0)
+        var row: [Float] = (0 ..< 21).map { Float($0) * -0.5 }
+        let sum = row.withUnsafeMutableBufferPointer { exponentiateRow($0.baseAddress!, count: 21, shift: 0.25) }
+        let expected = (0 ..< 21).reduce(0.0) { $0 + Foundation.exp(Double($1) * -0.5 - 0.25) }
+        XCTAssertEqual(sum, expected, accuracy: 1e-6 * expected)
+        XCTAssertEqual(Double(row[20]), Foundation.exp(-10.25), accuracy: 1e-6 * Foundation.exp(-10.25))
+    }
+}

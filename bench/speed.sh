@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Swift's training step against the PyTorch reference (bench/torch_step.py), side by side in one invocation.
+#
+# For each shape, ROUNDS rounds; each round runs, one process after another: the Swift step (with its GEMM ceiling
+# measured in alternating windows), then PyTorch {fused, straight} × {default allocator, tcmalloc}, then the GEMM
+# rates of Debian's OpenBLAS and of NumPy's bundled OpenBLAS. Every process warms up and reports the median of its
+# timed windows; the table gives the median over rounds and the median over rounds of the per-round ratio
+# Swift / best PyTorch (the machine's speed drifts: only ratios within a round mean much).
+#
+# Environment (all optional):
+#   ROUNDS=3                 rounds per shape
+#   THREADS=1                BLAS / intra-op threads for every process
+#   SHAPES="4096x4096 1024x1024 4096x16384"   B x K
+#   DIM=64                   embedding dimension d
+#   PARALLEL=rows            how the Swift step uses THREADS > 1: rows (ranges of rows side by side, OpenBLAS
+#                            single-threaded in each) or blas (OpenBLAS's own threads)
+#   SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"   extra flags for `swift build` (default: AVX2+FMA
+#                            when this CPU has them; set to "" for the portable build)
+#   SCRATCH=.build-bench     build directory of the benchmark binary
+#   OUT=bench/runs/speed-<date>.log    raw RESULT lines
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+THREADS=${THREADS:-1}
+SHAPES=${SHAPES:-"4096x4096 1024x1024 4096x16384"}
+DIM=${DIM:-64}
+PARALLEL=${PARALLEL:-rows}
+SCRATCH=${SCRATCH:-.build-bench}
+if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
+    if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+        SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"
+    else
+        SWIFT_BUILD_FLAGS=""
+    fi
+fi
+mkdir -p bench/runs
+OUT=${OUT:-bench/runs/speed-$(date +%Y%m%d-%H%M%S).log}
+VENV=bench/.venv
+PY=$VENV/bin/python
+
+log() { echo "speed.sh: $*" >&2; }
+
+# PyTorch in bench/.venv. PyPI's Linux torch wheel is the CUDA build: `pip install torch` pulls about 5 GB of
+# nvidia-* wheels that the CPU never uses (and `torch --no-deps` alone fails to import without libcudart). A CPU-only
+# wheel offered by pip's configured find-links is preferred when there is one.
+setup_torch() {
+    [ -x "$PY" ] || python3 -m venv "$VENV"
+    if "$PY" -c "import torch, numpy" 2>/dev/null; then return; fi
+    local wheel="" dir
+    for dir in $("$PY" -m pip config get global.find-links 2>/dev/null || true); do
+        wheel=$(ls "$dir"/torch-*+cpu-cp3*-manylinux*_x86_64.whl 2>/dev/null | sort -V | tail -1 || true)
+        [ -n "$wheel" ] && break
+    done
+    if [ -n "$wheel" ]; then
+        log "installing the CPU-only wheel $wheel"
+        "$PY" -m pip install -q --no-deps "$wheel"
+        "$PY" -m pip install -q numpy filelock typing-extensions sympy networkx jinja2 fsspec
+    else
+        log "installing torch from PyPI (CUDA build with its dependencies, about 5 GB)"
+        "$PY" -m pip install -q torch numpy
+    fi
+}
+
+# tcmalloc (Debian's libtcmalloc-minimal4), preloaded into the PyTorch variants that use it.
+setup_tcmalloc() {
+    TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {path = $NF} END {print path}')
+    if [ -z "$TCMALLOC" ]; then
+        log "installing libtcmalloc-minimal4"
+        apt-get install -y -qq libtcmalloc-minimal4 >/dev/null || { apt-get update -qq && apt-get install -y -qq libtcmalloc-minimal4 >/dev/null; }
+        TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {path = $NF} END {print path}')
+    fi
+}
+
+setup_torch
+setup_tcmalloc
+log "building bench (release, flags: ${SWIFT_BUILD_FLAGS:-none})"
+# shellcheck disable=SC2086
+swift build -c release --product bench --scratch-path "$SCRATCH" $SWIFT_BUILD_FLAGS >&2
+BENCH=$SCRATCH/release/bench
+
+export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
+
+{
+    echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -m) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+    echo "# rounds=$ROUNDS threads=$THREADS parallel=$PARALLEL dim=$DIM swift_build_flags=\"$SWIFT_BUILD_FLAGS\" tcmalloc=$TCMALLOC"
+} | tee "$OUT"
+
+log "checking that Swift and PyTorch compute the same loss and step"
+"$BENCH" dump --dir bench/.check --users 2000 --items 3000 --batch 512 --negatives 1024 --dim "$DIM" >&2
+"$PY" bench/torch_step.py --check bench/.check | tee -a "$OUT"
+
+for shape in $SHAPES; do
+    B=${shape%x*}
+    K=${shape#*x}
+    common=(--batch "$B" --negatives "$K" --dim "$DIM" --threads "$THREADS")
+    for round in $(seq "$ROUNDS"); do
+        log "B=$B K=$K round $round/$ROUNDS"
+        "$BENCH" step "${common[@]}" --gemm --parallel "$PARALLEL" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        for form in fused straight; do
+            "$PY" bench/torch_step.py --form "$form" "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+            LD_PRELOAD=$TCMALLOC "$PY" bench/torch_step.py --form "$form" "${common[@]}" \
+                | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        done
+        "$BENCH" gemm "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        "$PY" bench/numpy_gemm.py "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+    done
+done
+
+python3 bench/summarize.py "$OUT"

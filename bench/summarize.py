@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Turns the RESULT lines of bench/speed.sh (one log file) into a Markdown table: medians over rounds, and the
+median over rounds of each round's ratio Swift / best PyTorch variant."""
+import re
+import shlex
+import statistics
+import sys
+from collections import defaultdict
+
+
+def parse(path):
+    rows = []
+    for line in open(path):
+        if line.startswith("RESULT "):
+            fields = dict(token.split("=", 1) for token in shlex.split(line[len("RESULT "):]))
+            rows.append(fields)
+    return rows
+
+
+def variant(r):
+    impl = r["impl"]
+    return f"{impl}/{r['alloc']}" if impl.startswith("torch") else impl
+
+
+def main():
+    rows = parse(sys.argv[1])
+    by_shape = defaultdict(lambda: defaultdict(dict))   # (B, K, d, threads) -> round -> variant -> row
+    for r in rows:
+        by_shape[(int(r["B"]), int(r["K"]), int(r["d"]), int(r["threads"]))][r["round"]][variant(r)] = r
+    torch_variants = ["torch-fused/default", "torch-fused/tcmalloc", "torch-straight/default", "torch-straight/tcmalloc"]
+    print("| B | K | d | threads | Swift interactions/s | " + " | ".join(v.replace("torch-", "PyTorch ") for v in torch_variants)
+          + " | Swift / best PyTorch | GEMM fraction | sgemm GFLOP/s Debian 0.3.21 fwd/bwd | NumPy's OpenBLAS fwd/bwd |")
+    print("|" + "---|" * (9 + len(torch_variants)))
+    for (B, K, d, threads), rounds in sorted(by_shape.items(), key=lambda kv: (kv[0][0] * kv[0][1], kv[0])):
+        med = lambda v, key: statistics.median(float(rs[v][key]) for rs in rounds.values() if v in rs)
+        ratios = []
+        for rs in rounds.values():
+            torch = [float(rs[v]["ips"]) for v in torch_variants if v in rs]
+            if "swift" in rs and torch:
+                ratios.append(float(rs["swift"]["ips"]) / max(torch))
+        cells = [str(B), str(K), str(d), str(threads), f"{med('swift', 'ips'):.0f}"]
+        cells += [f"{med(v, 'ips'):.0f}" if any(v in rs for rs in rounds.values()) else "–" for v in torch_variants]
+        cells.append(f"**{statistics.median(ratios):.2f}×** ({', '.join(f'{x:.2f}' for x in ratios)})" if ratios else "–")
+        cells.append(f"{med('swift', 'gemm_fraction'):.2f}")
+        for impl in ("openblas-debian", "openblas-numpy"):
+            if any(impl in rs for rs in rounds.values()):
+                cells.append(f"{med(impl, 'fwd_gflops'):.1f} / {med(impl, 'bwd_gflops'):.1f}")
+            else:
+                cells.append("–")
+        print("| " + " | ".join(cells) + " |")
+    print()
+    print(f"{len(rows)} measurements from {sys.argv[1]}; medians over rounds; the ratio is the median of the "
+          "per-round ratios (listed). GEMM fraction: time of the step's two GEMMs alone at full size / time of the "
+          "whole step, in alternating windows of the same process.")
+
+
+if __name__ == "__main__":
+    main()
