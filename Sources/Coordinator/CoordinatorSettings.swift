@@ -45,9 +45,10 @@ public struct CoordinatorSettings: Sendable {
         max(1, (batchSize + effectiveMinibatchSize - 1) / effectiveMinibatchSize)
     }
 
-    /// The largest legal GRADIENT: two row blocks of at most 2 × minibatch rows each, plus headers; doubled.
+    /// The largest legal GRADIENT, doubled: user rows (at most a minibatch) and item rows (positives, plus in-batch,
+    /// BPR or live negatives: at most two minibatches and K), each row an id and dim floats.
     public var effectiveMaxMessageBytes: Int {
-        maxMessageBytes ?? max(1 << 20, 2 * (4 * effectiveMinibatchSize * (dim * 4 + 4) + 4096))
+        maxMessageBytes ?? max(1 << 20, 2 * ((3 * effectiveMinibatchSize + loss.negatives) * (dim * 4 + 4) + 4096))
     }
 
     /// A sentence for each setting that cannot work, empty when all is well.

@@ -60,6 +60,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Exponent of the popularity sampler.") var popularityAlpha: Float = 0.75
     @Flag(help: "Subtract log(K·q) from negative logits (sampled-softmax correction).") var logq = false
     @Flag(help: "In-batch loss: also use bank negatives.") var mixInBatch = false
+    @Flag(help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows.")
+    var liveNegatives = false
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
     @Option(help: "Memory-bank momentum m.") var momentum: Float = 0.5
     @Option(help: "Standard deviation of the initial embeddings.") var initStd: Float = 0.1
@@ -103,7 +105,7 @@ struct CoordinatorCommand: ParsableCommand {
         }
         s.loss = LossSettings(kind: kind, similarity: sim, temperature: temperature ?? (kind == .mnr ? 1 : 0.1),
                               negatives: negatives, removeAccidentalHits: !keepAccidentalHits,
-                              logQCorrection: logq, mixInBatch: mixInBatch)
+                              logQCorrection: logq, mixInBatch: mixInBatch, liveNegatives: liveNegatives)
         guard let samplerKind = ["uniform": SamplerKind.uniform, "popularity": .popularity][sampler] else {
             throw ValidationError("--sampler must be uniform or popularity (got \(sampler))")
         }

@@ -71,12 +71,19 @@ public final class MinibatchGradientComputer {
     ) -> MinibatchGradient {
         let B = users.count, K = negatives.count, d = dim
         let inBatch = settings.kind != .bankInfoNCE
+        // Live negatives: rows of the item table with gradients (sampled softmax); else constant bank rows.
+        let live = settings.liveNegatives && K > 0
         let cosine = settings.effectiveSimilarity == .cosine
         let C = contrastiveLogitColumns(batch: B, negatives: K, inBatch: inBatch)
-        let qAt = 0, pAt = B * d, nAt = 2 * B * d, dqAt = nAt + K * d, dpAt = dqAt + B * d
-        let qNormAt = dpAt + B * d, pNormAt = qNormAt + B, offAt = pNormAt + B, logitsAt = offAt + K
+        // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | dn (K, d) if live | qNorms (B) | pNorms (B)
+        //         | nNorms (K) if live | offsets (K) | logits
+        let liveK = live ? K : 0
+        let qAt = 0, pAt = B * d, nAt = 2 * B * d, dqAt = nAt + K * d, dpAt = dqAt + B * d, dnAt = dpAt + B * d
+        let qNormAt = dnAt + liveK * d, pNormAt = qNormAt + B, nNormAt = pNormAt + B, offAt = nNormAt + liveK
+        let logitsAt = offAt + K
         let blockRows = bankBlockRows ?? bankContrastiveBlockRows(negatives: K)
-        ensureScratch(logitsAt + (inBatch ? B * C : kernelThreads * Swift.min(B, blockRows) * K))
+        let fused = !inBatch && !live
+        ensureScratch(logitsAt + (fused ? kernelThreads * Swift.min(B, blockRows) * K : B * C))
         let temperature = settings.temperature
         let removeHits = settings.removeAccidentalHits
         var lossSum = 0.0
@@ -85,11 +92,11 @@ public final class MinibatchGradientComputer {
             let s = buffer.baseAddress!
             gatherRows(userTable, ids: users, into: s + qAt)
             gatherRows(itemTable, ids: items, into: s + pAt)
-            gatherRows(bank, ids: negatives, into: s + nAt)
+            gatherRows(live ? itemTable : bank, ids: negatives, into: s + nAt)
             if cosine {
                 normalizeRows(s + qAt, norms: s + qNormAt, rows: B, dim: d)
                 normalizeRows(s + pAt, norms: s + pNormAt, rows: B, dim: d)
-                normalizeRows(s + nAt, norms: nil, rows: K, dim: d)
+                normalizeRows(s + nAt, norms: live ? s + nNormAt : nil, rows: K, dim: d)
             }
             if let logQ = negativeLogQ {
                 let logK = Float(log(Double(K)))
@@ -97,13 +104,13 @@ public final class MinibatchGradientComputer {
             }
             lossSum = items.withUnsafeBufferPointer { itemIdBuffer in
                 negatives.withUnsafeBufferPointer { negIdBuffer in
-                    inBatch ? contrastiveSoftmaxForwardBackward(
+                    !fused ? contrastiveSoftmaxForwardBackward(
                         q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
                         batch: B, negatives: K, dim: d, inBatch: inBatch, temperature: temperature,
                         positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: nil)
+                        logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: live ? s + dnAt : nil)
                     : bankContrastiveForwardBackward(
                         q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
                         batch: B, negatives: K, dim: d, temperature: temperature,
@@ -118,11 +125,16 @@ public final class MinibatchGradientComputer {
             if cosine {
                 normalizeRowsBackward(s + dqAt, normalized: s + qAt, norms: s + qNormAt, rows: B, dim: d)
                 normalizeRowsBackward(s + dpAt, normalized: s + pAt, norms: s + pNormAt, rows: B, dim: d)
+                if live { normalizeRowsBackward(s + dnAt, normalized: s + nAt, norms: s + nNormAt, rows: K, dim: d) }
             }
             userGrads = users.withUnsafeBufferPointer {
                 SparseRows.summingDuplicates(ids: $0, rows: s + dqAt, dim: d, keys: &sortKeys)
             }
-            itemGrads = items.withUnsafeBufferPointer {
+            // dp and dn are adjacent: with live negatives the item gradient is one (B + K, d) block.
+            itemIds.removeAll(keepingCapacity: true)
+            itemIds.append(contentsOf: items)
+            if live { itemIds.append(contentsOf: negatives) }
+            itemGrads = itemIds.withUnsafeBufferPointer {
                 SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
             }
         }
