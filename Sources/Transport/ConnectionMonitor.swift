@@ -77,7 +77,7 @@ final class ConnectionMonitor {
         case (.server, .handshakeFailedProtocol):
             logger.warning("refused a connection on \(address): \(SocketEvent.protocolErrorText(value))\(more)")
         case (.server, .handshakeFailedNoDetail):
-            logger.warning("refused a connection on \(address): its handshake failed (not a ZMTP peer, or it gave up; errno \(value))\(more)")
+            logger.warning("refused a connection on \(address): its handshake failed (a plain-text client, one with other security settings, or one that gave up; errno \(value))\(more)")
         case (.server, .handshakeFailedAuth):
             // The ZAP handler has logged the key and address.
             logger.debug("handshake refused by ZAP with status \(value) on \(address)")

@@ -6,6 +6,9 @@ import Foundation
 public enum CurveKeyFile {
     /// The key pair of a secret key file.
     public static func readKeyPair(secretKeyFile path: String) throws(CurveKeyError) -> CurveKeyPair {
+        if path.hasSuffix(".pub") {
+            throw CurveKeyError("\(path) is a public key file; give the secret key, NAME.key, written beside it by `coordinator keygen`")
+        }
         let (line, text) = try singleKey(in: path)
         do {
             return try CurveKeyPair(secretZ85: text)

@@ -14,6 +14,8 @@ public struct WorkerSettings: Sendable {
     public var timings: WorkerProtocol.Timings
     /// Fault injection on this worker's sends (`drop=0.05,...`); nil for none.
     public var faults: FaultSettings?
+    /// CurveZMQ: this worker's key pair and the coordinator's public key; nil = plain text.
+    public var curve: CurveClient?
 
     public init(coordinator: String, name: String, maxMessageBytes: Int = 1 << 30,
                 timings: WorkerProtocol.Timings = .init(), faults: FaultSettings? = nil) {
@@ -58,7 +60,8 @@ public final class WorkerClient {
         self.logger = logger
         let incarnation = UInt64.random(in: 1 ... .max)
         endpoint = try DealerEndpoint(connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes,
-                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none))
+                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
+                                                               curve: settings.curve.map { .client($0) }))
         machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
                                  now: MonotonicClock.now())
     }

@@ -24,6 +24,12 @@ struct WorkerCommand: ParsableCommand {
     var blasThreads = 1
     @Option(help: "Fault injection on this worker's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults: String?
+    @Option(help: "CurveZMQ: this worker's secret key file (from `coordinator keygen`); needs --coordinator-public-key (also MBT_CURVE_SECRET_KEY).")
+    var curveSecretKey: String?
+    @Option(help: "CurveZMQ: the coordinator's public key file, its NAME.pub (also MBT_COORDINATOR_PUBLIC_KEY).")
+    var coordinatorPublicKey: String?
+    @Option(help: "Rewrite this file every second while the worker process runs, for `coordinator healthcheck` (also MBT_STATUS_FILE).")
+    var statusFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -33,9 +39,23 @@ struct WorkerCommand: ParsableCommand {
         }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
         guard coordinatorTimeout > 0.5 else { throw ValidationError("--coordinator-timeout must exceed 0.5 s") }
-        guard coordinator ?? ProcessInfo.processInfo.environment["MBT_COORDINATOR"] != nil else {
+        guard coordinator ?? Environment.value("MBT_COORDINATOR") != nil else {
             throw ValidationError("--coordinator tcp://HOST:PORT is required (or set MBT_COORDINATOR)")
         }
+        if (curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY") == nil)
+            != (coordinatorPublicKey ?? Environment.value("MBT_COORDINATOR_PUBLIC_KEY") == nil) {
+            throw ValidationError("CurveZMQ needs both --curve-secret-key and --coordinator-public-key (or MBT_CURVE_SECRET_KEY and MBT_COORDINATOR_PUBLIC_KEY)")
+        }
+    }
+
+    /// The CurveZMQ settings from the key files, nil when CURVE is off.
+    func curveClient(logger: Logger) throws -> CurveClient? {
+        guard let secretPath = curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY"),
+              let serverPath = coordinatorPublicKey ?? Environment.value("MBT_COORDINATOR_PUBLIC_KEY") else { return nil }
+        let client = CurveClient(keys: try CurveKeyFile.readKeyPair(secretKeyFile: secretPath),
+                                 serverPublicKey: try CurveKeyFile.readPublicKey(serverPath))
+        if let warning = CurveKeyFile.permissionWarning(secretKeyFile: secretPath) { logger.warning("\(warning)") }
+        return client
     }
 
     func run() throws {
@@ -46,16 +66,26 @@ struct WorkerCommand: ParsableCommand {
             return handler
         }
         BLAS.setThreads(blasThreads)
-        let endpoint = coordinator ?? ProcessInfo.processInfo.environment["MBT_COORDINATOR"]!
+        if let path = statusFile ?? Environment.value("MBT_STATUS_FILE") {
+            Thread.detachNewThread {
+                let status = StatusFile(path: path)
+                while true {
+                    status.write("running")
+                    sleep(1)
+                }
+            }
+        }
+        let endpoint = coordinator ?? Environment.value("MBT_COORDINATOR")!
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "worker \(workerName)")
         logger.logLevel = level
         var faultSettings: FaultSettings?
-        if let spec = faults ?? ProcessInfo.processInfo.environment["MBT_FAULTS"] {
+        if let spec = faults ?? Environment.value("MBT_FAULTS") {
             faultSettings = try FaultSettings(parsing: spec)
         }
-        let settings = WorkerSettings(coordinator: endpoint, name: workerName, maxMessageBytes: maxMessageBytes,
+        var settings = WorkerSettings(coordinator: endpoint, name: workerName, maxMessageBytes: maxMessageBytes,
                                       timings: .init(coordinatorTimeout: coordinatorTimeout), faults: faultSettings)
+        settings.curve = try curveClient(logger: logger)
         let report = try WorkerClient(settings: settings, logger: logger).run()
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

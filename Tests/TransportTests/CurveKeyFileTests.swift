@@ -64,6 +64,7 @@ final class CurveKeyFileTests: XCTestCase {
         let two = write("two.pub", "\(try CurveKeyPair.generate().publicKey.z85)\n\(try CurveKeyPair.generate().publicKey.z85)\n")
         XCTAssertTrue(message { try CurveKeyFile.readPublicKey(two) }.hasSuffix("expected one key (40 Z85 characters on one line), found 2 non-comment lines"))
         XCTAssertEqual(message { try CurveKeyFile.readPublicKey(directory + "/missing.pub") }, "\(directory)/missing.pub: no such file")
+        XCTAssertTrue(message { try CurveKeyFile.readKeyPair(secretKeyFile: two) }.hasSuffix("is a public key file; give the secret key, NAME.key, written beside it by `coordinator keygen`"))
         XCTAssertTrue(message { try CurveKeyFile.readAuthorizedKeys(directory + "/nothing") }.contains("no such file or directory"))
     }
 
