@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 
 /// `coordinator healthcheck`: exits 0 while a status file is fresh; for container health checks.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Kernels
 import Logging
@@ -10,7 +11,23 @@ struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Computes InfoNCE gradients for a coordinator; may start before it and reconnects when it goes away.",
-        discussion: "Everything about the model and the loss comes from the coordinator's WELCOME; a worker needs only its address.")
+        discussion: """
+            Everything about the model and the loss comes from the coordinator's WELCOME; a worker needs only its \
+            address. Every flag may also be set as an environment variable MBT_<FLAG> (MBT_COORDINATOR=tcp://… for \
+            --coordinator tcp://…); a flag on the command line wins.
+            """)
+
+    /// Puts the MBT_* environment variables in front of the flags (a flag on the command line wins).
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if !arguments.contains(where: { ["-h", "--help", "--experimental-dump-help"].contains($0) }) {
+            let (fromEnvironment, problems) = EnvironmentArguments.arguments(
+                for: WorkerCommand.self, environment: ProcessInfo.processInfo.environment)
+            if !problems.isEmpty { exit(withError: ValidationError(problems.joined(separator: "\n"))) }
+            arguments = fromEnvironment + arguments
+        }
+        main(arguments)
+    }
 
     @Option(help: "The coordinator's endpoint, tcp://HOST:PORT (also MBT_COORDINATOR).")
     var coordinator: String?

@@ -1,16 +1,15 @@
 import Foundation
 
 /// A small file rewritten about every second (atomically: a temporary file renamed over it) while the process
-/// runs; `coordinator healthcheck` reads its age. Does nothing without a path. (The coordinator command has the
-/// same type.)
-final class StatusFile {
+/// runs; `coordinator healthcheck` reads its age. Does nothing without a path.
+public final class StatusFile {
     private let path: String?
     private var lastWrite = 0.0
 
-    init(path: String?) { self.path = path }
+    public init(path: String?) { self.path = path }
 
     /// Writes `phase`, the time and the process id now.
-    func write(_ phase: String) {
+    public func write(_ phase: String) {
         guard let path else { return }
         lastWrite = Date().timeIntervalSince1970
         let text = "\(phase) pid \(getpid()) at \(Int(lastWrite))\n"
@@ -23,15 +22,7 @@ final class StatusFile {
     }
 
     /// Writes when a second has passed since the last write.
-    func writeIfDue(_ phase: String) {
+    public func writeIfDue(_ phase: String) {
         if Date().timeIntervalSince1970 - lastWrite >= 1 { write(phase) }
-    }
-}
-
-/// Environment variables; an empty value counts as unset (compose passes `${VAR:-}` as "").
-enum Environment {
-    static func value(_ name: String) -> String? {
-        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
-        return value
     }
 }
