@@ -119,11 +119,13 @@ public enum CurveKeyFile {
     private static func create(_ path: String, mode: mode_t, text: String) throws(CurveKeyError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
         guard fd >= 0 else { throw CurveKeyError("\(path): cannot create: \(String(cString: strerror(errno)))") }
-        defer { Glibc.close(fd) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else { throw CurveKeyError("\(path): cannot write: \(String(cString: strerror(errno)))") }
         // open() applied the umask; the secret key's mode must be exactly what was asked.
-        guard fchmod(fd, mode) == 0 else { throw CurveKeyError("\(path): cannot set mode: \(String(cString: strerror(errno)))") }
+        let problem = written != bytes.count ? "cannot write" : fchmod(fd, mode) != 0 ? "cannot set its mode" : nil
+        let error = errno
+        let closed = Glibc.close(fd) == 0
+        if let problem { throw CurveKeyError("\(path): \(problem): \(String(cString: strerror(error)))") }
+        guard closed else { throw CurveKeyError("\(path): cannot close: \(String(cString: strerror(errno)))") }
     }
 }
