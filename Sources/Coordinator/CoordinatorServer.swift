@@ -131,6 +131,7 @@ public final class CoordinatorServer {
                     directives += machine.received(envelope.message, from: peer, now: MonotonicClock.now())
                 case let .malformed(peer, error):
                     logger.warning("rejected a malformed message from \(peer): \(error)")
+                    if let answer = Self.answer(to: error) { send(answer, to: peer) }
                 }
             }
             finished = try execute(directives)
@@ -337,6 +338,14 @@ public final class CoordinatorServer {
         try NpyFile.write(state.bank.table, to: dir + "/bank.npy")
         try data.writeIdMappings(to: dir)
         logger.info("wrote embeddings, id mappings and checkpoints to \(dir)")
+    }
+
+    /// What a sender of an undecodable message is told: a worker of another protocol version must stop, not retry.
+    /// Other damage (checksums, lengths) is silent: the resend protocol recovers from it.
+    static func answer(to error: WireError) -> Message? {
+        guard case let .unsupportedVersion(version) = error else { return nil }
+        return .reject(.unsupportedVersion,
+                       "this coordinator speaks protocol version \(WireCodec.protocolVersion); the worker sent version \(version)")
     }
 
     static func duration(_ seconds: Double) -> String {

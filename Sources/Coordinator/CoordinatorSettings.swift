@@ -66,6 +66,9 @@ public struct CoordinatorSettings: Sendable {
         if loss.negatives < 1 || loss.negatives > 1 << 20 {
             out.append("--negatives must be between 1 and 1048576 (got \(loss.negatives))")
         }
+        if !(popularityAlpha >= 0 && popularityAlpha.isFinite) {
+            out.append("--popularity-alpha must be finite and at least 0 (got \(popularityAlpha))")
+        }
         if !(momentum >= 0 && momentum < 1) { out.append("--momentum must be in [0, 1) (got \(momentum))") }
         if !(optimizer.learningRate > 0) { out.append("--lr must be positive (got \(optimizer.learningRate))") }
         if evaluationKs.isEmpty || evaluationKs.contains(where: { $0 < 1 }) {

@@ -81,7 +81,7 @@ final class RunReporter {
             var header = "epoch │     loss │  examples/s │ train s"
             for k in ks { header += " │ recall@\(k) │ ndcg@\(k)" }
             header += " │ audit"
-            print(header)
+            FileHandle.standardOutput.write(Data((header + "\n").utf8))
         }
         var line = String(format: "%5d │ %8.4f │ %11.0f │ %7.1f", r.epoch + 1, r.meanLoss, r.examplesPerSecond, r.trainSeconds)
         for k in ks {
@@ -90,8 +90,8 @@ final class RunReporter {
                            6 + String(k).count, m?.ndcg ?? .nan)
         }
         line += r.auditExact ? " │ exact" : " │ MISMATCH"
-        print(line)
-        try? FileHandle.standardOutput.synchronize()
+        // Unbuffered, so that a log file or a pipe sees each epoch as it ends.
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
         var object: [String: Any] = [
             "event": "epoch", "epoch": r.epoch + 1, "loss": r.meanLoss, "examples": r.examples,
             "train_seconds": r.trainSeconds, "examples_per_second": r.examplesPerSecond,

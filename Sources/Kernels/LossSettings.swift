@@ -30,6 +30,9 @@ public struct LossSettings: Sendable, Equatable {
     public var logQCorrection: Bool
     /// In-batch InfoNCE also scores against the K bank negatives (extra constant columns).
     public var mixInBatch: Bool
+    /// The K sampled negatives are read from the live item table and get gradients (sampled softmax) instead of
+    /// being constant memory-bank rows.
+    public var liveNegatives: Bool
 
     public init(
         kind: LossKind = .bankInfoNCE,
@@ -38,7 +41,8 @@ public struct LossSettings: Sendable, Equatable {
         negatives: Int = 1024,
         removeAccidentalHits: Bool = true,
         logQCorrection: Bool = false,
-        mixInBatch: Bool = false
+        mixInBatch: Bool = false,
+        liveNegatives: Bool = false
     ) {
         self.kind = kind
         self.similarity = similarity
@@ -47,6 +51,7 @@ public struct LossSettings: Sendable, Equatable {
         self.removeAccidentalHits = removeAccidentalHits
         self.logQCorrection = logQCorrection
         self.mixInBatch = mixInBatch
+        self.liveNegatives = liveNegatives
     }
 
     /// Whether `compute` reads K bank negatives for this loss.

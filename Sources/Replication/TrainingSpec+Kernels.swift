@@ -14,7 +14,8 @@ extension TrainingSpec {
                   similarity: loss.similarity.rawValue, sampler: sampler.rawValue,
                   logQCorrection: loss.logQCorrection, mixInBatch: loss.mixInBatch,
                   removeAccidentalHits: loss.removeAccidentalHits, verifyReplicas: verifyReplicas,
-                  temperature: loss.temperature, negatives: loss.negatives, popularityAlpha: popularityAlpha,
+                  liveNegatives: loss.liveNegatives, temperature: loss.temperature, negatives: loss.negatives,
+                  popularityAlpha: popularityAlpha,
                   seed: seed, popularity: sampler == .popularity ? popularity : [])
     }
 
@@ -23,15 +24,21 @@ extension TrainingSpec {
         guard let kind = LossKind(rawValue: loss), let sim = Similarity(rawValue: similarity) else { return nil }
         return LossSettings(kind: kind, similarity: sim, temperature: temperature, negatives: negatives,
                             removeAccidentalHits: removeAccidentalHits, logQCorrection: logQCorrection,
-                            mixInBatch: mixInBatch)
+                            mixInBatch: mixInBatch, liveNegatives: liveNegatives)
     }
 
-    /// The negative sampler the spec names; nil when the code is unknown or popularity counts are missing.
+    /// The negative sampler the spec names; nil when the code is unknown, or the popularity counts are missing or
+    /// unusable (a count or the exponent negative or not finite, or no item with weight), which the sampler's
+    /// preconditions would otherwise turn into a crash of the worker that received the spec.
     public var negativeSampler: NegativeSampler? {
         switch SamplerKind(rawValue: sampler) {
-        case .uniform: return .uniform(items: items)
+        case .uniform:
+            guard items > 0 else { return nil }
+            return .uniform(items: items)
         case .popularity:
-            guard popularity.count == items else { return nil }
+            guard items > 0, popularity.count == items, popularityAlpha >= 0, popularityAlpha.isFinite,
+                  popularity.allSatisfy({ $0 >= 0 && $0.isFinite }),
+                  popularityAlpha == 0 || popularity.contains(where: { $0 > 0 }) else { return nil }
             return .popularity(counts: popularity, alpha: popularityAlpha)
         case nil: return nil
         }

@@ -25,6 +25,9 @@ public struct TrainingSpec: Equatable, Sendable {
     public var mixInBatch: Bool
     public var removeAccidentalHits: Bool
     public var verifyReplicas: Bool
+    /// Negatives are read from the live item table and receive gradients (sampled softmax), instead of being
+    /// constant memory-bank rows.
+    public var liveNegatives: Bool
     public var temperature: Float
     public var negatives: Int
     public var popularityAlpha: Float
@@ -35,8 +38,8 @@ public struct TrainingSpec: Equatable, Sendable {
     public init(
         users: Int, items: Int, dim: Int, loss: UInt8, similarity: UInt8, sampler: UInt8,
         logQCorrection: Bool = false, mixInBatch: Bool = false, removeAccidentalHits: Bool = false,
-        verifyReplicas: Bool = false, temperature: Float, negatives: Int, popularityAlpha: Float,
-        seed: UInt64, popularity: [Float] = []
+        verifyReplicas: Bool = false, liveNegatives: Bool = false, temperature: Float, negatives: Int,
+        popularityAlpha: Float, seed: UInt64, popularity: [Float] = []
     ) {
         self.users = users
         self.items = items
@@ -48,6 +51,7 @@ public struct TrainingSpec: Equatable, Sendable {
         self.mixInBatch = mixInBatch
         self.removeAccidentalHits = removeAccidentalHits
         self.verifyReplicas = verifyReplicas
+        self.liveNegatives = liveNegatives
         self.temperature = temperature
         self.negatives = negatives
         self.popularityAlpha = popularityAlpha
@@ -61,7 +65,8 @@ extension TrainingSpec {
     static let flagMixInBatch: UInt8 = 1 << 1
     static let flagRemoveAccidentalHits: UInt8 = 1 << 2
     static let flagVerifyReplicas: UInt8 = 1 << 3
-    static let knownFlags: UInt8 = 0x0F
+    static let flagLiveNegatives: UInt8 = 1 << 4
+    static let knownFlags: UInt8 = 0x1F
 
     func write(to w: inout ByteWriter) {
         w.u32(users, "spec users")
@@ -75,6 +80,7 @@ extension TrainingSpec {
         if mixInBatch { flags |= Self.flagMixInBatch }
         if removeAccidentalHits { flags |= Self.flagRemoveAccidentalHits }
         if verifyReplicas { flags |= Self.flagVerifyReplicas }
+        if liveNegatives { flags |= Self.flagLiveNegatives }
         w.u8(flags)
         w.f32(temperature)
         w.u32(negatives, "spec negatives")
@@ -109,7 +115,7 @@ extension TrainingSpec {
             users: users, items: items, dim: dim, loss: loss, similarity: similarity, sampler: sampler,
             logQCorrection: flags & flagLogQCorrection != 0, mixInBatch: flags & flagMixInBatch != 0,
             removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, verifyReplicas: flags & flagVerifyReplicas != 0,
-            temperature: temperature, negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
+            liveNegatives: flags & flagLiveNegatives != 0, temperature: temperature, negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
             popularity: popularity)
     }
 }

@@ -18,7 +18,7 @@ public final class TaskComputer {
             throw SpecError(description: "unknown loss \(spec.loss) or similarity \(spec.similarity) in WELCOME")
         }
         guard let sampler = spec.negativeSampler else {
-            throw SpecError(description: "unknown sampler \(spec.sampler) or popularity counts missing in WELCOME")
+            throw SpecError(description: "unknown sampler \(spec.sampler), or popularity counts missing or unusable (alpha \(spec.popularityAlpha)), in WELCOME")
         }
         self.spec = spec
         self.loss = loss

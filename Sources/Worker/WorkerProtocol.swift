@@ -178,9 +178,6 @@ public struct WorkerProtocol: Sendable {
     private mutating func welcome(workerId: UInt32, runId: UInt64, currentVersion: UInt64, spec: TrainingSpec,
                                   now: Double) -> [WorkerDirective] {
         var out: [WorkerDirective] = []
-        if runId == self.runId, let held = replicaVersion, currentVersion < held {
-            return [.note("ignored a late WELCOME at version \(currentVersion); replica at \(held)")]
-        }
         let sameRun = runId == self.runId && replicaVersion != nil
         if !sameRun, replicaVersion != nil { out.append(.discardState) }
         if !sameRun { replicaVersion = nil }

@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import TestSupport
 import XCTest
 
 /// A fresh directory under the system temporary directory, removed when released.
@@ -26,12 +27,16 @@ final class ScratchDirectory {
     }
 }
 
-/// A shared real dataset, `../shared/datasets/<relative>` from the package root; the test is skipped when absent.
-func sharedDataset(_ relative: String, file: StaticString = #filePath) throws -> String {
+/// A shared real dataset, `../shared/datasets/<relative>` from the package root. `../shared/datasets` is always
+/// beside the repository (in CI too), so a missing dataset fails the test instead of skipping it.
+func sharedDataset(_ relative: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
     let packageRoot = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
     let path = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/datasets/" + relative).path
-    guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("dataset not found at \(path)") }
+    guard FileManager.default.fileExists(atPath: path) else {
+        XCTFail("dataset not found at \(path): ../shared/datasets must sit beside the repository", file: file, line: line)
+        throw TestFailure("dataset not found at \(path)")
+    }
     return path
 }
 

@@ -140,24 +140,39 @@ final class RankingEvaluatorTests: XCTestCase {
         XCTAssertNotEqual(cosine, evaluator.evaluate(users: users, items: items, cosine: false))
     }
 
-    /// Gowalla-sized evaluation (29,858 users × 40,981 items, d = 64) with random embeddings; release builds only.
-    func testGowallaScaleSpeed() throws {
-        #if DEBUG
-        throw XCTSkip("timed only in release builds")
-        #else
-        let data = try DatasetLoader.lightGCN(directory: try sharedDataset("gowalla"))
-        var random = SeededRandom(seed: 1)
-        let users = EmbeddingTable(rows: data.userCount, dim: 64, normalStd: 0.1, random: &random)
-        let items = EmbeddingTable(rows: data.itemCount, dim: 64, normalStd: 0.1, random: &random)
-        let evaluator = RankingEvaluator(data: data, ks: [20])
-        let started = Date()
-        let metrics = evaluator.evaluate(users: users, items: items, cosine: true)
-        let seconds = Date().timeIntervalSince(started)
-        print("Gowalla full-ranking evaluation: \(seconds) s, \(metrics)")
-        XCTAssertEqual(metrics[0].users, 29_858)
-        XCTAssertLessThan(metrics[0].recall, 0.01, "random embeddings")
-        XCTAssertLessThan(seconds, 15)
-        #endif
+    /// A larger random case (300 users × 500 items, d = 8) than `testAgreesWithNaiveImplementation`: many blocks
+    /// per thread, users with long training lists, and cutoffs beyond the block size. Integer embeddings keep every
+    /// score exact, so the comparison with the naive sort is exact too.
+    func testLargerRandomCaseAgreesWithNaiveImplementation() {
+        var random = SeededRandom(seed: 23)
+        let userCount = 300, itemCount = 500, dim = 8
+        var trainUsers = [UInt32](), trainItems = [UInt32]()
+        var testItems = [[UInt32]](repeating: [], count: userCount)
+        for u in 0 ..< userCount {
+            for _ in 0 ..< random.nextInt(below: 60) { trainUsers.append(UInt32(u)); trainItems.append(UInt32(random.nextInt(below: itemCount))) }
+            for _ in 0 ..< random.nextInt(below: 12) { testItems[u].append(UInt32(random.nextInt(below: itemCount))) }
+        }
+        let data = InteractionData(name: "random-300x500", userCount: userCount, itemCount: itemCount,
+                                   trainUsers: trainUsers, trainItems: trainItems, testItems: testItems)
+        func integers(_ rows: Int) -> EmbeddingTable {
+            EmbeddingTable(rows: rows, dim: dim, values: (0 ..< rows * dim).map { _ in Float(random.nextInt(below: 7) - 3) })
+        }
+        let users = integers(userCount), items = integers(itemCount)
+        let ks = [1, 10, 20, 100, 300]
+        let expected = naiveMetrics(data: data, users: users, items: items, ks: ks, target: .test)
+        XCTAssertGreaterThan(expected[0].users, 250, "most users have test items")
+        XCTAssertGreaterThan(expected[2].recall, 0)
+        for (block, threads) in [(64, 1), (37, 2), (500, 2)] {
+            let got = RankingEvaluator(data: data, ks: ks, target: .test, blockSize: block, threads: threads)
+                .evaluate(users: users, items: items, cosine: false)
+            XCTAssertEqual(got.count, expected.count)
+            for (g, e) in zip(got, expected) {
+                XCTAssertEqual(g.k, e.k)
+                XCTAssertEqual(g.users, e.users)
+                XCTAssertEqual(g.recall, e.recall, accuracy: 1e-12, "k \(g.k) block \(block) threads \(threads)")
+                XCTAssertEqual(g.ndcg, e.ndcg, accuracy: 1e-12, "k \(g.k) block \(block) threads \(threads)")
+            }
+        }
     }
 }
 

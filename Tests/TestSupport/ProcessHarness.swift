@@ -43,13 +43,14 @@ public enum ProcessHarness {
     }
 
     /// Starts an executable with stdout and stderr going to a log file in `directory`.
+    /// `absolute`: `name` is a path to any program rather than one of the project's executables.
     public static func start(_ name: String, _ arguments: [String], logName: String, in directory: URL,
-                             environment: [String: String] = [:]) throws -> Running {
+                             environment: [String: String] = [:], absolute: Bool = false) throws -> Running {
         let logURL = directory.appendingPathComponent(logName + ".log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let log = try FileHandle(forWritingTo: logURL)
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable(name))
+        process.executableURL = URL(fileURLWithPath: absolute ? name : executable(name))
         process.arguments = arguments
         process.standardOutput = log
         process.standardError = log

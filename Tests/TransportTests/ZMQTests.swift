@@ -4,7 +4,9 @@ import XCTest
 final class ZMQTests: XCTestCase {
     func testVersionAndCurve() throws {
         XCTAssertGreaterThanOrEqual(ZMQ.version.major, 4)
-        try XCTSkipUnless(ZMQ.has("curve"), "libzmq built without CURVE")
+        guard ZMQ.has("curve") else {
+            return XCTFail("libzmq \(ZMQ.version.major).\(ZMQ.version.minor).\(ZMQ.version.patch) was built without CURVE, which this project requires")
+        }
         let (publicKey, secretKey) = try ZMQ.curveKeypair()
         XCTAssertEqual(publicKey.count, 40)
         XCTAssertEqual(secretKey.count, 40)

@@ -1,0 +1,98 @@
+import Coordinator
+import Kernels
+import XCTest
+
+final class CoordinatorSettingsTests: XCTestCase {
+    func testDefaultsHaveNoProblems() {
+        XCTAssertEqual(CoordinatorSettings().problems(), [])
+    }
+
+    /// Limits that are allowed exactly.
+    func testBoundaryValuesAreAccepted() {
+        var s = CoordinatorSettings()
+        s.dim = 4096
+        s.loss.negatives = 1 << 20
+        s.momentum = 0
+        s.minibatchSize = s.batchSize
+        s.epochs = 1
+        s.checkpointEverySteps = 0
+        s.evaluationKs = [1]
+        XCTAssertEqual(s.problems(), [])
+        s.dim = 1
+        s.loss.negatives = 1
+        s.minibatchSize = 1
+        XCTAssertEqual(s.problems(), [])
+    }
+
+    /// Each bad value alone gives exactly one problem, naming its flag and the value.
+    func testEachBadValueIsNamed() {
+        let cases: [(String, (inout CoordinatorSettings) -> Void, String)] = [
+            ("--epochs", { $0.epochs = 0 }, "0"),
+            ("--dim", { $0.dim = 0 }, "0"),
+            ("--dim", { $0.dim = 4097 }, "4097"),
+            ("--batch-size", { $0.batchSize = 0 }, "0"),
+            ("--minibatch-size", { $0.minibatchSize = 0 }, "0"),
+            ("--minibatch-size", { $0.batchSize = 100; $0.minibatchSize = 101 }, "101"),
+            ("--workers", { $0.minimumWorkers = 0 }, "0"),
+            ("--temperature", { $0.loss.temperature = 0 }, "0"),
+            ("--temperature", { $0.loss.temperature = -0.1 }, "-0.1"),
+            ("--temperature", { $0.loss.temperature = .nan }, "nan"),
+            ("--negatives", { $0.loss.negatives = 0 }, "0"),
+            ("--negatives", { $0.loss.negatives = (1 << 20) + 1 }, "1048577"),
+            ("--momentum", { $0.momentum = 1 }, "1"),
+            ("--momentum", { $0.momentum = -0.5 }, "-0.5"),
+            ("--momentum", { $0.momentum = .nan }, "nan"),
+            ("--lr", { $0.optimizer.learningRate = 0 }, "0"),
+            ("--lr", { $0.optimizer.learningRate = .nan }, "nan"),
+            ("--eval-k", { $0.evaluationKs = [] }, "[]"),
+            ("--eval-k", { $0.evaluationKs = [20, 0] }, "[20, 0]"),
+            ("--checkpoint-every", { $0.checkpointEverySteps = -1 }, "0 or more"),
+            ("--popularity-alpha", { $0.popularityAlpha = -1 }, "-1"),
+            ("--popularity-alpha", { $0.popularityAlpha = .infinity }, "inf"),
+            ("--popularity-alpha", { $0.popularityAlpha = .nan }, "nan"),
+        ]
+        for (flag, change, value) in cases {
+            var s = CoordinatorSettings()
+            change(&s)
+            let problems = s.problems()
+            XCTAssertEqual(problems.count, 1, "\(flag) \(value): \(problems)")
+            guard let problem = problems.first else { continue }
+            XCTAssertTrue(problem.hasPrefix(flag + " "), problem)
+            XCTAssertTrue(problem.contains(value), "\(problem) should show \(value)")
+        }
+    }
+
+    func testSeveralProblemsAreAllReported() {
+        var s = CoordinatorSettings()
+        s.epochs = 0
+        s.dim = 0
+        s.optimizer.learningRate = -1
+        XCTAssertEqual(s.problems().count, 3)
+    }
+
+    func testMinibatchSizeAndStepsFollowTheWorkers() {
+        var s = CoordinatorSettings()
+        s.batchSize = 3072
+        s.minimumWorkers = 4
+        XCTAssertEqual(s.effectiveMinibatchSize, 768)
+        XCTAssertEqual(s.minibatchesPerStep, 4)
+        s.minimumWorkers = 5          // 3072 / 5 rounds up to 615: 5 minibatches, the last short
+        XCTAssertEqual(s.effectiveMinibatchSize, 615)
+        XCTAssertEqual(s.minibatchesPerStep, 5)
+        s.minibatchSize = 1000        // explicit: 4 minibatches (1000, 1000, 1000, 72)
+        XCTAssertEqual(s.effectiveMinibatchSize, 1000)
+        XCTAssertEqual(s.minibatchesPerStep, 4)
+        s.maxMessageBytes = 123
+        XCTAssertEqual(s.effectiveMaxMessageBytes, 123)
+    }
+
+    /// The default message limit holds the largest GRADIENT of a minibatch: two blocks of 2 × minibatch rows.
+    func testDefaultMessageLimitHoldsTheLargestGradient() {
+        var s = CoordinatorSettings()
+        s.dim = 512
+        s.minibatchSize = 4096
+        s.batchSize = 4096
+        let rowsBlock = 8 + 2 * 4096 * (4 + 512 * 4)
+        XCTAssertGreaterThan(s.effectiveMaxMessageBytes, 44 + 2 * rowsBlock)
+    }
+}

@@ -1,0 +1,106 @@
+import Kernels
+import Replication
+import Wire
+import XCTest
+
+final class TrainingSpecKernelsTests: XCTestCase {
+    private func spec(_ loss: LossSettings, sampler: SamplerKind = .uniform, popularity: [Float] = [1, 2, 3, 4])
+        -> TrainingSpec {
+        TrainingSpec(users: 3, items: 4, dim: 2, loss: loss, sampler: sampler, popularityAlpha: 0.5,
+                     popularity: popularity, seed: 99, verifyReplicas: true)
+    }
+
+    /// Every loss, similarity and flag combination survives LossSettings → spec → LossSettings, and the wire.
+    func testLossSettingsRoundTrip() throws {
+        for kind in LossKind.allCases {
+            for similarity in [Similarity.cosine, .dot] {
+                for flags in 0 ..< 8 {
+                    let loss = LossSettings(kind: kind, similarity: similarity, temperature: 0.07 + Float(flags),
+                                            negatives: 3 + flags, removeAccidentalHits: flags & 1 != 0,
+                                            logQCorrection: flags & 2 != 0, mixInBatch: flags & 4 != 0)
+                    let s = spec(loss)
+                    XCTAssertEqual(s.loss, kind.rawValue)
+                    XCTAssertEqual(s.similarity, similarity.rawValue)
+                    XCTAssertEqual(s.lossSettings, loss, "\(kind) \(similarity) flags \(flags)")
+                    let envelope = Envelope(sender: 0, sequence: 1,
+                                            message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: s))
+                    let (header, payload) = WireCodec.encode(envelope)
+                    guard case .welcome(_, _, _, let decoded) = try WireCodec.decode(header: header, payload: payload).message
+                    else { return XCTFail("not a WELCOME") }
+                    XCTAssertEqual(decoded.lossSettings, loss, "over the wire: \(kind) \(similarity) flags \(flags)")
+                }
+            }
+        }
+    }
+
+    func testOtherFieldsAreCopied() {
+        let s = spec(LossSettings(), sampler: .popularity)
+        XCTAssertEqual([s.users, s.items, s.dim], [3, 4, 2])
+        XCTAssertEqual(s.sampler, SamplerKind.popularity.rawValue)
+        XCTAssertEqual(s.popularityAlpha, 0.5)
+        XCTAssertEqual(s.seed, 99)
+        XCTAssertTrue(s.verifyReplicas)
+        XCTAssertEqual(s.popularity, [1, 2, 3, 4])
+        XCTAssertEqual(spec(LossSettings(), sampler: .uniform).popularity, [], "the uniform sampler sends no counts")
+    }
+
+    func testSamplers() throws {
+        let uniform = try XCTUnwrap(spec(LossSettings(), sampler: .uniform).negativeSampler)
+        XCTAssertEqual(uniform.itemCount, 4)
+        XCTAssertEqual(uniform.logProbability(0), uniform.logProbability(3))
+
+        let popular = try XCTUnwrap(spec(LossSettings(), sampler: .popularity, popularity: [1, 4, 9, 16]).negativeSampler)
+        // p_i ∝ counts^0.5 = 1, 2, 3, 4 (sum 10).
+        for (i, p) in [0.1, 0.2, 0.3, 0.4].enumerated() {
+            XCTAssertEqual(Double(popular.logProbability(UInt32(i))), log(p), accuracy: 1e-6)
+        }
+    }
+
+    /// The popularity sampler cannot be built without one count per item.
+    func testPopularitySamplerNeedsCounts() {
+        var s = spec(LossSettings(), sampler: .popularity)
+        s.popularity = []
+        XCTAssertNil(s.negativeSampler)
+        s.popularity = [1, 2, 3]
+        XCTAssertNil(s.negativeSampler, "3 counts for 4 items")
+    }
+
+    /// A spec the sampler cannot use gives nil (the worker refuses it with a message) instead of tripping the
+    /// sampler's preconditions and crashing the worker.
+    func testUnusablePopularitySpecsGiveNil() {
+        let base = spec(LossSettings(), sampler: .popularity)
+        XCTAssertNotNil(base.negativeSampler)
+        for (alpha, counts, why) in [(Float(-1), [Float](repeating: 1, count: 4), "negative exponent"),
+                                     (.infinity, [1, 2, 3, 4], "infinite exponent"),
+                                     (.nan, [1, 2, 3, 4], "NaN exponent"),
+                                     (0.5, [1, -2, 3, 4], "negative count"),
+                                     (0.5, [1, .nan, 3, 4], "NaN count"),
+                                     (0.5, [1, .infinity, 3, 4], "infinite count"),
+                                     (0.5, [0, 0, 0, 0], "every weight 0")] {
+            var s = base
+            s.popularityAlpha = alpha
+            s.popularity = counts
+            XCTAssertNil(s.negativeSampler, why)
+        }
+        var zeroAlpha = base
+        zeroAlpha.popularityAlpha = 0
+        zeroAlpha.popularity = [0, 0, 0, 0]
+        XCTAssertNotNil(zeroAlpha.negativeSampler, "alpha 0 weighs every item 1")
+        var noItems = spec(LossSettings(), sampler: .uniform)
+        noItems.items = 0
+        XCTAssertNil(noItems.negativeSampler, "no items to draw")
+    }
+
+    func testUnknownCodesGiveNil() {
+        var s = spec(LossSettings())
+        XCTAssertNotNil(s.lossSettings)
+        XCTAssertNotNil(s.negativeSampler)
+        s.loss = 4
+        XCTAssertNil(s.lossSettings, "loss 4")
+        s.loss = TrainingSpec.lossBPR
+        s.similarity = 2
+        XCTAssertNil(s.lossSettings, "similarity 2")
+        s.sampler = 2
+        XCTAssertNil(s.negativeSampler, "sampler 2")
+    }
+}

@@ -1,0 +1,143 @@
+import Kernels
+import MemoryBank
+import Replication
+import Wire
+@testable import Worker
+import XCTest
+
+final class TaskComputerTests: XCTestCase {
+    private let users = 8, items = 20, dim = 4
+    private let counts: [Float] = (0 ..< 20).map { Float(($0 * 7) % 11) + 0.5 }
+
+    private func spec(loss: UInt8 = TrainingSpec.lossBankInfoNCE, sampler: UInt8 = TrainingSpec.samplerPopularity,
+                      logQ: Bool = false, mix: Bool = false, negatives: Int = 16) -> TrainingSpec {
+        TrainingSpec(users: users, items: items, dim: dim, loss: loss, similarity: TrainingSpec.similarityCosine,
+                     sampler: sampler, logQCorrection: logQ, mixInBatch: mix, removeAccidentalHits: true,
+                     verifyReplicas: false, temperature: 0.2, negatives: negatives, popularityAlpha: 0.75, seed: 314,
+                     popularity: sampler == TrainingSpec.samplerPopularity ? counts : [])
+    }
+
+    /// A replica loaded, through snapshot chunks, with random tables (the same every call).
+    private func replica(version: UInt64 = 6) throws -> Replica {
+        var random = SeededRandom(seed: 77)
+        let u = EmbeddingTable(rows: users, dim: dim, normalStd: 1, random: &random)
+        let i = EmbeddingTable(rows: items, dim: dim, normalStd: 1, random: &random)
+        let bank = MemoryBank(initialItems: i, momentum: 0.5)
+        let replica = Replica(userCount: users, itemCount: items, dim: dim)
+        for chunk in SnapshotChunker.chunks(version: version, users: u, items: i, bank: bank.table, maxBytes: 64) {
+            _ = try replica.receive(chunk)
+        }
+        XCTAssertEqual(replica.version, version)
+        return replica
+    }
+
+    private func task(minibatch: UInt32 = 3, pairs: Int = 6) -> MinibatchTask {
+        MinibatchTask(epoch: 2, minibatch: minibatch, users: (0 ..< pairs).map { UInt32(($0 * 3) % users) },
+                      items: (0 ..< pairs).map { UInt32(($0 * 5 + 1) % items) })
+    }
+
+    private func bits(_ block: RowBlock) -> [UInt32] { block.values.map(\.bitPattern) }
+
+    /// Two computers (as on two workers) with two replicas of the same state give the same negatives and a
+    /// bit-identical gradient; computing another task in between changes nothing.
+    func testSameTaskGivesTheSameNegativesAndGradientEverywhere() throws {
+        for s in [spec(), spec(logQ: true), spec(loss: TrainingSpec.lossInBatchInfoNCE, mix: true),
+                  spec(loss: TrainingSpec.lossBPR)] {
+            let a = try TaskComputer(spec: s), b = try TaskComputer(spec: s)
+            let replicaA = try replica(), replicaB = try replica()
+            XCTAssertEqual(a.negatives(for: task()).ids, b.negatives(for: task()).ids)
+            XCTAssertEqual(a.negatives(for: task()).logQ, b.negatives(for: task()).logQ)
+            let first = a.gradient(for: task(), step: 9, replica: replicaA, hash: 0)
+            _ = b.gradient(for: task(minibatch: 4, pairs: 9), step: 9, replica: replicaB, hash: 0)   // dirty scratch
+            let second = b.gradient(for: task(), step: 9, replica: replicaB, hash: 0)
+            XCTAssertEqual(first, second, "loss \(s.loss)")
+            XCTAssertEqual(bits(first.users), bits(second.users))
+            XCTAssertEqual(bits(first.items), bits(second.items))
+            XCTAssertEqual(first.lossSum.bitPattern, second.lossSum.bitPattern)
+            XCTAssertFalse(first.users.isEmpty)
+            XCTAssertGreaterThan(first.lossSum, 0)
+        }
+    }
+
+    /// The negatives are the minibatch stream's draws from the spec's sampler, and the gradient is the kernel's
+    /// result with exactly those negatives.
+    func testNegativesComeFromTheMinibatchStream() throws {
+        let s = spec(logQ: true)
+        let computer = try TaskComputer(spec: s)
+        let sampler = try XCTUnwrap(s.negativeSampler)
+        var stream = negativeStream(seed: 314, epoch: 2, minibatch: 3)
+        let expected = sampler.sample(count: 16, random: &stream)
+        let (ids, logQ) = computer.negatives(for: task())
+        XCTAssertEqual(ids, expected)
+        XCTAssertEqual(logQ, expected.map { sampler.logProbability($0) })
+        XCTAssertNotEqual(computer.negatives(for: task(minibatch: 4)).ids, ids, "another minibatch, other negatives")
+
+        let r = try replica()
+        let g = computer.gradient(for: task(), step: 11, replica: r, hash: 0xABC)
+        let reference = MinibatchGradientComputer(settings: try XCTUnwrap(s.lossSettings), dim: dim).compute(
+            users: task().users, items: task().items, userTable: r.users, itemTable: r.items, bank: r.bank.table,
+            negatives: expected, negativeLogQ: logQ)
+        XCTAssertEqual(g, Gradient(step: 11, version: 6, epoch: 2, minibatch: 3, examples: 6,
+                                   lossSum: reference.lossSum, replicaHash: 0xABC,
+                                   users: RowBlock(reference.users), items: RowBlock(reference.items)))
+    }
+
+    func testBPRDrawsOneNegativePerPairWithoutLogQ() throws {
+        let computer = try TaskComputer(spec: spec(loss: TrainingSpec.lossBPR, logQ: true, negatives: 16))
+        for pairs in [1, 5, 40] {
+            let (ids, logQ) = computer.negatives(for: task(pairs: pairs))
+            XCTAssertEqual(ids.count, pairs)
+            XCTAssertNil(logQ, "BPR scores live items: no logQ correction")
+        }
+        // Negatives are live items, so their rows are in the item gradient.
+        let t = task(pairs: 5)
+        let g = computer.gradient(for: t, step: 1, replica: try replica(), hash: 0)
+        XCTAssertEqual(Set(g.items.ids), Set(t.items + computer.negatives(for: t).ids))
+    }
+
+    func testInBatchLossesDrawBankNegativesOnlyWhenMixing() throws {
+        for loss in [TrainingSpec.lossInBatchInfoNCE, TrainingSpec.lossMNR] {
+            let pure = try TaskComputer(spec: spec(loss: loss, logQ: true))
+            XCTAssertEqual(pure.negatives(for: task()).ids, [], "loss \(loss) without mixing")
+            XCTAssertNil(pure.negatives(for: task()).logQ)
+        }
+        let mixed = try TaskComputer(spec: spec(loss: TrainingSpec.lossInBatchInfoNCE, mix: true, negatives: 7))
+        XCTAssertEqual(mixed.negatives(for: task()).ids.count, 7)
+        // MNR never reads the bank, even with the mixing flag.
+        XCTAssertEqual(try TaskComputer(spec: spec(loss: TrainingSpec.lossMNR, mix: true)).negatives(for: task()).ids, [])
+    }
+
+    func testLogQArrayOnlyWhenEnabled() throws {
+        for (loss, mix) in [(TrainingSpec.lossBankInfoNCE, false), (TrainingSpec.lossInBatchInfoNCE, true)] {
+            let on = try TaskComputer(spec: spec(loss: loss, logQ: true, mix: mix, negatives: 9))
+            let off = try TaskComputer(spec: spec(loss: loss, logQ: false, mix: mix, negatives: 9))
+            XCTAssertEqual(on.negatives(for: task()).logQ?.count, 9, "loss \(loss)")
+            XCTAssertNil(off.negatives(for: task()).logQ, "loss \(loss)")
+            XCTAssertEqual(on.negatives(for: task()).ids, off.negatives(for: task()).ids)
+        }
+        // Uniform sampler: every log-probability is −log(items).
+        let uniform = try TaskComputer(spec: spec(sampler: TrainingSpec.samplerUniform, logQ: true))
+        let logQ = try XCTUnwrap(uniform.negatives(for: task()).logQ)
+        for value in logQ { XCTAssertEqual(value, -logf(Float(items)), accuracy: 1e-6) }
+    }
+
+    func testUnusableSpecsThrowAClearError() {
+        var unknownLoss = spec()
+        unknownLoss.loss = 7
+        var unknownSimilarity = spec()
+        unknownSimilarity.similarity = 9
+        var unknownSampler = spec()
+        unknownSampler.sampler = 5
+        var missingCounts = spec()
+        missingCounts.popularity = []
+        var negativeAlpha = spec()
+        negativeAlpha.popularityAlpha = -1
+        for (s, words) in [(unknownLoss, "loss 7"), (unknownSimilarity, "similarity 9"), (unknownSampler, "sampler 5"),
+                           (missingCounts, "popularity counts"), (negativeAlpha, "alpha -1")] {
+            XCTAssertThrowsError(try TaskComputer(spec: s), words) { error in
+                guard let error = error as? TaskComputer.SpecError else { return XCTFail("\(error)") }
+                XCTAssertTrue(error.description.contains(words), error.description)
+            }
+        }
+    }
+}
