@@ -40,13 +40,17 @@ let package = Package(
             "Kernels", "MemoryBank", "Wire", "Transport", "Replication",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // What both executables share: flags from MBT_* environment variables, status files for health checks.
+        .target(name: "CommandSupport", dependencies: [
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Dataset", "Kernels",
+            "Coordinator", "Dataset", "Kernels", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "WorkerCommand", dependencies: [
-            "Worker",
+            "Worker", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -65,6 +69,7 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "TestSupport"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -12,7 +12,8 @@ set -e
 # One closing line any CI can read: "N passed, N failed".
 summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?" "$log" | tail -1)
 total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.* with ([0-9]+) failures?.*/\1/' <<<"$summary")
+# "with N failures", or "with M tests skipped and N failures" when some were skipped.
+failed=$(grep -oE "([0-9]+) failures?" <<<"$summary" | head -1 | grep -oE "[0-9]+" || echo 0)
 skipped=$(grep -oE "with ([0-9]+) tests? skipped" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
 rm -f "$log"
 if [ -n "$total" ]; then

@@ -76,7 +76,11 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         self.timings = timings
         self.minimumWorkers = minimumWorkers
         self.cursor = cursor
-        if cursor.epoch >= schedule.epochs { phase = .finished }
+        // A checkpoint taken after the last step of the last epoch: nothing is left to do.
+        if cursor.epoch >= schedule.epochs
+            || cursor.epoch == schedule.epochs - 1 && cursor.minibatch >= schedule.minibatchesPerEpoch {
+            phase = .finished
+        }
     }
 
     public var version: UInt64 { cursor.version }

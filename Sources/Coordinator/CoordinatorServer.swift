@@ -98,9 +98,11 @@ public final class CoordinatorServer {
                             popularity: data.itemPopularity(), seed: settings.seed,
                             verifyReplicas: settings.verifyReplicas)
         evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
-        reporter = try RunReporter(metricsPath: settings.outputDirectory + "/metrics.jsonl", ks: settings.evaluationKs)
+        reporter = try RunReporter(metricsPath: settings.outputDirectory + "/metrics.jsonl", ks: settings.evaluationKs,
+                                   append: resumed != nil)
         endpoint = try RouterEndpoint(bind: settings.bind, maxMessageBytes: settings.effectiveMaxMessageBytes,
-                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none))
+                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
+                                                               curve: settings.curve.map { .server($0) }))
         epochStart = MonotonicClock.now()
         reporter.record([
             "event": "start", "dataset": data.name, "users": data.userCount, "items": data.itemCount,

@@ -34,6 +34,8 @@ public struct CoordinatorSettings: Sendable {
     /// Largest message accepted from a worker (ZMQ_MAXMSGSIZE); nil: computed from the minibatch size.
     public var maxMessageBytes: Int?
     public var faults: FaultSettings?
+    /// CurveZMQ: the coordinator's key pair and the workers' public keys it admits; nil = plain text, anyone.
+    public var curve: CurveServer?
 
     public init() {}
 

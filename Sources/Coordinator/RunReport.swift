@@ -37,11 +37,25 @@ final class RunReporter {
     private let isTerminal: Bool
     private var lastProgress: Double = 0
     private var progressVisible = false
+    /// Epochs already in the file (a resumed run may finish an epoch a second time): not recorded again.
+    private var recordedEpochs: Set<Int> = []
 
-    init(metricsPath: String, ks: [Int]) throws {
-        FileManager.default.createFile(atPath: metricsPath, contents: nil)
+    /// `append`: a resumed run adds to the metrics of the epochs before the restart.
+    init(metricsPath: String, ks: [Int], append: Bool) throws {
+        if !append || !FileManager.default.fileExists(atPath: metricsPath) {
+            FileManager.default.createFile(atPath: metricsPath, contents: nil)
+        }
         guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
             throw TrainerError("cannot open \(metricsPath) for writing")
+        }
+        handle.seekToEndOfFile()
+        if append, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                   object["event"] as? String == "epoch", let epoch = object["epoch"] as? Int {
+                    recordedEpochs.insert(epoch)
+                }
+            }
         }
         self.handle = handle
         self.ks = ks
@@ -101,7 +115,7 @@ final class RunReporter {
             object["recall@\(m.k)"] = m.recall
             object["ndcg@\(m.k)"] = m.ndcg
         }
-        record(object)
+        if recordedEpochs.insert(r.epoch + 1).inserted { record(object) }
     }
 
     func close() { try? handle?.close() }

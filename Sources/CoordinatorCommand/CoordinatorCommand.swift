@@ -1,11 +1,6 @@
 import ArgumentParser
-import Coordinator
-import Dataset
+import CommandSupport
 import Foundation
-import Kernels
-import Logging
-import Replication
-import Transport
 
 @main
 struct CoordinatorCommand: ParsableCommand {
@@ -13,192 +8,25 @@ struct CoordinatorCommand: ParsableCommand {
         commandName: "coordinator",
         abstract: "Trains user and item embeddings with InfoNCE against memory-bank negatives on worker processes.",
         discussion: """
-            Loads the interactions, waits for --workers workers (or starts --spawn-workers of them on this machine), \
-            runs synchronous steps, evaluates Recall@K / NDCG@K after every epoch, and writes metrics.jsonl, \
-            user/item embeddings (.npy), id mappings and checkpoints to --output.
-            """)
+            Without a subcommand, `coordinator [flags]` is `coordinator train [flags]`; `coordinator train --help` \
+            lists the training flags, each of which may also be set as an environment variable MBT_<FLAG> \
+            (MBT_EPOCHS=8 for --epochs 8, MBT_VERIFY_REPLICAS=1 for --verify-replicas).
+            """,
+        subcommands: [TrainCommand.self, KeygenCommand.self, HealthcheckCommand.self],
+        defaultSubcommand: TrainCommand.self)
 
-    // Data
-    @Option(help: "`synthetic` (built-in generator), a LightGCN directory (train.txt, test.txt), a MovieLens u.data / ratings.dat, or a .csv/.tsv of user,item[,timestamp].")
-    var dataset = "synthetic"
-    @Option(help: "Format of --dataset: auto, lightgcn, movielens, delimited.")
-    var format = "auto"
-    @Option(help: "Train/test split for MovieLens and CSV data: leave-last-out, or ratio:F (fraction kept for training, by time).")
-    var split = "leave-last-out"
-    @Option(help: "Synthetic data: number of users.") var syntheticUsers = 2000
-    @Option(help: "Synthetic data: number of items.") var syntheticItems = 1000
-
-    // Cluster
-    @Option(help: "Endpoint the coordinator binds, tcp://HOST:PORT (port 0 picks a free port).")
-    var bind = "tcp://127.0.0.1:5555"
-    @Option(help: "Ready workers to wait for before training starts (default: --spawn-workers, else 1).")
-    var workers: Int?
-    @Option(help: "Start this many worker processes on this machine.")
-    var spawnWorkers = 0
-    @Option(help: "The worker executable for --spawn-workers (default: `worker` beside this executable).")
-    var workerExecutable: String?
-    @Option(help: "Seconds of silence after which a worker is declared dead.")
-    var heartbeatTimeout = 3.0
-    @Option(help: "Largest message accepted from a worker, in bytes (default: derived from the minibatch size).")
-    var maxMessageBytes: Int?
-    @Option(help: "Fault injection on the coordinator's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
-    var faults: String?
-    @Flag(help: "Workers send a hash of their replica with every gradient; the coordinator checks it.")
-    var verifyReplicas = false
-
-    // Model and loss
-    @Option(help: "Training epochs.") var epochs = 5
-    @Option(help: "Embedding dimension.") var dim = 64
-    @Option(help: "Examples per global step.") var batchSize = 3072
-    @Option(help: "Pairs per minibatch, the unit of work of one worker (default: batch size / workers).")
-    var minibatchSize: Int?
-    @Option(help: "Loss: bank-infonce, in-batch, mnr, bpr.") var loss = "bank-infonce"
-    @Option(help: "Similarity: cosine or dot (default: cosine; dot for mnr and bpr).") var similarity: String?
-    @Option(help: "Softmax temperature τ (default 0.1; 1 for mnr).") var temperature: Float?
-    @Option(help: "Bank negatives K per minibatch.") var negatives = 1024
-    @Option(help: "Negative sampler: uniform or popularity (count^alpha).") var sampler = "uniform"
-    @Option(help: "Exponent of the popularity sampler.") var popularityAlpha: Float = 0.75
-    @Flag(help: "Subtract log(K·q) from negative logits (sampled-softmax correction).") var logq = false
-    @Flag(help: "In-batch loss: also use bank negatives.") var mixInBatch = false
-    @Flag(help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows.")
-    var liveNegatives = false
-    @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
-    @Option(help: "Memory-bank momentum m.") var momentum: Float = 0.5
-    @Option(help: "Standard deviation of the initial embeddings.") var initStd: Float = 0.1
-
-    // Optimiser
-    @Option(help: "Optimizer: adam, sgd, adagrad.") var optimizer = "adam"
-    @Option(help: "Learning rate.") var lr: Float = 1e-3
-    @Option(help: "L2 regularisation on touched rows.") var weightDecay: Float = 0
-
-    // Run
-    @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed: UInt64 = 42
-    @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK: [Int] = [20]
-    @Option(help: "Directory for metrics.jsonl, embeddings, id mappings and checkpoints.") var output = "runs/latest"
-    @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
-    @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
-    @Option(help: "OpenBLAS threads for evaluation in this process.") var blasThreads = 1
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error (got \(logLevel))")
+    /// Puts the MBT_* environment variables in front of the training flags (a flag on the command line wins).
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        let first = arguments.first
+        let others = ["keygen", "healthcheck", "help"]
+        let asksForHelp = arguments.contains { ["-h", "--help", "--experimental-dump-help"].contains($0) }
+        if !asksForHelp, first.map({ !others.contains($0) }) ?? true {
+            let (fromEnvironment, problems) = EnvironmentArguments.arguments(
+                for: TrainCommand.self, environment: ProcessInfo.processInfo.environment)
+            if !problems.isEmpty { exit(withError: ValidationError(problems.joined(separator: "\n"))) }
+            arguments = first == "train" ? ["train"] + fromEnvironment + arguments.dropFirst() : fromEnvironment + arguments
         }
-        guard spawnWorkers >= 0 else { throw ValidationError("--spawn-workers must be 0 or more") }
-        guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
-    }
-
-    func settings() throws -> CoordinatorSettings {
-        var s = CoordinatorSettings()
-        s.bind = bind
-        s.minimumWorkers = workers ?? max(spawnWorkers, 1)
-        s.epochs = epochs
-        s.dim = dim
-        s.batchSize = batchSize
-        s.minibatchSize = minibatchSize
-        guard let kind = Self.lossKinds[loss] else {
-            throw ValidationError("--loss must be one of \(Self.lossKinds.keys.sorted().joined(separator: ", ")) (got \(loss))")
-        }
-        let defaultSimilarity = kind == .mnr || kind == .bpr ? "dot" : "cosine"
-        guard let sim = ["cosine": Similarity.cosine, "dot": .dot][similarity ?? defaultSimilarity] else {
-            throw ValidationError("--similarity must be cosine or dot (got \(similarity ?? ""))")
-        }
-        s.loss = LossSettings(kind: kind, similarity: sim, temperature: temperature ?? (kind == .mnr ? 1 : 0.1),
-                              negatives: negatives, removeAccidentalHits: !keepAccidentalHits,
-                              logQCorrection: logq, mixInBatch: mixInBatch, liveNegatives: liveNegatives)
-        guard let samplerKind = ["uniform": SamplerKind.uniform, "popularity": .popularity][sampler] else {
-            throw ValidationError("--sampler must be uniform or popularity (got \(sampler))")
-        }
-        s.sampler = samplerKind
-        s.popularityAlpha = popularityAlpha
-        s.momentum = momentum
-        guard let optimizerKind = OptimizerKind(rawValue: optimizer) else {
-            throw ValidationError("--optimizer must be adam, sgd or adagrad (got \(optimizer))")
-        }
-        s.optimizer = OptimizerSettings(kind: optimizerKind, learningRate: lr, weightDecay: weightDecay)
-        s.initStd = initStd
-        s.seed = seed
-        s.evaluationKs = evalK.sorted()
-        s.outputDirectory = output
-        s.checkpointEverySteps = checkpointEvery
-        s.resume = resume
-        s.timings = ProtocolTimings(deadAfter: heartbeatTimeout)
-        s.verifyReplicas = verifyReplicas
-        s.maxMessageBytes = maxMessageBytes
-        if let spec = faults ?? ProcessInfo.processInfo.environment["MBT_FAULTS"] {
-            s.faults = try FaultSettings(parsing: spec)
-        }
-        let problems = s.problems()
-        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
-        return s
-    }
-
-    static let lossKinds: [String: LossKind] = [
-        "bank-infonce": .bankInfoNCE, "in-batch": .inBatchInfoNCE, "mnr": .mnr, "bpr": .bpr,
-    ]
-
-    func loadData() throws -> InteractionData {
-        if dataset == "synthetic" {
-            var spec = SyntheticSpec()
-            spec.users = syntheticUsers
-            spec.items = syntheticItems
-            spec.seed = seed
-            return DatasetLoader.synthetic(spec)
-        }
-        let temporalSplit: DatasetLoader.TemporalSplit
-        if split == "leave-last-out" {
-            temporalSplit = .leaveLastOut
-        } else if split.hasPrefix("ratio:"), let f = Double(split.dropFirst(6)), f > 0, f < 1 {
-            temporalSplit = .ratio(f)
-        } else {
-            throw ValidationError("--split must be leave-last-out or ratio:F with 0 < F < 1 (got \(self.split))")
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dataset, isDirectory: &isDirectory) else {
-            throw ValidationError("--dataset \(dataset): no such file or directory")
-        }
-        var format = self.format
-        if format == "auto" {
-            let name = (dataset as NSString).lastPathComponent
-            format = isDirectory.boolValue ? "lightgcn"
-                : name == "u.data" || name.hasSuffix(".dat") ? "movielens" : "delimited"
-        }
-        switch format {
-        case "lightgcn": return try DatasetLoader.lightGCN(directory: dataset)
-        case "movielens": return try DatasetLoader.movieLens(path: dataset, split: temporalSplit)
-        case "delimited": return try DatasetLoader.delimited(path: dataset, split: temporalSplit)
-        default: throw ValidationError("--format must be auto, lightgcn, movielens or delimited (got \(format))")
-        }
-    }
-
-    func run() throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "coordinator")
-        BLAS.setThreads(blasThreads)
-        let settings = try settings()
-        let data = try loadData()
-        let server = try CoordinatorServer(settings: settings, data: data, logger: logger)
-        var local: LocalWorkers?
-        if spawnWorkers > 0 {
-            let executable = workerExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0])
-                .deletingLastPathComponent().appendingPathComponent("worker").path
-            local = try LocalWorkers(count: spawnWorkers, executable: executable, endpoint: server.boundEndpoint,
-                                     arguments: ["--log-level", level <= .debug ? logLevel : "warning"],
-                                     logger: logger)
-        }
-        defer { local?.finish() }
-        let summary = try server.run { try local?.check() }
-        if let last = summary.epochs.last {
-            let figures = last.metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }
-            print("done: \(summary.epochs.count) epochs, \(summary.steps) steps in \(String(format: "%.1f", summary.wallSeconds)) s; \(figures.joined(separator: "  ")); output in \(summary.outputDirectory)")
-        }
-        if summary.replicaMismatches > 0 || summary.epochs.contains(where: { !$0.auditExact }) {
-            throw TrainerError("the run finished with \(summary.replicaMismatches) replica mismatch(es) and \(summary.epochs.filter { !$0.auditExact }.count) inexact epoch audit(s)")
-        }
+        main(arguments)
     }
 }

@@ -7,6 +7,8 @@ import Wire
 /// Messages are only queued on a live connection (ZMQ_IMMEDIATE): while there is none, `send` returns false and
 /// the protocol layer retries (HELLO with back-off), so nothing stale is delivered after a reconnection.
 /// The routing id is random per endpoint, so a reconnection keeps the coordinator's PeerID for this worker.
+/// With `options.curve = .client(…)`, it speaks CurveZMQ to a server whose public key it knows; a refused key or
+/// a failed handshake is logged while `receive` waits.
 ///
 /// One owner, one thread at a time: the socket is not thread-safe.
 public final class DealerEndpoint {
@@ -23,7 +25,8 @@ public final class DealerEndpoint {
         var generator = SystemRandomNumberGenerator()
         let id = [UInt8.random(in: 1...255, using: &generator)] + (0..<15).map { _ in UInt8.random(in: 0...255, using: &generator) }
         routingID = PeerID(id)
-        core = try EndpointCore(kind: .dealer, maxMessageBytes: maxMessageBytes, options: options, logger: logger) { (socket) throws(ZMQError) in
+        core = try EndpointCore(kind: .dealer, role: .client(endpoint), maxMessageBytes: maxMessageBytes, options: options,
+                                  logger: logger) { (socket) throws(ZMQError) in
             try socket.set(.routingID, id)
             try socket.set(.immediate, 1)
             try socket.connect(endpoint)
@@ -49,6 +52,9 @@ public final class DealerEndpoint {
 
     /// Faults applied so far (all zero without fault injection).
     public var faultCounters: FaultCounters { core.faultCounters }
+
+    /// Handshakes, refusals and dropped connections seen on this endpoint's socket.
+    public var connectionCounters: ConnectionCounters { core.connectionCounters }
 
     /// Closes the socket and its context. Idempotent; using the endpoint afterwards throws `.closed`.
     public func close() { core.close() }

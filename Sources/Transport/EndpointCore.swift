@@ -1,18 +1,23 @@
 import Logging
 import Wire
 
-/// What both endpoints share: the context and socket they own, common options, fault injection on the send side
-/// and message framing on the receive side.
+/// What both endpoints share: the context and socket they own, common options, CurveZMQ security (with the ZAP
+/// handler of a server), the connection monitor, fault injection on the send side and message framing on the
+/// receive side.
 final class EndpointCore {
     private let context: ZMQContext
     let socket: ZMQSocket
     let logger: Logger
+    /// A CURVE server's ZAP handler, serviced while waiting for messages.
+    private var zap: ZAPHandler?
+    /// Logs refused handshakes and dropped connections, serviced while waiting for messages.
+    private var monitor: ConnectionMonitor?
     private var faults: FaultInjector?
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
 
-    init(kind: ZMQSocket.Kind, maxMessageBytes: Int, options: EndpointOptions, logger: Logger,
-         configure: (ZMQSocket) throws(ZMQError) -> Void) throws(TransportError) {
+    init(kind: ZMQSocket.Kind, role: ConnectionMonitor.Role, maxMessageBytes: Int, options: EndpointOptions,
+         logger: Logger, configure: (ZMQSocket) throws(ZMQError) -> Void) throws(TransportError) {
         precondition(maxMessageBytes > 0, "maxMessageBytes must be positive, got \(maxMessageBytes)")
         self.logger = logger
         self.origin = clock.now
@@ -39,6 +44,9 @@ final class EndpointCore {
                     try socket.set(.heartbeatTimeout, options.connectionHeartbeatTimeoutMilliseconds)
                     try socket.set(.heartbeatTTL, options.connectionHeartbeatTimeoutMilliseconds)
                 }
+                try secure(socket, kind: kind, options.curve, context: context, logger: logger)
+                monitor = try ConnectionMonitor(context: context, watching: socket, role: role,
+                                                maxMessageBytes: maxMessageBytes, logger: logger)
                 try configure(socket)
             }
         } catch {
@@ -46,6 +54,34 @@ final class EndpointCore {
             throw error
         }
         if let faults { logger.notice("fault injection on: \(faults.settings)") }
+        switch options.curve {
+        case .server(let server)?:
+            logger.info("CurveZMQ on: server key \(server.keys.publicKey.z85), \(server.authorizedClients.count) authorized client key(s)")
+        case .client(let client)?:
+            logger.info("CurveZMQ on: client key \(client.keys.publicKey.z85), server key \(client.serverPublicKey.z85)")
+        case nil:
+            break
+        }
+    }
+
+    /// Sets the CURVE options; a server first binds its ZAP handler, which libzmq then asks at every handshake.
+    private func secure(_ socket: ZMQSocket, kind: ZMQSocket.Kind, _ curve: CurveSecurity?, context: ZMQContext,
+                        logger: Logger) throws(ZMQError) {
+        switch curve {
+        case nil:
+            return
+        case .server(let server):
+            precondition(kind == .router, "CurveSecurity.server is for the ROUTER endpoint")
+            zap = try ZAPHandler(context: context, authorized: server.authorizedClients, logger: logger)
+            try socket.set(.curveServer, 1)
+            try socket.set(.curveSecretKey, server.keys.secretKey)
+            try socket.set(.zapDomain, Array(ZAPHandler.domain.utf8))
+        case .client(let client):
+            precondition(kind == .dealer, "CurveSecurity.client is for the DEALER endpoint")
+            try socket.set(.curveServerKey, client.serverPublicKey.bytes)
+            try socket.set(.curvePublicKey, client.keys.publicKey.bytes)
+            try socket.set(.curveSecretKey, client.keys.secretKey)
+        }
     }
 
     deinit { close() }
@@ -55,11 +91,15 @@ final class EndpointCore {
     func close() {
         if let held = faults?.heldCount, held > 0 { logger.debug("discarding \(held) messages held by fault injection") }
         faults = nil
+        zap?.close()
+        monitor?.close()
         socket.close()
         context.terminate()
     }
 
     var faultCounters: FaultCounters { faults?.counters ?? FaultCounters() }
+    var zapCounters: ZAPCounters { zap?.counters ?? ZAPCounters() }
+    var connectionCounters: ConnectionCounters { monitor?.counters ?? ConnectionCounters() }
 
     private var nowMilliseconds: UInt64 {
         let elapsed = origin.duration(to: clock.now).components
@@ -115,7 +155,7 @@ final class EndpointCore {
         let socket = self.socket
         let keep = routed ? 4 : 3
         let got = try zmq { () throws(ZMQError) -> (frames: [[UInt8]], count: Int)? in
-            guard try socket.waitReadable(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+            guard try waitReadable(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
             return try socket.receive(keep: keep)
         }
         guard var (frames, count) = got else { return nil }
@@ -129,6 +169,25 @@ final class EndpointCore {
             return .message(peer, try WireCodec.decode(header: frames[0], payload: frames[1]))
         } catch {
             return malformed(peer, error)
+        }
+    }
+
+    /// Waits for a message on the socket, answering ZAP requests and reading monitor events meanwhile.
+    private func waitReadable(timeoutMilliseconds timeout: Int) throws(ZMQError) -> Bool {
+        let helpers = [zap?.socket, monitor?.socket].compactMap { $0 }
+        guard !helpers.isEmpty else { return try socket.waitReadable(timeoutMilliseconds: timeout) }
+        let deadline = clock.now.advanced(by: .milliseconds(max(timeout, 0)))
+        while true {
+            var left = -1
+            if timeout >= 0 {
+                let d = clock.now.duration(to: deadline).components
+                left = max(0, Int(d.seconds) * 1000 + Int(d.attoseconds / 1_000_000_000_000_000))
+            }
+            let ready = try ZMQSocket.waitReadable([socket] + helpers, timeoutMilliseconds: left)
+            try zap?.serviceWaiting()
+            try monitor?.serviceWaiting()
+            if ready[0] { return true }
+            if left == 0 { return false }
         }
     }
 

@@ -14,8 +14,14 @@ public struct EndpointOptions: Equatable, Sendable {
     public var connectionHeartbeatTimeoutMilliseconds: Int32 = 3_000
     /// Faults to inject on the send side; `.none` costs nothing.
     public var faults: FaultSettings = .none
+    /// CurveZMQ encryption and client authentication; nil = plain text, anyone may connect.
+    /// A ROUTER takes `.server`, a DEALER `.client`.
+    public var curve: CurveSecurity?
 
     public init() {}
 
-    public init(faults: FaultSettings) { self.faults = faults }
+    public init(faults: FaultSettings, curve: CurveSecurity? = nil) {
+        self.faults = faults
+        self.curve = curve
+    }
 }

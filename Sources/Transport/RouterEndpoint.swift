@@ -8,6 +8,9 @@ import Wire
 ///   returns false and logs.
 /// - A worker that reconnects with the same routing id takes its old place (ROUTER_HANDOVER).
 /// - A peer that sends a frame larger than `maxMessageBytes` is disconnected by libzmq (ZMQ_MAXMSGSIZE).
+/// - With `options.curve = .server(…)`, traffic is encrypted (CurveZMQ) and only clients whose public key is listed
+///   are admitted, by a ZAP handler in this endpoint's context that `receive` services; plain-text clients fail the
+///   handshake. Refusals and dropped connections are logged (a socket monitor, also serviced by `receive`).
 ///
 /// One owner, one thread at a time: the socket is not thread-safe.
 public final class RouterEndpoint {
@@ -17,7 +20,8 @@ public final class RouterEndpoint {
 
     public init(bind endpoint: String, maxMessageBytes: Int, logger: Logger, options: EndpointOptions = EndpointOptions()) throws(TransportError) {
         try EndpointAddress.validate(endpoint, binding: true)
-        core = try EndpointCore(kind: .router, maxMessageBytes: maxMessageBytes, options: options, logger: logger) { (socket) throws(ZMQError) in
+        core = try EndpointCore(kind: .router, role: .server(endpoint), maxMessageBytes: maxMessageBytes, options: options,
+                                  logger: logger) { (socket) throws(ZMQError) in
             try socket.set(.routerMandatory, 1)
             try socket.set(.routerHandover, 1)
             try socket.bind(endpoint)
@@ -49,6 +53,12 @@ public final class RouterEndpoint {
 
     /// Faults applied so far (all zero without fault injection).
     public var faultCounters: FaultCounters { core.faultCounters }
+
+    /// Handshakes, refusals and dropped connections seen on this endpoint's socket.
+    public var connectionCounters: ConnectionCounters { core.connectionCounters }
+
+    /// CURVE clients admitted and refused by the ZAP handler (all zero without CURVE).
+    public var zapCounters: ZAPCounters { core.zapCounters }
 
     /// Closes the socket and its context. Idempotent; using the endpoint afterwards throws `.closed`.
     public func close() { core.close() }

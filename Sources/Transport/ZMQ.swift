@@ -114,6 +114,47 @@ final class ZMQContext {
     deinit { terminate() }
 }
 
+/// The socket-monitor events this project listens to (zmq_socket_monitor).
+enum SocketEvent: CaseIterable, Equatable, Sendable {
+    case accepted, connected, disconnected
+    case handshakeSucceeded, handshakeFailedNoDetail, handshakeFailedProtocol, handshakeFailedAuth
+
+    var code: Int32 {
+        switch self {
+        case .accepted: return ZMQ_EVENT_ACCEPTED
+        case .connected: return ZMQ_EVENT_CONNECTED
+        case .disconnected: return ZMQ_EVENT_DISCONNECTED
+        case .handshakeSucceeded: return ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+        case .handshakeFailedNoDetail: return ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+        case .handshakeFailedProtocol: return ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+        case .handshakeFailedAuth: return ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+        }
+    }
+
+    init?(code: UInt16) {
+        guard let event = Self.allCases.first(where: { $0.code == Int32(code) }) else { return nil }
+        self = event
+    }
+
+    /// libzmq's name of a ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL value (ZMQ_PROTOCOL_ERROR_*), in words.
+    static func protocolErrorText(_ value: UInt32) -> String {
+        let known: [(Int32, String)] = [
+            (ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH, "security mechanism mismatch (a plain-text peer meeting a CURVE one, or the reverse)"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC, "cryptographic error (wrong server public key?)"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO, "malformed HELLO"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE, "malformed INITIATE"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND, "unexpected command"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE, "invalid sequence"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE, "key exchange failed"),
+            (ZMQ_PROTOCOL_ERROR_ZMTP_UNSPECIFIED, "unspecified ZMTP error"),
+            (ZMQ_PROTOCOL_ERROR_ZAP_UNSPECIFIED, "ZAP error"),
+            (ZMQ_PROTOCOL_ERROR_ZAP_MALFORMED_REPLY, "malformed ZAP reply"),
+        ]
+        if let (_, text) = known.first(where: { UInt32(bitPattern: $0.0) == value }) { return text }
+        return "ZMTP protocol error 0x" + String(value, radix: 16)
+    }
+}
+
 /// What became of a message handed to `ZMQSocket.send`.
 enum SendOutcome: Equatable {
     case sent
@@ -126,12 +167,17 @@ enum SendOutcome: Equatable {
 /// One libzmq socket with exactly one owner. Not thread-safe (neither is the libzmq socket); closed exactly once.
 final class ZMQSocket {
     enum Kind {
+        /// The protocol's sockets.
         case router, dealer
+        /// ZAP handler (`ZAPHandler`) and the reading end of a socket monitor (`ConnectionMonitor`).
+        case reply, pair
 
         var code: Int32 {
             switch self {
             case .router: return ZMQ_ROUTER
             case .dealer: return ZMQ_DEALER
+            case .reply: return ZMQ_REP
+            case .pair: return ZMQ_PAIR
             }
         }
     }
@@ -208,7 +254,7 @@ final class ZMQSocket {
     }
 
     /// The open handle; using a closed socket is a programmer error.
-    private var open: UnsafeMutableRawPointer {
+    fileprivate var open: UnsafeMutableRawPointer {
         guard let handle else { preconditionFailure("ZMQSocket (\(kind)) used after close()") }
         return handle
     }
@@ -247,6 +293,13 @@ final class ZMQSocket {
     }
 
     // MARK: Connections
+
+    /// Publishes `events` (a set of `SocketEvent`s) of this socket on a PAIR socket bound at `endpoint`
+    /// (inproc://…, in this socket's context); a `.pair` socket connected there reads them.
+    func monitor(_ endpoint: String, events: [SocketEvent]) throws(ZMQError) {
+        let mask = events.reduce(Int32(0)) { $0 | $1.code }
+        if zmq_socket_monitor(open, endpoint, mask) != 0 { throw .last("zmq_socket_monitor(\(endpoint))") }
+    }
 
     func bind(_ endpoint: String) throws(ZMQError) {
         if zmq_bind(open, endpoint) != 0 { throw .last("zmq_bind(\(endpoint))") }
@@ -290,6 +343,25 @@ final class ZMQSocket {
             var item = zmq_pollitem_t(socket: open, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)
             let rc = zmq_poll(&item, 1, timeout)
             if rc >= 0 { return rc > 0 && (item.revents & Int16(ZMQ_POLLIN)) != 0 }
+            let error = ZMQError.last("zmq_poll")
+            guard error.isInterrupted else { throw error }
+            if timeoutMilliseconds >= 0 {
+                let left = clock.now.duration(to: deadline).components
+                timeout = max(0, Int(left.seconds) * 1000 + Int(left.attoseconds / 1_000_000_000_000_000))
+            }
+        }
+    }
+
+    /// Waits up to `timeoutMilliseconds` (-1 = forever) until any of `sockets` has a message to read; returns, for
+    /// each socket in order, whether it has one.
+    static func waitReadable(_ sockets: [ZMQSocket], timeoutMilliseconds: Int) throws(ZMQError) -> [Bool] {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .milliseconds(timeoutMilliseconds))
+        var timeout = timeoutMilliseconds
+        while true {
+            var items = sockets.map { zmq_pollitem_t(socket: $0.open, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+            let rc = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32($0.count), timeout) }
+            if rc >= 0 { return items.map { rc > 0 && ($0.revents & Int16(ZMQ_POLLIN)) != 0 } }
             let error = ZMQError.last("zmq_poll")
             guard error.isInterrupted else { throw error }
             if timeoutMilliseconds >= 0 {

@@ -14,6 +14,10 @@ public struct WorkerSettings: Sendable {
     public var timings: WorkerProtocol.Timings
     /// Fault injection on this worker's sends (`drop=0.05,...`); nil for none.
     public var faults: FaultSettings?
+    /// CurveZMQ: this worker's key pair and the coordinator's public key; nil = plain text.
+    public var curve: CurveClient?
+    /// Stop with an error after this long without a coordinator; nil: keep trying.
+    public var giveUpAfter: Double?
 
     public init(coordinator: String, name: String, maxMessageBytes: Int = 1 << 30,
                 timings: WorkerProtocol.Timings = .init(), faults: FaultSettings? = nil) {
@@ -58,7 +62,8 @@ public final class WorkerClient {
         self.logger = logger
         let incarnation = UInt64.random(in: 1 ... .max)
         endpoint = try DealerEndpoint(connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes,
-                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none))
+                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
+                                                               curve: settings.curve.map { .client($0) }))
         machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
                                  now: MonotonicClock.now())
     }
@@ -69,7 +74,7 @@ public final class WorkerClient {
         logger.info("worker \(settings.name) connecting to \(settings.coordinator)")
         while true {
             var directives = machine.tick(now: MonotonicClock.now())
-            noticeLongWait()
+            try noticeLongWait()
             if let received = try endpoint.receive(timeoutMilliseconds: 50) {
                 switch received {
                 case let .message(_, envelope):
@@ -83,7 +88,7 @@ public final class WorkerClient {
     }
 
     /// A worker that cannot reach its coordinator says so every 30 s rather than waiting silently.
-    private func noticeLongWait() {
+    private func noticeLongWait() throws {
         guard machine.phase == .joining else {
             joiningSince = nil
             return
@@ -93,6 +98,9 @@ public final class WorkerClient {
             joiningSince = now
             lastWaitingNotice = now
             return
+        }
+        if let limit = settings.giveUpAfter, now - since >= limit {
+            throw TrainerWorkerError("no coordinator at \(settings.coordinator) for \(Int(now - since)) s (--give-up-after \(Int(limit))); giving up")
         }
         if now - lastWaitingNotice >= 30 {
             lastWaitingNotice = now
@@ -169,4 +177,10 @@ public final class WorkerClient {
             try send(.gradient(gradient))
         }
     }
+}
+
+/// Why a worker stopped on its own: one sentence for the user.
+public struct TrainerWorkerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Kernels
 import Logging
@@ -10,7 +11,23 @@ struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
         abstract: "Computes InfoNCE gradients for a coordinator; may start before it and reconnects when it goes away.",
-        discussion: "Everything about the model and the loss comes from the coordinator's WELCOME; a worker needs only its address.")
+        discussion: """
+            Everything about the model and the loss comes from the coordinator's WELCOME; a worker needs only its \
+            address. Every flag may also be set as an environment variable MBT_<FLAG> (MBT_COORDINATOR=tcp://… for \
+            --coordinator tcp://…); a flag on the command line wins.
+            """)
+
+    /// Puts the MBT_* environment variables in front of the flags (a flag on the command line wins).
+    static func main() {
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if !arguments.contains(where: { ["-h", "--help", "--experimental-dump-help"].contains($0) }) {
+            let (fromEnvironment, problems) = EnvironmentArguments.arguments(
+                for: WorkerCommand.self, environment: ProcessInfo.processInfo.environment)
+            if !problems.isEmpty { exit(withError: ValidationError(problems.joined(separator: "\n"))) }
+            arguments = fromEnvironment + arguments
+        }
+        main(arguments)
+    }
 
     @Option(help: "The coordinator's endpoint, tcp://HOST:PORT (also MBT_COORDINATOR).")
     var coordinator: String?
@@ -18,12 +35,20 @@ struct WorkerCommand: ParsableCommand {
     var name: String?
     @Option(help: "Seconds of silence from the coordinator after which the worker says HELLO again.")
     var coordinatorTimeout = 3.0
+    @Option(help: "Exit with an error after this many seconds without a coordinator (0: keep trying for ever).")
+    var giveUpAfter = 0.0
     @Option(help: "Largest message accepted from the coordinator, in bytes.")
     var maxMessageBytes = 1 << 30
     @Option(help: "OpenBLAS threads for the gradient computation.")
     var blasThreads = 1
     @Option(help: "Fault injection on this worker's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults: String?
+    @Option(help: "CurveZMQ: this worker's secret key file (from `coordinator keygen`); needs --coordinator-public-key (also MBT_CURVE_SECRET_KEY).")
+    var curveSecretKey: String?
+    @Option(help: "CurveZMQ: the coordinator's public key file, its NAME.pub (also MBT_COORDINATOR_PUBLIC_KEY).")
+    var coordinatorPublicKey: String?
+    @Option(help: "Rewrite this file every second while the worker process runs, for `coordinator healthcheck` (also MBT_STATUS_FILE).")
+    var statusFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -33,9 +58,23 @@ struct WorkerCommand: ParsableCommand {
         }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
         guard coordinatorTimeout > 0.5 else { throw ValidationError("--coordinator-timeout must exceed 0.5 s") }
-        guard coordinator ?? ProcessInfo.processInfo.environment["MBT_COORDINATOR"] != nil else {
+        guard coordinator ?? Environment.value("MBT_COORDINATOR") != nil else {
             throw ValidationError("--coordinator tcp://HOST:PORT is required (or set MBT_COORDINATOR)")
         }
+        if (curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY") == nil)
+            != (coordinatorPublicKey ?? Environment.value("MBT_COORDINATOR_PUBLIC_KEY") == nil) {
+            throw ValidationError("CurveZMQ needs both --curve-secret-key and --coordinator-public-key (or MBT_CURVE_SECRET_KEY and MBT_COORDINATOR_PUBLIC_KEY)")
+        }
+    }
+
+    /// The CurveZMQ settings from the key files, nil when CURVE is off.
+    func curveClient(logger: Logger) throws -> CurveClient? {
+        guard let secretPath = curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY"),
+              let serverPath = coordinatorPublicKey ?? Environment.value("MBT_COORDINATOR_PUBLIC_KEY") else { return nil }
+        let client = CurveClient(keys: try CurveKeyFile.readKeyPair(secretKeyFile: secretPath),
+                                 serverPublicKey: try CurveKeyFile.readPublicKey(serverPath))
+        if let warning = CurveKeyFile.permissionWarning(secretKeyFile: secretPath) { logger.warning("\(warning)") }
+        return client
     }
 
     func run() throws {
@@ -46,16 +85,27 @@ struct WorkerCommand: ParsableCommand {
             return handler
         }
         BLAS.setThreads(blasThreads)
-        let endpoint = coordinator ?? ProcessInfo.processInfo.environment["MBT_COORDINATOR"]!
+        if let path = statusFile ?? Environment.value("MBT_STATUS_FILE") {
+            Thread.detachNewThread {
+                let status = StatusFile(path: path)
+                while true {
+                    status.write("running")
+                    sleep(1)
+                }
+            }
+        }
+        let endpoint = coordinator ?? Environment.value("MBT_COORDINATOR")!
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "worker \(workerName)")
         logger.logLevel = level
         var faultSettings: FaultSettings?
-        if let spec = faults ?? ProcessInfo.processInfo.environment["MBT_FAULTS"] {
+        if let spec = faults ?? Environment.value("MBT_FAULTS") {
             faultSettings = try FaultSettings(parsing: spec)
         }
-        let settings = WorkerSettings(coordinator: endpoint, name: workerName, maxMessageBytes: maxMessageBytes,
+        var settings = WorkerSettings(coordinator: endpoint, name: workerName, maxMessageBytes: maxMessageBytes,
                                       timings: .init(coordinatorTimeout: coordinatorTimeout), faults: faultSettings)
+        settings.curve = try curveClient(logger: logger)
+        settings.giveUpAfter = giveUpAfter > 0 ? giveUpAfter : nil
         let report = try WorkerClient(settings: settings, logger: logger).run()
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

@@ -162,3 +162,13 @@ final class CoordinatorProtocolTests: XCTestCase {
         XCTAssertEqual(m.readyMembers, [1])
     }
 }
+
+extension CoordinatorProtocolTests {
+    func testResumingAFinishedRunHasNothingToDo() {
+        let done = TrainingCursor(step: 5, version: 4, epoch: 1, minibatch: 6)
+        let m = Machine(runId: 1, schedule: schedule, minimumWorkers: 3, cursor: done)
+        XCTAssertEqual(m.phase, .finished)
+        let midway = TrainingCursor(step: 3, version: 2, epoch: 0, minibatch: 6)
+        XCTAssertEqual(Machine(runId: 1, schedule: schedule, minimumWorkers: 3, cursor: midway).phase, .waitingForWorkers)
+    }
+}

@@ -82,5 +82,9 @@ final class LocalClusterTests: XCTestCase {
         let badEndpoint = try ProcessHarness.start("worker", ["--coordinator", "localhost:5555"], logName: "badendpoint", in: dir)
         XCTAssertNotEqual(badEndpoint.wait(seconds: 30), 0)
         XCTAssertTrue(badEndpoint.log.contains("tcp://"), badEndpoint.log)
+        let lonely = try ProcessHarness.start("worker", ["--coordinator", "tcp://127.0.0.1:\(ProcessHarness.freePort())",
+                                                         "--give-up-after", "1"], logName: "lonely", in: dir)
+        XCTAssertNotEqual(lonely.wait(seconds: 30), 0)
+        XCTAssertTrue(lonely.log.contains("giving up"), lonely.log)
     }
 }

@@ -194,13 +194,19 @@ final class WireCodecTests: XCTestCase {
     func testSpecCodesAndFlagsAreChecked() {
         let good = WireCodec.encode(WireSamples.welcome).payload
         // spec starts at offset 20: users, items, dim (12 bytes), then loss, similarity, sampler, flags.
-        for (offset, value) in [(32, 4), (33, 2), (34, 2), (35, 0x10)] {
+        for (offset, value) in [(32, 4), (33, 2), (34, 2), (35, 0x20)] {
             var payload = good
             payload[offset] = UInt8(value)
             XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, payload), payload: payload)) { error in
                 guard case .invalid = error as? WireError else { return XCTFail("offset \(offset): \(error)") }
             }
         }
+        var live = good
+        live[35] |= 0x10
+        guard case let .welcome(_, _, _, spec) = try? WireCodec.decode(header: forge(.welcome, live), payload: live).message else {
+            return XCTFail("flag bit 4 (liveNegatives) refused")
+        }
+        XCTAssertTrue(spec.liveNegatives)
         var wrongPopularity = good
         wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))

@@ -1,0 +1,40 @@
+import ArgumentParser
+import XCTest
+@testable import CommandSupport
+
+private struct Sample: ParsableArguments {
+    @Option var epochs = 5
+    @Option var evalK: [Int] = [20]
+    @Option var minibatchSize: Int?
+    @Flag var verifyReplicas = false
+    @Option var curveSecretKey: String?
+}
+
+final class EnvironmentArgumentsTests: XCTestCase {
+    func testFlagsAreFoundByReflectionInKebabCase() {
+        XCTAssertEqual(EnvironmentArguments.flags(of: Sample.self).map(\.0),
+                       ["epochs", "eval-k", "minibatch-size", "verify-replicas", "curve-secret-key"])
+    }
+
+    func testVariablesBecomeArgumentsAndTheCommandLineWins() throws {
+        let (arguments, problems) = EnvironmentArguments.arguments(for: Sample.self, environment: [
+            "MBT_EPOCHS": "8", "MBT_EVAL_K": "10,50", "MBT_MINIBATCH_SIZE": "", "MBT_VERIFY_REPLICAS": "true",
+            "MBT_CURVE_SECRET_KEY": "/keys/c.key", "MBT_UNRELATED": "x", "EPOCHS": "3",
+        ])
+        XCTAssertEqual(problems, [])
+        XCTAssertEqual(arguments, ["--epochs", "8", "--eval-k", "10", "--eval-k", "50", "--verify-replicas",
+                                   "--curve-secret-key", "/keys/c.key"])
+        let parsed = try Sample.parse(arguments + ["--epochs", "2"])
+        XCTAssertEqual(parsed.epochs, 2)
+        XCTAssertEqual(parsed.evalK, [10, 50])
+        XCTAssertNil(parsed.minibatchSize)
+        XCTAssertTrue(parsed.verifyReplicas)
+    }
+
+    func testAFlagVariableNeedsATruthValue() {
+        let off = EnvironmentArguments.arguments(for: Sample.self, environment: ["MBT_VERIFY_REPLICAS": "0"])
+        XCTAssertEqual(off.arguments, [])
+        let bad = EnvironmentArguments.arguments(for: Sample.self, environment: ["MBT_VERIFY_REPLICAS": "maybe"])
+        XCTAssertEqual(bad.problems, ["MBT_VERIFY_REPLICAS=maybe: expected 1 or 0 (true or false) for --verify-replicas"])
+    }
+}
