@@ -18,7 +18,7 @@ public struct CoordinatorSettings: Sendable {
     public var sampler = SamplerKind.uniform
     public var popularityAlpha: Float = 0.75
     public var momentum: Float = 0.5
-    public var optimizer = OptimizerSettings()
+    public var optimizer = OptimizerSettings(learningRate: 0.01)
     public var initStd: Float = 0.1
     public var seed: UInt64 = 42
     public var evaluationKs = [20]

@@ -75,7 +75,7 @@ struct TrainCommand: ParsableCommand {
 
     // Optimiser
     @Option(help: "Optimizer: adam, sgd, adagrad.") var optimizer = "adam"
-    @Option(help: "Learning rate.") var lr: Float = 1e-3
+    @Option(help: "Learning rate.") var lr: Float = 0.01
     @Option(help: "L2 regularisation on touched rows.") var weightDecay: Float = 0
 
     // Run
