@@ -9,10 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-1}
 SCRATCH=${SCRATCH:-.build-bench}
-KS=${KS:-"1024 4096 16384 65536"}
-DS=${DS:-"32 64 128 256"}
-BS=${BS:-"1024 4096 16384"}
-ROWS=${ROWS:-"10000 100000 1000000 10000000"}
+KS=${KS-"1024 4096 16384 65536"}
+DS=${DS-"32 64 128 256"}
+BS=${BS-"1024 4096 16384"}
+ROWS=${ROWS-"10000 100000 1000000 10000000"}
 if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
     if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
         SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"

@@ -17,6 +17,7 @@
 #   SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"   extra flags for `swift build` (default: AVX2+FMA
 #                            when this CPU has them; set to "" for the portable build)
 #   SCRATCH=.build-bench     build directory of the benchmark binary
+#   TORCH_PYTHON=…           a Python with torch and numpy to use instead of bench/.venv (no install then)
 #   OUT=bench/runs/speed-<date>.log    raw RESULT lines
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,29 +38,28 @@ fi
 mkdir -p bench/runs
 OUT=${OUT:-bench/runs/speed-$(date +%Y%m%d-%H%M%S).log}
 VENV=bench/.venv
-PY=$VENV/bin/python
+PY=${TORCH_PYTHON:-$VENV/bin/python}
 
 log() { echo "speed.sh: $*" >&2; }
 
-# PyTorch in bench/.venv. PyPI's Linux torch wheel is the CUDA build: `pip install torch` pulls about 5 GB of
-# nvidia-* wheels that the CPU never uses (and `torch --no-deps` alone fails to import without libcudart). A CPU-only
-# wheel offered by pip's configured find-links is preferred when there is one.
+# PyTorch in bench/.venv, the newest from PyPI. PyPI's Linux torch wheel is the CUDA build: `pip install torch` pulls
+# about 5 GB of nvidia-* wheels that the CPU never uses, and `torch --no-deps` alone fails to import (libcudart).
+# It was measured about 12 % faster on this CPU than the 2.13.0+cpu wheel (bench/results.md). When PyPI cannot be
+# reached, a CPU-only wheel offered by pip's configured find-links is the fallback.
 setup_torch() {
     [ -x "$PY" ] || python3 -m venv "$VENV"
     if "$PY" -c "import torch, numpy" 2>/dev/null; then return; fi
+    log "installing torch from PyPI (CUDA build with its dependencies, about 5 GB)"
+    if "$PY" -m pip install -q torch numpy; then return; fi
     local wheel="" dir
     for dir in $("$PY" -m pip config get global.find-links 2>/dev/null || true); do
         wheel=$(ls "$dir"/torch-*+cpu-cp3*-manylinux*_x86_64.whl 2>/dev/null | sort -V | tail -1 || true)
         [ -n "$wheel" ] && break
     done
-    if [ -n "$wheel" ]; then
-        log "installing the CPU-only wheel $wheel"
-        "$PY" -m pip install -q --no-deps "$wheel"
-        "$PY" -m pip install -q numpy filelock typing-extensions sympy networkx jinja2 fsspec
-    else
-        log "installing torch from PyPI (CUDA build with its dependencies, about 5 GB)"
-        "$PY" -m pip install -q torch numpy
-    fi
+    [ -n "$wheel" ] || { log "no torch could be installed"; exit 1; }
+    log "installing the CPU-only wheel $wheel"
+    "$PY" -m pip install -q --no-deps "$wheel"
+    "$PY" -m pip install -q numpy filelock typing-extensions sympy networkx jinja2 fsspec
 }
 
 # tcmalloc (Debian's libtcmalloc-minimal4), preloaded into the PyTorch variants that use it.
@@ -72,7 +72,7 @@ setup_tcmalloc() {
     fi
 }
 
-setup_torch
+[ -n "${TORCH_PYTHON:-}" ] || setup_torch
 setup_tcmalloc
 log "building bench (release, flags: ${SWIFT_BUILD_FLAGS:-none})"
 # shellcheck disable=SC2086

@@ -22,7 +22,7 @@ func fixed(_ x: Double, _ decimals: Int = 1) -> String { String(format: "%.\(dec
 func peakResidentMiB() -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-        let kib = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        let kib = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Double($0) }.first ?? 0
         return kib / 1024
     }
     return 0
