@@ -43,6 +43,7 @@ let package = Package(
         // What both executables share: flags from MBT_* environment variables, status files for health checks.
         .target(name: "CommandSupport", dependencies: [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
             "Coordinator", "Dataset", "Kernels", "CommandSupport",

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import Kernels
 
@@ -25,16 +26,16 @@ struct DumpCommand: ParsableCommand {
         for k in 0 ..< min(forcedHits, negatives.count) { negatives[k * 7 % negatives.count] = items[k % items.count] }
         let (d, U, I, B, K) = (shape.dim, shape.users, shape.items, shape.batch, shape.negatives)
         func table(_ t: EmbeddingTable) -> [Float] { t.withUnsafeValues { Array($0) } }
-        try NpyArray.write(table(w.state.users), shape: [U, d], to: "\(dir)/users.npy")
-        try NpyArray.write(table(w.state.items), shape: [I, d], to: "\(dir)/items.npy")
-        try NpyArray.write(table(w.state.bank.table), shape: [I, d], to: "\(dir)/bank.npy")
-        try NpyArray.write(users, shape: [B], to: "\(dir)/batch_users.npy")
-        try NpyArray.write(items, shape: [B], to: "\(dir)/batch_items.npy")
-        try NpyArray.write(negatives, shape: [K], to: "\(dir)/negatives.npy")
+        try NpyFile.write(table(w.state.users), shape: [U, d], to: "\(dir)/users.npy")
+        try NpyFile.write(table(w.state.items), shape: [I, d], to: "\(dir)/items.npy")
+        try NpyFile.write(table(w.state.bank.table), shape: [I, d], to: "\(dir)/bank.npy")
+        try NpyFile.write(users, shape: [B], to: "\(dir)/batch_users.npy")
+        try NpyFile.write(items, shape: [B], to: "\(dir)/batch_items.npy")
+        try NpyFile.write(negatives, shape: [K], to: "\(dir)/negatives.npy")
         let loss = w.step(0, negatives: negatives)
-        try NpyArray.write(table(w.state.users), shape: [U, d], to: "\(dir)/users_after.npy")
-        try NpyArray.write(table(w.state.items), shape: [I, d], to: "\(dir)/items_after.npy")
-        try NpyArray.write(table(w.state.bank.table), shape: [I, d], to: "\(dir)/bank_after.npy")
+        try NpyFile.write(table(w.state.users), shape: [U, d], to: "\(dir)/users_after.npy")
+        try NpyFile.write(table(w.state.items), shape: [I, d], to: "\(dir)/items_after.npy")
+        try NpyFile.write(table(w.state.bank.table), shape: [I, d], to: "\(dir)/bank_after.npy")
         let meta = """
             {"loss": \(loss), "temperature": \(shape.temperature), "momentum": \(shape.momentum), \
             "lr": \(shape.learningRate), "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}

@@ -4,7 +4,26 @@ import Kernels
 /// Writes NumPy `.npy` files (format 1.0, little-endian float32, C order), loadable with `numpy.load`.
 public enum NpyFile {
     public static func write(_ table: EmbeddingTable, to path: String) throws {
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(table.rows), \(table.dim)), }"
+        try write(table.values, shape: [table.rows, table.dim], to: path)
+    }
+
+    public static func write(_ values: [Float], shape: [Int], to path: String) throws {
+        try write(descr: "<f4", shape: shape, count: values.count, to: path) { data in
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+    }
+
+    public static func write(_ values: [UInt32], shape: [Int], to path: String) throws {
+        try write(descr: "<u4", shape: shape, count: values.count, to: path) { data in
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
+        }
+    }
+
+    private static func write(descr: String, shape: [Int], count: Int, to path: String,
+                              body: (inout Data) -> Void) throws {
+        precondition(shape.reduce(1, *) == count, "npy shape \(shape) for \(count) values")
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }"
         // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n.
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
@@ -12,7 +31,7 @@ public enum NpyFile {
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
-        table.withUnsafeValues { data.append(UnsafeBufferPointer(start: $0.baseAddress, count: $0.count)) }
+        body(&data)
         try AtomicFile.write(data, to: path)
     }
 }

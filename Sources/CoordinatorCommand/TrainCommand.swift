@@ -198,11 +198,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogging.bootstrap(level: level)
         let logger = Logger(label: "coordinator")
         BLAS.setThreads(blasThreads)
         let status = StatusFile(path: statusFile ?? Environment.value("MBT_STATUS_FILE"))

@@ -79,11 +79,7 @@ struct WorkerCommand: ParsableCommand {
 
     func run() throws {
         let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ProcessLogging.bootstrap(level: level)
         BLAS.setThreads(blasThreads)
         if let path = statusFile ?? Environment.value("MBT_STATUS_FILE") {
             Thread.detachNewThread {
