@@ -82,7 +82,7 @@ final class ConnectionMonitor {
             // The ZAP handler has logged the key and address.
             logger.debug("handshake refused by ZAP with status \(value) on \(address)")
         case (.server, _):
-            logger.info("a connection on \(address) closed: the peer went away, was not a ZMTP peer (plain text), or broke the protocol, e.g. with a frame over \(maxMessageBytes) bytes\(more)")
+            logger.info("a connection on \(address) closed (as when a worker exits; otherwise the peer was not a ZMTP peer (plain text) or broke the protocol, e.g. with a frame over \(maxMessageBytes) bytes)\(more)")
         case (.client(let coordinator), .handshakeFailedAuth):
             logger.error("the coordinator at \(coordinator) refused this worker (ZAP status \(value)): is this worker's public key in its --authorized-keys?\(more)")
         case (.client(let coordinator), .handshakeFailedProtocol):
