@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the project needs to build and run: libzmq, OpenBLAS, pkg-config (Debian packages).
+# Installs what the project needs to build, run and test: libzmq, OpenBLAS, pkg-config, iproute2 (for the
+# partition test's network namespaces), all Debian packages.
 set -euo pipefail
 need=()
-for pkg in libzmq3-dev libopenblas-dev pkg-config; do
+for pkg in libzmq3-dev libopenblas-dev pkg-config iproute2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then
