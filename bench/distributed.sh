@@ -5,20 +5,24 @@
 #
 # Each round runs, one process after another:
 #   single   `bench step --threads 2 --parallel rows` (as `THREADS=2 bench/speed.sh` runs it: two ranges of rows
-#            side by side, OpenBLAS single-threaded in each), B = 4096, K = 4096, d = 64, Adam
+#            side by side, OpenBLAS single-threaded in each), B = 4096, K = 4096, d = 64, Adam; 3 warm-up steps,
+#            then one timed window of as many steps as the cluster's epoch (146), so that both rates are means over
+#            the same number of steps and a burst of other work on the machine weighs on both alike
 #   state    the same through the coordinator's TrainingState.apply (`--path state`)
 #   cluster  `coordinator --spawn-workers 2` on synthetic data of Gowalla's size (29,858 users, 40,981 items,
 #            20 training items per user), global batch 4096 = 2 minibatches of 2048, K = 4096 per minibatch (the
 #            same GEMM work per step as single), one epoch; its examples/s is the epoch event's
-#            `examples_per_second` in metrics.jsonl. The evaluation runs after the epoch has ended (one epoch, so it
-#            overlaps nothing that is timed).
+#            `examples_per_second` in metrics.jsonl, counted from the first STEP (the wait for the workers and their
+#            snapshots, `seconds_to_first_step`, is left out by the coordinator). The evaluation runs after the epoch
+#            has ended (one epoch, so it overlaps nothing that is timed).
 # The table gives the median over rounds of each rate and of the per-round ratio cluster / single (the machine's
 # speed drifts: only ratios within a round mean much), and the coordinator's bytes on the wire per step against
 # the sparse minimum (`end` event of metrics.jsonl: gradient rows received, delta rows sent once per worker, each
 # row a u32 id and d f32 values).
 #
 # Environment (all optional):
-#   ROUNDS=3                 rounds
+#   ROUNDS=5                 rounds
+#   SINGLE_STEPS=146         timed steps of each single-process run (146 = one epoch of the synthetic data)
 #   SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"   extra flags for `swift build` (default: AVX2+FMA
 #                            when this CPU has them, as in speed.sh; set to "" for the portable build)
 #   SCRATCH=.build-bench     build directory (bench, coordinator and worker)
@@ -27,7 +31,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
+SINGLE_STEPS=${SINGLE_STEPS:-146}
 SCRATCH=${SCRATCH:-.build-bench}
 DATASET=${DATASET:-synthetic}
 B=4096 MINIBATCH=2048 K=4096 DIM=64 LR=0.001
@@ -64,6 +69,7 @@ for round in $(seq "$ROUNDS"); do
     log "round $round/$ROUNDS: single process, 2 threads"
     for path in kernels state; do
         "$BIN/bench" step --batch "$B" --negatives "$K" --dim "$DIM" --lr "$LR" --threads 2 --parallel rows --path "$path" \
+            --warmup 3 --windows 1 --steps-per-window "$SINGLE_STEPS" \
             | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
     done
     log "round $round/$ROUNDS: coordinator + 2 workers"
@@ -79,7 +85,8 @@ end = next(e for e in events if e["event"] == "end")
 fields = {
     "round": sys.argv[2], "impl": "cluster", "workers": 2, "ips": round(epoch["examples_per_second"]),
     "train_seconds": f'{epoch["train_seconds"]:.2f}', "evaluation_seconds": f'{epoch["evaluation_seconds"]:.2f}',
-    "wall_seconds": f'{end["wall_seconds"]:.2f}', "steps": end["steps"], "resends": end["resends"],
+    "wall_seconds": f'{end["wall_seconds"]:.2f}',
+    "seconds_to_first_step": f'{end["seconds_to_first_step"]:.2f}', "steps": end["steps"], "resends": end["resends"],
     "audit_exact": str(epoch["audit_exact"]).lower(),
 }
 for key in ("wire_bytes_sent", "wire_bytes_received", "wire_messages_sent", "wire_messages_received",

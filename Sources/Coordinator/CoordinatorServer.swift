@@ -42,6 +42,9 @@ public final class CoordinatorServer {
     private var sparseMinimum = (sent: 0, received: 0)
     /// The workers that got the current step's delta (a resent or reassigned STEP repeats it: not minimum).
     private var deltaRecipients: Set<PeerID> = []
+    /// When the first STEP went out: waiting for workers and their snapshots is not training, so the first epoch's
+    /// clock starts there.
+    private var firstStepAt: Double?
 
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
@@ -165,7 +168,7 @@ public final class CoordinatorServer {
         let traffic = endpoint.traffic
         reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - start, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
-                         "members_lost": membersLost,
+                         "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? start) - start,
                          "wire_bytes_sent": traffic.bytesSent, "wire_bytes_received": traffic.bytesReceived,
                          "wire_messages_sent": traffic.messagesSent,
                          "wire_messages_received": traffic.messagesReceived,
@@ -195,6 +198,10 @@ public final class CoordinatorServer {
                 logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
                 for chunk in chunks { send(.snapshot(chunk), to: peer) }
             case let .sendStep(peer, _, tasks):
+                if firstStepAt == nil {
+                    firstStepAt = MonotonicClock.now()
+                    epochStart = firstStepAt!
+                }
                 if deltaRecipients.insert(peer).inserted {
                     sparseMinimum.sent += rowBytes(delta.users.count + delta.items.count + delta.bank.count)
                 }

@@ -56,6 +56,9 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(minimumSent % (32 * 4 + 4), 0, "whole rows of d 32")
         XCTAssertGreaterThan(sent, minimumSent)
         XCTAssertGreaterThan(received, minimumReceived)
+        let toFirstStep = try XCTUnwrap(end["seconds_to_first_step"] as? Double)
+        XCTAssertGreaterThan(toFirstStep, 0)
+        XCTAssertLessThan(toFirstStep, try XCTUnwrap(end["wall_seconds"] as? Double))
         // Random ranking of 400 items (less a user's training items) gives Recall@20 near 0.05.
         let recall = try XCTUnwrap(epochs.last?["recall@20"] as? Double)
         XCTAssertGreaterThan(recall, 0.15, "Recall@20 \(recall) is not clearly above random\n\(log)")
