@@ -37,6 +37,14 @@ public final class CoordinatorServer {
     private var membersLost = 0
     private var sequence: UInt64 = 0
     private var stepsRun = 0
+    /// What the sparse parameter traffic cannot go below, in bytes of row ids and f32 values: the GRADIENT rows of
+    /// every applied minibatch (received) and the delta rows of each step's STEP, once per worker it went to (sent).
+    private var sparseMinimum = (sent: 0, received: 0)
+    /// The workers that got the current step's delta (a resent or reassigned STEP repeats it: not minimum).
+    private var deltaRecipients: Set<PeerID> = []
+    /// When the first STEP went out: waiting for workers and their snapshots is not training, so the first epoch's
+    /// clock starts there.
+    private var firstStepAt: Double?
 
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
@@ -157,9 +165,15 @@ public final class CoordinatorServer {
             }
         }
         endpoint.close()
+        let traffic = endpoint.traffic
         reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - start, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
-                         "members_lost": membersLost])
+                         "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? start) - start,
+                         "wire_bytes_sent": traffic.bytesSent, "wire_bytes_received": traffic.bytesReceived,
+                         "wire_messages_sent": traffic.messagesSent,
+                         "wire_messages_received": traffic.messagesReceived,
+                         "sparse_minimum_bytes_sent": sparseMinimum.sent,
+                         "sparse_minimum_bytes_received": sparseMinimum.received])
         reporter.close()
         return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - start,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
@@ -184,6 +198,13 @@ public final class CoordinatorServer {
                 logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
                 for chunk in chunks { send(.snapshot(chunk), to: peer) }
             case let .sendStep(peer, _, tasks):
+                if firstStepAt == nil {
+                    firstStepAt = MonotonicClock.now()
+                    epochStart = firstStepAt!
+                }
+                if deltaRecipients.insert(peer).inserted {
+                    sparseMinimum.sent += rowBytes(delta.users.count + delta.items.count + delta.bank.count)
+                }
                 send(.step(stepMessage(tasks: tasks)), to: peer)
             case let .accept(id, gradient):
                 accept(gradient, from: id)
@@ -211,6 +232,9 @@ public final class CoordinatorServer {
         }
         return finished
     }
+
+    /// Bytes of `rows` rows on the wire at the least: a u32 id and d f32 values each.
+    private func rowBytes(_ rows: Int) -> Int { rows * (settings.dim * 4 + 4) }
 
     private func send(_ message: Message, to peer: PeerID) {
         sequence += 1
@@ -267,10 +291,12 @@ public final class CoordinatorServer {
             audit.add(plan!.plan.interactions(inMinibatch: Int(key.minibatch)))
             epochLoss.sum += g.lossSum
             epochLoss.examples += Int(g.examples)
+            sparseMinimum.received += rowBytes(g.users.ids.count + g.items.ids.count)
         }
         delta = state.apply(contributions)
         accepted.removeAll(keepingCapacity: true)
         stepTasks.removeAll(keepingCapacity: true)
+        deltaRecipients.removeAll(keepingCapacity: true)
         stepsRun += 1
         let now = MonotonicClock.now()
         let schedule = machine.schedule

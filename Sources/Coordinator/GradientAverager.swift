@@ -21,18 +21,30 @@ public final class GradientAverager {
     public func add(_ gradient: SparseRows) {
         precondition(gradient.dim == dim, "gradient of dim \(gradient.dim) for a table of dim \(dim)")
         let d = dim
-        for (k, id) in gradient.ids.enumerated() {
-            precondition(Int(id) < rows, "gradient row \(id) outside 0..<\(rows)")
-            var s = Int(slot[Int(id)])
-            if s < 0 {
-                s = ids.count
-                slot[Int(id)] = Int32(s)
-                ids.append(id)
-                sums.append(contentsOf: repeatElement(0, count: d))
+        guard !gradient.ids.isEmpty, d > 0 else { return }
+        // First give every new row a slot (its sums start at zero), then add, row by row, in the gradient's order.
+        var newRows = 0
+        slot.withUnsafeMutableBufferPointer { slot in
+            for id in gradient.ids {
+                precondition(Int(id) < rows, "gradient row \(id) outside 0..<\(rows)")
+                if slot[Int(id)] < 0 {
+                    slot[Int(id)] = Int32(ids.count)
+                    ids.append(id)
+                    newRows += 1
+                }
             }
-            let base = s * d
-            let src = k * d
-            for j in 0 ..< d { sums[base + j] += gradient.values[src + j] }
+        }
+        sums.append(contentsOf: repeatElement(0, count: newRows * d))
+        slot.withUnsafeBufferPointer { slot in
+            gradient.values.withUnsafeBufferPointer { values in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    let src = values.baseAddress!, dst = sums.baseAddress!
+                    for (k, id) in gradient.ids.enumerated() {
+                        let row = dst + Int(slot[Int(id)]) * d, g = src + k * d
+                        for j in 0 ..< d { row[j] += g[j] }
+                    }
+                }
+            }
         }
     }
 
@@ -40,15 +52,24 @@ public final class GradientAverager {
     public func finish(examples: Int) -> SparseRows {
         precondition(examples > 0, "averaging over \(examples) examples")
         let scale = 1 / Float(examples)
-        let order = ids.indices.sorted { ids[$0] < ids[$1] }
-        var out = SparseRows(dim: dim)
-        out.ids.reserveCapacity(ids.count)
-        out.values.reserveCapacity(ids.count * dim)
-        for s in order {
-            out.ids.append(ids[s])
-            for j in 0 ..< dim { out.values.append(sums[s * dim + j] * scale) }
-            slot[Int(ids[s])] = -1
+        let d = dim
+        let n = ids.count
+        // (id, slot) packed in one integer: ids are distinct, so sorting the keys sorts by id.
+        var keys = ids.enumerated().map { UInt64($0.element) << 32 | UInt64($0.offset) }
+        keys.sort()
+        var out = SparseRows(dim: d)
+        out.ids = keys.map { UInt32($0 >> 32) }
+        out.values = [Float](unsafeUninitializedCapacity: n * d) { values, initialized in
+            guard n * d > 0 else { return }
+            sums.withUnsafeBufferPointer { sums in
+                for (k, key) in keys.enumerated() {
+                    let from = sums.baseAddress! + Int(key & 0xFFFF_FFFF) * d, to = values.baseAddress! + k * d
+                    for j in 0 ..< d { (to + j).initialize(to: from[j] * scale) }
+                }
+            }
+            initialized = n * d
         }
+        for id in ids { slot[Int(id)] = -1 }
         ids.removeAll(keepingCapacity: true)
         sums.removeAll(keepingCapacity: true)
         return out

@@ -75,9 +75,18 @@ public final class EmbeddingTable {
 
     /// The current values of the named rows.
     public func rows(_ ids: [UInt32]) -> SparseRows {
-        var out = [Float]()
-        gather(ids, into: &out)
-        return SparseRows(dim: dim, ids: ids, values: Array(out.prefix(ids.count * dim)))
+        let d = dim, n = rows
+        let out = [Float](unsafeUninitializedCapacity: ids.count * d) { out, initialized in
+            guard ids.count * d > 0 else { return }
+            values.withUnsafeBufferPointer { src in
+                for (k, r) in ids.enumerated() {
+                    precondition(Int(r) < n, "row id \(r) outside 0..<\(n)")
+                    (out.baseAddress! + k * d).initialize(from: src.baseAddress! + Int(r) * d, count: d)
+                }
+            }
+            initialized = ids.count * d
+        }
+        return SparseRows(dim: d, ids: ids, values: out)
     }
 
     /// Gives the closure mutable access to the whole buffer (rows, dim).

@@ -56,6 +56,9 @@ public final class DealerEndpoint {
     /// Handshakes, refusals and dropped connections seen on this endpoint's socket.
     public var connectionCounters: ConnectionCounters { core.connectionCounters }
 
+    /// Messages and header + payload bytes sent and received so far (readable after `close`).
+    public var traffic: TrafficCounters { core.traffic }
+
     /// Closes the socket and its context. Idempotent; using the endpoint afterwards throws `.closed`.
     public func close() { core.close() }
 }

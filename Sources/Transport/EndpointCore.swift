@@ -15,6 +15,8 @@ final class EndpointCore {
     private var faults: FaultInjector?
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
+    /// Header and payload bytes sent and received (see `TrafficCounters`).
+    private(set) var traffic = TrafficCounters()
 
     init(kind: ZMQSocket.Kind, role: ConnectionMonitor.Role, maxMessageBytes: Int, options: EndpointOptions,
          logger: Logger, configure: (ZMQSocket) throws(ZMQError) -> Void) throws(TransportError) {
@@ -133,6 +135,8 @@ final class EndpointCore {
         let outcome = try zmq { () throws(ZMQError) in try socket.send(frames) }
         switch outcome {
         case .sent:
+            traffic.messagesSent += 1
+            traffic.bytesSent += m.header.count + m.payload.count
             return true
         case .hostUnreachable:
             logger.debug("not sent: peer \(m.peer?.description ?? "?") is not connected", metadata: ["message": "\(message?.name ?? "")"])
@@ -164,6 +168,8 @@ final class EndpointCore {
             peer = PeerID(frames.removeFirst())
             count -= 1
         }
+        traffic.messagesReceived += 1
+        traffic.bytesReceived += frames.reduce(0) { $0 + $1.count }
         guard count == 2 else { return malformed(peer, .badFrameCount(count)) }
         do {
             return .message(peer, try WireCodec.decode(header: frames[0], payload: frames[1]))

@@ -57,6 +57,9 @@ public final class RouterEndpoint {
     /// Handshakes, refusals and dropped connections seen on this endpoint's socket.
     public var connectionCounters: ConnectionCounters { core.connectionCounters }
 
+    /// Messages and header + payload bytes sent and received so far (readable after `close`).
+    public var traffic: TrafficCounters { core.traffic }
+
     /// CURVE clients admitted and refused by the ZAP handler (all zero without CURVE).
     public var zapCounters: ZAPCounters { core.zapCounters }
 

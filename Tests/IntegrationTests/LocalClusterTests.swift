@@ -42,6 +42,23 @@ final class LocalClusterTests: XCTestCase {
         for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "audit of \(e)") }
         let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
         XCTAssertEqual(end["replica_mismatches"] as? Int, 0)
+        // Traffic: every byte the sparse minimum counts travels, with headers, tasks and snapshots on top.
+        let steps = try XCTUnwrap(end["steps"] as? Int)
+        let sent = try XCTUnwrap(end["wire_bytes_sent"] as? Int)
+        let received = try XCTUnwrap(end["wire_bytes_received"] as? Int)
+        let minimumSent = try XCTUnwrap(end["sparse_minimum_bytes_sent"] as? Int)
+        let minimumReceived = try XCTUnwrap(end["sparse_minimum_bytes_received"] as? Int)
+        XCTAssertGreaterThan(try XCTUnwrap(end["wire_messages_sent"] as? Int), steps)
+        XCTAssertGreaterThan(try XCTUnwrap(end["wire_messages_received"] as? Int), steps)
+        XCTAssertGreaterThan(minimumReceived, 0)
+        XCTAssertGreaterThan(minimumSent, 0)
+        XCTAssertEqual(minimumReceived % (32 * 4 + 4), 0, "whole rows of d 32")
+        XCTAssertEqual(minimumSent % (32 * 4 + 4), 0, "whole rows of d 32")
+        XCTAssertGreaterThan(sent, minimumSent)
+        XCTAssertGreaterThan(received, minimumReceived)
+        let toFirstStep = try XCTUnwrap(end["seconds_to_first_step"] as? Double)
+        XCTAssertGreaterThan(toFirstStep, 0)
+        XCTAssertLessThan(toFirstStep, try XCTUnwrap(end["wall_seconds"] as? Double))
         // Random ranking of 400 items (less a user's training items) gives Recall@20 near 0.05.
         let recall = try XCTUnwrap(epochs.last?["recall@20"] as? Double)
         XCTAssertGreaterThan(recall, 0.15, "Recall@20 \(recall) is not clearly above random\n\(log)")

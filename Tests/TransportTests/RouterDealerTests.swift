@@ -65,6 +65,43 @@ final class RouterDealerTests: XCTestCase {
         XCTAssertEqual(try drain(router.receive), WireSamples.all.map { .message(peer, $0) })
     }
 
+    func testTrafficCountersCountHeaderAndPayloadBytesExactly() throws {
+        let (router, dealer, peer) = try connectedPair()
+        defer { dealer.close(); router.close() }
+        // connectedPair may have sent HELLO more than once: let the extra copies arrive before counting.
+        _ = try drain(router.receive)
+        XCTAssertEqual(router.traffic.messagesReceived, dealer.traffic.messagesSent)
+        XCTAssertEqual(router.traffic.bytesReceived, dealer.traffic.bytesSent)
+        let (routerBefore, dealerBefore) = (router.traffic, dealer.traffic)
+
+        let down = [WireSamples.bigStep(rows: 500, dim: 32, tasks: 4, pairs: 512), WireSamples.hello]
+        let up = [WireSamples.hello]
+        // The bytes of each message on the wire: a 32-byte header and its payload (the routing id is not counted).
+        func bytes(_ envelopes: [Envelope]) -> Int {
+            envelopes.reduce(0) { total, envelope in
+                let (header, payload) = WireCodec.encode(envelope)
+                XCTAssertEqual(header.count, 32)
+                return total + header.count + payload.count
+            }
+        }
+        // Three blocks of 500 rows × (32 floats + an id) dominate the STEP.
+        XCTAssertGreaterThan(bytes(down), 3 * 500 * 33 * 4)
+        for envelope in down { XCTAssertTrue(try router.send(envelope, to: peer)) }
+        XCTAssertEqual(try drain(dealer.receive).count, down.count)
+        for envelope in up { XCTAssertTrue(try dealer.send(envelope)) }
+        XCTAssertEqual(try drain(router.receive).count, up.count)
+
+        XCTAssertEqual(router.traffic.messagesSent - routerBefore.messagesSent, down.count)
+        XCTAssertEqual(router.traffic.bytesSent - routerBefore.bytesSent, bytes(down))
+        XCTAssertEqual(dealer.traffic.messagesReceived - dealerBefore.messagesReceived, down.count)
+        XCTAssertEqual(dealer.traffic.bytesReceived - dealerBefore.bytesReceived, bytes(down))
+        XCTAssertEqual(dealer.traffic.bytesSent - dealerBefore.bytesSent, bytes(up))
+        XCTAssertEqual(router.traffic.bytesReceived - routerBefore.bytesReceived, bytes(up))
+        XCTAssertEqual(router.traffic.messagesReceived - routerBefore.messagesReceived, up.count)
+        XCTAssertEqual(router.traffic.bytesReceived, dealer.traffic.bytesSent)
+        XCTAssertEqual(dealer.traffic.bytesReceived, router.traffic.bytesSent)
+    }
+
     func testDealerStartedBeforeTheRouterGetsThroughOnceItBinds() throws {
         // Learn a free port, release it, and connect a dealer to it before anyone listens.
         let probe = try RouterEndpoint(bind: "tcp://127.0.0.1:0", maxMessageBytes: limit, logger: logger)
