@@ -216,7 +216,8 @@ say "clean run took $(($(date +%s) - run_began)) s"
 
 # 4. The same with faults.
 faults=mbtfaults$$
-export MBT_EPOCHS=30
+# Long enough that the three faults below land mid-run however fast the machine is: 3x the users, 40 epochs.
+export MBT_EPOCHS=40 MBT_SYNTHETIC_USERS=12000
 say "fault run: $MBT_EPOCHS epochs; kill a worker, cut one off the network, restart the coordinator"
 run_began=$(date +%s)
 up "$faults"
