@@ -171,7 +171,7 @@ finish_and_check() {
 
 # 3. A clean run, with intruders knocking on the published port.
 clean=mbtclean$$
-export MBT_EPOCHS=5
+export MBT_EPOCHS=10
 say "clean run: 1 coordinator, 3 workers, $MBT_EPOCHS epochs of $MBT_SYNTHETIC_USERS users x $MBT_SYNTHETIC_ITEMS items"
 run_began=$(date +%s)
 up "$clean"
