@@ -39,24 +39,24 @@ public struct Checkpoint {
     }
 
     public func encoded() -> Data {
-        var body = ByteBuffer()
-        body.put(runId)
-        body.put(cursor.step); body.put(cursor.version); body.put(UInt64(cursor.epoch)); body.put(UInt64(cursor.minibatch))
-        body.put(UInt64(shape.minibatchSize)); body.put(UInt64(shape.minibatchesPerStep)); body.put(shape.seed)
-        body.put(UInt64(audit.count)); body.put(audit.sum); body.put(audit.xor)
-        body.put(UInt32(users.rows)); body.put(UInt32(items.rows)); body.put(UInt32(users.dim))
-        body.put(users.values); body.put(items.values); body.put(bank.values)
-        body.put(momentum.bitPattern)
+        var body = ByteWriter()
+        body.u64(runId)
+        body.u64(cursor.step); body.u64(cursor.version); body.u64(UInt64(cursor.epoch)); body.u64(UInt64(cursor.minibatch))
+        body.u64(UInt64(shape.minibatchSize)); body.u64(UInt64(shape.minibatchesPerStep)); body.u64(shape.seed)
+        body.u64(UInt64(audit.count)); body.u64(audit.sum); body.u64(audit.xor)
+        body.u32(UInt32(users.rows)); body.u32(UInt32(items.rows)); body.u32(UInt32(users.dim))
+        body.f32s(users.values); body.f32s(items.values); body.f32s(bank.values)
+        body.f32(momentum)
         for opt in [userOptimizer, itemOptimizer] {
-            body.put(UInt64(opt.stepCount))
-            body.put(UInt32(opt.state.count))
-            for array in opt.state { body.put(UInt64(array.count)); body.put(array) }
+            body.u64(UInt64(opt.stepCount))
+            body.u32(UInt32(opt.state.count))
+            for array in opt.state { body.u64(UInt64(array.count)); body.f32s(array) }
         }
-        var file = ByteBuffer()
+        var file = ByteWriter(capacity: body.bytes.count + 16)
         file.bytes += Checkpoint.magic
-        file.put(UInt32(body.bytes.count))
+        file.u32(UInt32(body.bytes.count))
         file.bytes += body.bytes
-        file.put(CRC32C.checksum(body.bytes))
+        file.u32(CRC32C.checksum(body.bytes))
         return Data(file.bytes)
     }
 
@@ -64,41 +64,48 @@ public struct Checkpoint {
         let bytes = [UInt8](data)
         func bad(_ what: String) -> TrainerError { TrainerError("\(path): not a valid checkpoint (\(what))") }
         guard bytes.count >= 16, Array(bytes[0 ..< 8]) == magic else { throw bad("wrong magic") }
-        var header = ByteReader(bytes[8 ..< 12])
-        let length = Int(try header.u32())
-        guard bytes.count == 12 + length + 4 else { throw bad("truncated: \(bytes.count) bytes, expected \(12 + length + 4)") }
-        let body = Array(bytes[12 ..< 12 + length])
-        var tail = ByteReader(bytes[(12 + length)...])
-        guard try tail.u32() == CRC32C.checksum(body) else { throw bad("checksum mismatch") }
-        var r = ByteReader(body[...])
         do {
-            let runId = try r.u64()
-            let cursor = TrainingCursor(step: try r.u64(), version: try r.u64(), epoch: Int(try r.u64()),
-                                        minibatch: Int(try r.u64()))
-            let shape = RunShape(minibatchSize: Int(try r.u64()), minibatchesPerStep: Int(try r.u64()), seed: try r.u64())
+            var header = ByteReader(Array(bytes[8 ..< 12]))
+            let length = Int(try header.u32("body length"))
+            guard bytes.count == 12 + length + 4 else {
+                throw bad("truncated: \(bytes.count) bytes, expected \(12 + length + 4)")
+            }
+            let body = Array(bytes[12 ..< 12 + length])
+            var tail = ByteReader(Array(bytes[(12 + length)...]))
+            guard try tail.u32("checksum") == CRC32C.checksum(body) else { throw bad("checksum mismatch") }
+            var r = ByteReader(body)
+            let runId = try r.u64("run id")
+            let cursor = TrainingCursor(step: try r.u64("step"), version: try r.u64("version"),
+                                        epoch: Int(try r.u64("epoch")), minibatch: Int(try r.u64("minibatch")))
+            let shape = RunShape(minibatchSize: Int(try r.u64("minibatch size")),
+                                 minibatchesPerStep: Int(try r.u64("minibatches per step")), seed: try r.u64("seed"))
             guard shape.minibatchSize > 0, shape.minibatchesPerStep > 0 else { throw bad("empty minibatches") }
             var audit = EpochAudit()
-            audit.count = Int(try r.u64()); audit.sum = try r.u64(); audit.xor = try r.u64()
-            let userCount = Int(try r.u32()), itemCount = Int(try r.u32()), dim = Int(try r.u32())
+            audit.count = Int(try r.u64("audit count")); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
+            let userCount = Int(try r.u32("users")), itemCount = Int(try r.u32("items")), dim = Int(try r.u32("dim"))
             guard dim > 0 else { throw bad("dim 0") }
-            let users = EmbeddingTable(rows: userCount, dim: dim, values: try r.floats(userCount * dim))
-            let items = EmbeddingTable(rows: itemCount, dim: dim, values: try r.floats(itemCount * dim))
-            let bank = EmbeddingTable(rows: itemCount, dim: dim, values: try r.floats(itemCount * dim))
-            let momentum = Float(bitPattern: try r.u32())
+            let users = EmbeddingTable(rows: userCount, dim: dim, values: try r.f32s(userCount * dim, "user table"))
+            let items = EmbeddingTable(rows: itemCount, dim: dim, values: try r.f32s(itemCount * dim, "item table"))
+            let bank = EmbeddingTable(rows: itemCount, dim: dim, values: try r.f32s(itemCount * dim, "bank"))
+            let momentum = try r.f32("momentum")
             var optimizers: [(Int, [[Float]])] = []
             for _ in 0 ..< 2 {
-                let steps = Int(try r.u64())
-                let arrays = Int(try r.u32())
+                let steps = Int(try r.u64("optimizer steps"))
+                let arrays = Int(try r.u32("optimizer arrays"))
                 guard arrays <= 8 else { throw bad("\(arrays) optimizer arrays") }
                 var state: [[Float]] = []
-                for _ in 0 ..< arrays { state.append(try r.floats(Int(try r.u64()))) }
+                for _ in 0 ..< arrays {
+                    let count = try r.u64("optimizer array length")
+                    guard count <= UInt64(r.remaining) else { throw bad("truncated body") }
+                    state.append(try r.f32s(Int(count), "optimizer array"))
+                }
                 optimizers.append((steps, state))
             }
-            guard r.isAtEnd else { throw bad("\(r.remaining) trailing bytes") }
-            return Checkpoint(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users, items: items, bank: bank,
-                              momentum: momentum, userOptimizer: optimizers[0], itemOptimizer: optimizers[1])
-        } catch is ByteReader.Truncated {
-            throw bad("truncated body")
+            guard r.remaining == 0 else { throw bad("\(r.remaining) trailing bytes") }
+            return Checkpoint(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users, items: items,
+                              bank: bank, momentum: momentum, userOptimizer: optimizers[0], itemOptimizer: optimizers[1])
+        } catch let error as WireError {
+            throw bad("truncated body: \(error)")
         }
     }
 
@@ -176,43 +183,5 @@ public struct CheckpointStore {
             }
         }
         return nil
-    }
-}
-
-/// Little-endian byte building for checkpoints.
-struct ByteBuffer {
-    var bytes: [UInt8] = []
-    mutating func put(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    mutating func put(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
-    mutating func put(_ values: [Float]) { values.withUnsafeBytes { bytes += $0 } }
-}
-
-struct ByteReader {
-    struct Truncated: Error {}
-    let bytes: ArraySlice<UInt8>
-    var offset: Int
-    init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes; offset = bytes.startIndex }
-    var remaining: Int { bytes.endIndex - offset }
-    var isAtEnd: Bool { remaining == 0 }
-    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, n <= remaining else { throw Truncated() }
-        defer { offset += n }
-        return bytes[offset ..< offset + n]
-    }
-    mutating func u32() throws -> UInt32 {
-        try take(4).reversed().reduce(0) { $0 << 8 | UInt32($1) }
-    }
-    mutating func u64() throws -> UInt64 {
-        try take(8).reversed().reduce(0) { $0 << 8 | UInt64($1) }
-    }
-    mutating func floats(_ n: Int) throws -> [Float] {
-        guard n >= 0, n <= remaining / 4 else { throw Truncated() }
-        let slice = try take(n * 4)
-        return [Float](unsafeUninitializedCapacity: n) { buffer, count in
-            slice.withUnsafeBytes { raw in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: raw)
-            }
-            count = n
-        }
     }
 }

@@ -1,12 +1,12 @@
 /// Reads little-endian primitives from a payload. Every read checks the remaining length first, and every
 /// array read checks `count × size` against the remaining bytes before anything is allocated.
-struct ByteReader {
-    let bytes: [UInt8]
-    private(set) var offset = 0
+public struct ByteReader {
+    public let bytes: [UInt8]
+    public private(set) var offset = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    var remaining: Int { bytes.count - offset }
+    public var remaining: Int { bytes.count - offset }
 
     /// Throws unless `count` elements of `size` bytes remain; returns their byte count.
     private func need(_ count: Int, size: Int, _ what: String) throws(WireError) -> Int {
@@ -15,19 +15,19 @@ struct ByteReader {
         return total
     }
 
-    mutating func u8(_ what: String) throws(WireError) -> UInt8 {
+    public mutating func u8(_ what: String) throws(WireError) -> UInt8 {
         _ = try need(1, size: 1, what)
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    mutating func u16(_ what: String) throws(WireError) -> UInt16 {
+    public mutating func u16(_ what: String) throws(WireError) -> UInt16 {
         _ = try need(1, size: 2, what)
         defer { offset += 2 }
         return UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
     }
 
-    mutating func u32(_ what: String) throws(WireError) -> UInt32 {
+    public mutating func u32(_ what: String) throws(WireError) -> UInt32 {
         _ = try need(1, size: 4, what)
         defer { offset += 4 }
         var v: UInt32 = 0
@@ -35,7 +35,7 @@ struct ByteReader {
         return v
     }
 
-    mutating func u64(_ what: String) throws(WireError) -> UInt64 {
+    public mutating func u64(_ what: String) throws(WireError) -> UInt64 {
         _ = try need(1, size: 8, what)
         defer { offset += 8 }
         var v: UInt64 = 0
@@ -43,13 +43,13 @@ struct ByteReader {
         return v
     }
 
-    mutating func f32(_ what: String) throws(WireError) -> Float { Float(bitPattern: try u32(what)) }
-    mutating func f64(_ what: String) throws(WireError) -> Double { Double(bitPattern: try u64(what)) }
+    public mutating func f32(_ what: String) throws(WireError) -> Float { Float(bitPattern: try u32(what)) }
+    public mutating func f64(_ what: String) throws(WireError) -> Double { Double(bitPattern: try u64(what)) }
 
     /// A u32 count, returned as `Int`.
-    mutating func count(_ what: String) throws(WireError) -> Int { Int(try u32(what)) }
+    public mutating func count(_ what: String) throws(WireError) -> Int { Int(try u32(what)) }
 
-    mutating func u32s(_ count: Int, _ what: String) throws(WireError) -> [UInt32] {
+    public mutating func u32s(_ count: Int, _ what: String) throws(WireError) -> [UInt32] {
         let byteCount = try need(count, size: 4, what)
         let start = offset
         offset += byteCount
@@ -64,7 +64,7 @@ struct ByteReader {
         }
     }
 
-    mutating func f32s(_ count: Int, _ what: String) throws(WireError) -> [Float] {
+    public mutating func f32s(_ count: Int, _ what: String) throws(WireError) -> [Float] {
         let byteCount = try need(count, size: 4, what)
         let start = offset
         offset += byteCount
@@ -80,7 +80,7 @@ struct ByteReader {
     }
 
     /// u32 byte length (≤ `WireCodec.maxStringBytes`) + valid UTF-8.
-    mutating func string(_ what: String) throws(WireError) -> String {
+    public mutating func string(_ what: String) throws(WireError) -> String {
         let length = try count("\(what) length")
         guard length <= WireCodec.maxStringBytes else {
             throw .tooLarge(what: "\(what) length", size: length, limit: WireCodec.maxStringBytes)
@@ -94,7 +94,7 @@ struct ByteReader {
     }
 
     /// Throws unless every byte was consumed.
-    func finish() throws(WireError) {
+    public func finish() throws(WireError) {
         if remaining != 0 { throw .trailingBytes(remaining) }
     }
 }

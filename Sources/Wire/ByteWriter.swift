@@ -1,35 +1,35 @@
 /// Appends little-endian primitives to a byte array. Values that do not fit their wire type are programmer
 /// errors (`precondition`): the encoder is only handed messages built by this program.
-struct ByteWriter {
-    var bytes: [UInt8] = []
+public struct ByteWriter {
+    public var bytes: [UInt8] = []
 
-    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    public mutating func u8(_ v: UInt8) { bytes.append(v) }
 
-    mutating func u16(_ v: UInt16) {
+    public mutating func u16(_ v: UInt16) {
         bytes.append(UInt8(truncatingIfNeeded: v))
         bytes.append(UInt8(truncatingIfNeeded: v >> 8))
     }
 
-    mutating func u32(_ v: UInt32) {
+    public mutating func u32(_ v: UInt32) {
         for s in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) }
     }
 
-    mutating func u64(_ v: UInt64) {
+    public mutating func u64(_ v: UInt64) {
         for s in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) }
     }
 
     /// An `Int` field carried as u32.
-    mutating func u32(_ v: Int, _ what: @autoclosure () -> String) {
+    public mutating func u32(_ v: Int, _ what: @autoclosure () -> String) {
         precondition(v >= 0 && v <= Int(UInt32.max), "\(what()) = \(v) does not fit in u32")
         u32(UInt32(v))
     }
 
-    mutating func f32(_ v: Float) { u32(v.bitPattern) }
-    mutating func f64(_ v: Double) { u64(v.bitPattern) }
+    public mutating func f32(_ v: Float) { u32(v.bitPattern) }
+    public mutating func f64(_ v: Double) { u64(v.bitPattern) }
 
-    mutating func u32s(_ values: [UInt32]) {
+    public mutating func u32s(_ values: [UInt32]) {
         #if _endian(little)
         values.withUnsafeBytes { bytes.append(contentsOf: $0) }
         #else
@@ -37,7 +37,7 @@ struct ByteWriter {
         #endif
     }
 
-    mutating func f32s(_ values: [Float]) {
+    public mutating func f32s(_ values: [Float]) {
         #if _endian(little)
         values.withUnsafeBytes { bytes.append(contentsOf: $0) }
         #else
@@ -47,7 +47,7 @@ struct ByteWriter {
 
     /// u32 byte length + UTF-8. Longer strings are cut at the last whole character within the limit: strings
     /// on the wire are names and human-readable reasons.
-    mutating func string(_ s: String) {
+    public mutating func string(_ s: String) {
         var utf8 = Array(s.utf8)
         if utf8.count > WireCodec.maxStringBytes {
             var cut = WireCodec.maxStringBytes
