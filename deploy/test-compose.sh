@@ -57,7 +57,8 @@ cleanup() {
   local status=$?
   set +e
   trap - EXIT INT TERM
-  for job in $(jobs -p); do kill "$job" 2>/dev/null; done
+  # Background jobs (intruders), but not the dockerd this script started: `down` below still needs it.
+  for job in $(jobs -p); do [ "$job" = "$started_dockerd" ] || kill "$job" 2>/dev/null; done
   for project in "${projects[@]}"; do
     if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
       say "logs of $project (last 60 lines per container):"
@@ -100,6 +101,12 @@ if ! docker info >/dev/null 2>&1; then
     exit 1
   fi
 fi
+
+# Leftovers of an earlier run that was killed before its cleanup: their networks would exhaust the address pools.
+for stale in $(docker network ls --format '{{.Name}}' | grep -oE '^mbt(clean|faults)[0-9]+' | sort -u); do
+  say "removing the leftovers of $stale"
+  "${compose[@]}" -p "$stale" down -v --remove-orphans >/dev/null 2>&1 || true
+done
 
 # 2. The image, from the release executables built here, and the keys.
 say "building the release executables (Swift runtime linked statically)"
