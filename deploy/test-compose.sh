@@ -26,16 +26,22 @@ began=$(date +%s)
 
 say() { echo "[compose $(date +%H:%M:%S)] $*"; }
 
-# check DESCRIPTION COMMAND...: runs COMMAND, counts and prints the result.
+failures=()
+
+# check DESCRIPTION COMMAND...: runs COMMAND, counts and prints the result. A failure is listed again, with the
+# FAIL lines of the command's own output, as the last lines the script prints.
 check() {
   local what=$1
   shift
-  if "$@"; then
+  if "$@" >"$work/check.out" 2>&1; then
+    cat "$work/check.out"
     passed=$((passed + 1))
     say "ok   $what"
   else
+    cat "$work/check.out"
     failed=$((failed + 1))
     say "FAIL $what"
+    failures+=("$(date +%H:%M:%S) $what$(grep '^FAIL\|gave up' "$work/check.out" | sed 's/^/ | /' | tr '\n' ' ')")
   fi
 }
 
@@ -77,6 +83,10 @@ cleanup() {
     kill -9 "$started_dockerd" 2>/dev/null
   fi
   rm -rf "$work"
+  if [ ${#failures[@]} -gt 0 ] || [ "$status" -ne 0 ]; then
+    echo "compose test failed (exit $status); failed checks:"
+    for f in "${failures[@]}"; do echo "  $f"; done
+  fi
   exit "$status"
 }
 trap cleanup EXIT

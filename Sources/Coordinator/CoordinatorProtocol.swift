@@ -49,7 +49,8 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
     }
 
     public let runId: UInt64
-    public let schedule: TrainingSchedule
+    /// The schedule; `endAfterEpoch` may shorten it.
+    public private(set) var schedule: TrainingSchedule
     public let timings: ProtocolTimings
     /// Ready members needed before the first step starts.
     public let minimumWorkers: Int
@@ -153,6 +154,13 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
             break
         }
         return out
+    }
+
+    /// Training ends when `epoch` (0-based) ends, or when the epoch in progress ends if that is later; no effect
+    /// when the schedule already ends sooner. Used by early stopping, which learns of an epoch's score while the next
+    /// one is already running.
+    public mutating func endAfterEpoch(_ epoch: Int) {
+        schedule.epochs = min(schedule.epochs, max(epoch, cursor.epoch) + 1)
     }
 
     /// The shell applied the step announced by `.applyStep`; the version advances and the next step starts.

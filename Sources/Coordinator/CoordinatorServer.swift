@@ -21,6 +21,10 @@ public final class CoordinatorServer {
     private let checkpoints: CheckpointStore
     private let reporter: RunReporter
     private let evaluator: RankingEvaluator
+    /// Scores the validation split; nil without one.
+    private let validationEvaluator: RankingEvaluator?
+    private var selection: ModelSelection
+    private var stoppedEarly = false
     /// The delta that the current STEP carries.
     private var delta: StepDelta
     private var plan: (epoch: Int, plan: EpochPlan)?
@@ -106,8 +110,16 @@ public final class CoordinatorServer {
                             popularity: data.itemPopularity(), seed: settings.seed,
                             verifyReplicas: settings.verifyReplicas)
         evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
+        validationEvaluator = data.validationCount > 0
+            ? RankingEvaluator(data: data, ks: settings.evaluationKs, target: .validation) : nil
         reporter = try RunReporter(metricsPath: settings.outputDirectory + "/metrics.jsonl", ks: settings.evaluationKs,
-                                   append: resumed != nil)
+                                   validation: validationEvaluator != nil, append: resumed != nil)
+        // A resumed run picks up model selection where the metrics of the earlier epochs left it.
+        selection = ModelSelection(patience: settings.patience)
+        for previous in reporter.previousEpochs where previous.epoch + 1 > selection.lastEpoch {
+            selection.record(epoch: previous.epoch + 1, test: previous.metrics, validation: previous.validationMetrics)
+        }
+
         endpoint = try RouterEndpoint(bind: settings.bind, maxMessageBytes: settings.effectiveMaxMessageBytes,
                                       logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
                                                                curve: settings.curve.map { .server($0) }))
@@ -118,7 +130,13 @@ public final class CoordinatorServer {
             "minibatch_size": settings.effectiveMinibatchSize, "negatives": settings.loss.negatives,
             "temperature": Double(settings.loss.temperature), "loss": "\(settings.loss.kind)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint.boundEndpoint,
+            "validation": data.validationCount, "patience": settings.patience,
         ])
+        if resumed != nil, selection.shouldStop {
+            logger.notice("the validation score had not improved for \(selection.epochsWithoutImprovement) epoch(s) before the restart: training ends with the epoch in progress")
+            stoppedEarly = true
+            machine.endAfterEpoch(cursor.epoch)
+        }
     }
 
     /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
@@ -156,6 +174,7 @@ public final class CoordinatorServer {
         }
         reportEvaluations(waiting: true)
         try exportResults()
+        reportSelection()
         // SHUTDOWN may be lost: for a while, answer every message with it again.
         let lingerUntil = MonotonicClock.now() + settings.timings.heartbeatInterval * 3 + 0.3
         while MonotonicClock.now() < lingerUntil {
@@ -177,7 +196,8 @@ public final class CoordinatorServer {
         reporter.close()
         return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - start,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
-                          outputDirectory: settings.outputDirectory, finalHash: state.contentHash())
+                          outputDirectory: settings.outputDirectory, finalHash: state.contentHash(),
+                          selection: selection, stoppedEarly: stoppedEarly)
     }
 
     // MARK: directives
@@ -328,6 +348,12 @@ public final class CoordinatorServer {
 
     private func finishEpoch(_ epoch: Int) {
         let now = MonotonicClock.now()
+        if epoch + 1 <= selection.lastEpoch && epochLoss.examples == 0 {
+            // Resumed from the checkpoint taken at this epoch's end: it was evaluated and reported before.
+            audit = EpochAudit()
+            epochStart = now
+            return
+        }
         let exact = audit == expectedAudit
         if !exact {
             logger.error("epoch \(epoch + 1) audit: \(audit.count) interactions applied, \(expectedAudit.count) expected, hashes \(audit == expectedAudit ? "equal" : "differ")")
@@ -337,7 +363,8 @@ public final class CoordinatorServer {
                                  audit: audit, metrics: [], evaluationSeconds: 0)
         // One evaluation at a time: wait for the previous one first.
         reportEvaluations(waiting: true)
-        let evaluation = EpochEvaluation(epoch: epoch, evaluator: evaluator, users: state.users, items: state.items,
+        let evaluation = EpochEvaluation(epoch: epoch, evaluator: evaluator, validationEvaluator: validationEvaluator,
+                                         users: state.users, items: state.items,
                                          cosine: settings.loss.similarity == .cosine)
         evaluation.start()
         evaluations.append((evaluation, result))
@@ -351,11 +378,67 @@ public final class CoordinatorServer {
               let metrics = evaluation.metrics(waiting: waiting ? 1e6 : 0) {
             evaluations.removeFirst()
             var result = partial
-            result.metrics = metrics
+            result.metrics = metrics.test
+            result.validationMetrics = metrics.validation
             result.evaluationSeconds = evaluation.seconds
             results.append(result)
             reporter.printEpoch(result)
+            select(result, evaluation: evaluation)
         }
+    }
+
+    /// Model selection after an evaluated epoch: the validation choice's tables are written out, and training is
+    /// told to end when the validation score has stopped improving.
+    private func select(_ result: EpochResult, evaluation: EpochEvaluation) {
+        guard result.epoch + 1 > selection.lastEpoch else { return }
+        if selection.record(epoch: result.epoch + 1, test: result.metrics, validation: result.validationMetrics) {
+            let dir = settings.outputDirectory
+            do {
+                try NpyFile.write(evaluation.users, to: dir + "/best_user_embeddings.npy")
+                try NpyFile.write(evaluation.items, to: dir + "/best_item_embeddings.npy")
+            } catch {
+                logger.error("could not write the embeddings of epoch \(result.epoch + 1): \(error)")
+            }
+        }
+        if selection.shouldStop && !stoppedEarly && machine.phase != .finished {
+            stoppedEarly = true
+            let k = settings.evaluationKs[0]
+            logger.notice("validation Recall@\(k) has not improved for \(selection.epochsWithoutImprovement) epoch(s) (best: epoch \(selection.byValidation!.epoch)): training ends with epoch \(machine.cursor.epoch + 1)")
+            machine.endAfterEpoch(machine.cursor.epoch)
+            reporter.record(["event": "early_stop", "after_epoch": machine.schedule.epochs,
+                             "best_validation_epoch": selection.byValidation!.epoch])
+        }
+    }
+
+    /// The run's result: the test figures at the validation-chosen epoch and at the best test epoch, each labelled.
+    private func reportSelection() {
+        var object: [String: Any] = ["event": "selection", "epochs": results.count, "stopped_early": stoppedEarly]
+        for (key, choice) in [("validation", selection.byValidation), ("test", selection.byTest)] {
+            guard let choice else { continue }
+            object["\(key)_chosen_epoch"] = choice.epoch
+            for m in choice.test {
+                object["\(key)_chosen_recall@\(m.k)"] = m.recall
+                object["\(key)_chosen_ndcg@\(m.k)"] = m.ndcg
+            }
+        }
+        reporter.record(object)
+        for line in Self.selectionLines(selection) { logger.notice("\(line)") }
+    }
+
+    /// Human-readable lines saying which epoch each rule chose and its test figures.
+    public static func selectionLines(_ selection: ModelSelection) -> [String] {
+        func figures(_ metrics: [RankingMetrics]) -> String {
+            metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }
+                .joined(separator: "  ")
+        }
+        var lines: [String] = []
+        if let v = selection.byValidation {
+            lines.append("test at the epoch chosen by validation (epoch \(v.epoch)): \(figures(v.test)) (embeddings: best_*.npy)")
+        }
+        if let t = selection.byTest {
+            lines.append("test at the best test epoch (epoch \(t.epoch), chosen on the test set): \(figures(t.test))")
+        }
+        return lines
     }
 
     private func exportResults() throws {

@@ -22,6 +22,10 @@ public struct CoordinatorSettings: Sendable {
     public var initStd: Float = 0.1
     public var seed: UInt64 = 42
     public var evaluationKs = [20]
+    /// Fraction of each user's distinct training items held out for validation (0: none). The command carves it.
+    public var validationFraction = 0.0
+    /// Early stopping: epochs without a better validation Recall@K before training ends (0: never).
+    public var patience = 0
     /// Where metrics, embeddings and checkpoints go.
     public var outputDirectory = "runs/latest"
     /// Also checkpoint every this many steps (0: only at epoch ends and at the end).
@@ -74,6 +78,13 @@ public struct CoordinatorSettings: Sendable {
         if !(optimizer.learningRate > 0) { out.append("--lr must be positive (got \(optimizer.learningRate))") }
         if evaluationKs.isEmpty || evaluationKs.contains(where: { $0 < 1 }) {
             out.append("--eval-k needs positive cutoffs (got \(evaluationKs))")
+        }
+        if !(validationFraction >= 0 && validationFraction <= 0.5) {
+            out.append("--validation-fraction must be between 0 and 0.5 (got \(validationFraction))")
+        }
+        if patience < 0 { out.append("--patience must be 0 or more (got \(patience))") }
+        if patience > 0 && validationFraction == 0 {
+            out.append("--patience needs a validation split (--validation-fraction)")
         }
         if checkpointEverySteps < 0 { out.append("--checkpoint-every must be 0 or more") }
         return out

@@ -9,7 +9,10 @@ public struct EpochResult: Sendable {
     public var trainSeconds: Double
     public var auditExact: Bool
     public var audit: EpochAudit
+    /// Test metrics.
     public var metrics: [RankingMetrics]
+    /// Metrics on the validation split (empty without one).
+    public var validationMetrics: [RankingMetrics] = []
     public var evaluationSeconds: Double
 
     public var examplesPerSecond: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
@@ -27,21 +30,29 @@ public struct RunSummary: Sendable {
     public var membersLost: Int
     public var outputDirectory: String
     public var finalHash: UInt64
+    /// The epochs chosen by validation and by test score.
+    public var selection: ModelSelection
+    /// Training ended before --epochs because the validation score stopped improving.
+    public var stoppedEarly: Bool
 }
 
 /// The per-run JSON-lines metrics file and the human-readable epoch table.
 final class RunReporter {
     private let handle: FileHandle?
     private let ks: [Int]
+    /// Whether the table has validation columns.
+    private let validation: Bool
     private var printedHeader = false
     private let isTerminal: Bool
     private var lastProgress: Double = 0
     private var progressVisible = false
     /// Epochs already in the file (a resumed run may finish an epoch a second time): not recorded again.
     private var recordedEpochs: Set<Int> = []
+    /// The epoch records already in the file when a resumed run opened it, in file order.
+    private(set) var previousEpochs: [EpochResult] = []
 
     /// `append`: a resumed run adds to the metrics of the epochs before the restart.
-    init(metricsPath: String, ks: [Int], append: Bool) throws {
+    init(metricsPath: String, ks: [Int], validation: Bool, append: Bool) throws {
         if !append || !FileManager.default.fileExists(atPath: metricsPath) {
             FileManager.default.createFile(atPath: metricsPath, contents: nil)
         }
@@ -52,13 +63,15 @@ final class RunReporter {
         if append, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
             for line in text.split(separator: "\n") {
                 if let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                   object["event"] as? String == "epoch", let epoch = object["epoch"] as? Int {
-                    recordedEpochs.insert(epoch)
+                   object["event"] as? String == "epoch", let epoch = object["epoch"] as? Int,
+                   recordedEpochs.insert(epoch).inserted {
+                    previousEpochs.append(Self.epochResult(from: object, ks: ks))
                 }
             }
         }
         self.handle = handle
         self.ks = ks
+        self.validation = validation
         isTerminal = isatty(STDERR_FILENO) == 1
     }
 
@@ -94,6 +107,7 @@ final class RunReporter {
             printedHeader = true
             var header = "epoch │     loss │  examples/s │ train s"
             for k in ks { header += " │ recall@\(k) │ ndcg@\(k)" }
+            if validation, let k = ks.first { header += " │ val recall@\(k)" }
             header += " │ audit"
             FileHandle.standardOutput.write(Data((header + "\n").utf8))
         }
@@ -102,6 +116,9 @@ final class RunReporter {
             let m = r.metric(k: k)
             line += String(format: " │ %*.4f │ %*.4f", 8 + String(k).count, m?.recall ?? .nan,
                            6 + String(k).count, m?.ndcg ?? .nan)
+        }
+        if validation, let k = ks.first {
+            line += String(format: " │ %*.4f", 12 + String(k).count, r.validationMetrics.first?.recall ?? .nan)
         }
         line += r.auditExact ? " │ exact" : " │ MISMATCH"
         // Unbuffered, so that a log file or a pipe sees each epoch as it ends.
@@ -115,7 +132,29 @@ final class RunReporter {
             object["recall@\(m.k)"] = m.recall
             object["ndcg@\(m.k)"] = m.ndcg
         }
+        for m in r.validationMetrics {
+            object["val_recall@\(m.k)"] = m.recall
+            object["val_ndcg@\(m.k)"] = m.ndcg
+        }
         if recordedEpochs.insert(r.epoch + 1).inserted { record(object) }
+    }
+
+    /// An epoch record of metrics.jsonl read back (the figures that model selection needs).
+    static func epochResult(from object: [String: Any], ks: [Int]) -> EpochResult {
+        func metrics(_ prefix: String) -> [RankingMetrics] {
+            ks.compactMap { k in
+                guard let recall = object[prefix + "recall@\(k)"] as? Double,
+                      let ndcg = object[prefix + "ndcg@\(k)"] as? Double else { return nil }
+                return RankingMetrics(k: k, recall: recall, ndcg: ndcg, users: 0)
+            }
+        }
+        var result = EpochResult(epoch: (object["epoch"] as? Int ?? 1) - 1, meanLoss: object["loss"] as? Double ?? 0,
+                                 examples: object["examples"] as? Int ?? 0,
+                                 trainSeconds: object["train_seconds"] as? Double ?? 0,
+                                 auditExact: object["audit_exact"] as? Bool ?? false, audit: EpochAudit(),
+                                 metrics: metrics(""), evaluationSeconds: object["evaluation_seconds"] as? Double ?? 0)
+        result.validationMetrics = metrics("val_")
+        return result
     }
 
     func close() { try? handle?.close() }

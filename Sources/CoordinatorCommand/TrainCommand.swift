@@ -81,6 +81,10 @@ struct TrainCommand: ParsableCommand {
     // Run
     @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed: UInt64 = 42
     @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK: [Int] = [20]
+    @Option(help: "Hold out this fraction of each user's training items (seeded) as a validation split; every epoch is also scored on it, and the best epoch's embeddings are written as best_*.npy (0: no split).")
+    var validationFraction = 0.0
+    @Option(help: "Early stopping: end training after this many epochs without a better validation Recall@K (0: never; needs --validation-fraction).")
+    var patience = 0
     @Option(help: "Directory for metrics.jsonl, embeddings, id mappings and checkpoints.") var output = "runs/latest"
     @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
     @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
@@ -144,6 +148,8 @@ struct TrainCommand: ParsableCommand {
         s.initStd = initStd
         s.seed = seed
         s.evaluationKs = evalK.sorted()
+        s.validationFraction = validationFraction
+        s.patience = patience
         s.outputDirectory = output
         s.checkpointEverySteps = checkpointEvery
         s.resume = resume
@@ -205,7 +211,11 @@ struct TrainCommand: ParsableCommand {
         status.write("starting")
         var settings = try settings()
         settings.curve = try curveServer(logger: logger)
-        let data = try loadData()
+        var data = try loadData()
+        if settings.validationFraction > 0 {
+            data = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)
+            logger.info("validation split: \(data.validationCount) items of \(data.validationItems.filter { !$0.isEmpty }.count) users held out of training")
+        }
         status.write("loaded")
         let server = try CoordinatorServer(settings: settings, data: data, logger: logger)
         var local: LocalWorkers?
@@ -224,7 +234,8 @@ struct TrainCommand: ParsableCommand {
         status.write("finished")
         if let last = summary.epochs.last {
             let figures = last.metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }
-            print("done: \(summary.epochs.count) epochs, \(summary.steps) steps in \(String(format: "%.1f", summary.wallSeconds)) s; \(figures.joined(separator: "  ")); output in \(summary.outputDirectory)")
+            print("done: \(summary.epochs.count) epochs\(summary.stoppedEarly ? " (stopped early)" : ""), \(summary.steps) steps in \(String(format: "%.1f", summary.wallSeconds)) s; last epoch \(figures.joined(separator: "  ")); output in \(summary.outputDirectory)")
+            for line in CoordinatorServer.selectionLines(summary.selection) { print(line) }
         }
         if summary.replicaMismatches > 0 || summary.epochs.contains(where: { !$0.auditExact }) {
             throw TrainerError("the run finished with \(summary.replicaMismatches) replica mismatch(es) and \(summary.epochs.filter { !$0.auditExact }.count) inexact epoch audit(s)")

@@ -136,6 +136,28 @@ final class CoordinatorProtocolTests: XCTestCase {
         XCTAssertEqual(m.version, UInt64(schedule.totalSteps))
     }
 
+    func testEndAfterEpochShortensTheRunButNeverCutsTheEpochInProgress() {
+        var m = Machine(runId: 77, schedule: TrainingSchedule(epochs: 5, minibatchesPerEpoch: 6, minibatchesPerStep: 3),
+                        minimumWorkers: 1)
+        join(&m, ["a"])
+        var epochsFinished: [Int] = []
+        var steps = 0
+        while m.phase != .finished {
+            for key in m.assignments.keys.sorted() {
+                _ = m.received(gradient(step: m.currentStep, version: m.version, key), from: "a", now: 1)
+            }
+            steps += 1
+            // Asked during epoch 2 (index 1) to end after epoch 1 (index 0): epoch 2 still runs to its end.
+            if steps == 3 { m.endAfterEpoch(0) }
+            for case let .epochFinished(e) in m.stepApplied(now: 1) { epochsFinished.append(e) }
+        }
+        XCTAssertEqual(epochsFinished, [0, 1])
+        XCTAssertEqual(m.schedule.epochs, 2)
+        XCTAssertEqual(steps, 4)
+        m.endAfterEpoch(4)
+        XCTAssertEqual(m.schedule.epochs, 2, "never lengthens the run")
+    }
+
     func testReturningWorkerWithCurrentReplicaNeedsNoSnapshot() {
         var m = makeMachine(workers: 1)
         join(&m, ["a"])

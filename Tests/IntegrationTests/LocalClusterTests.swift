@@ -12,7 +12,9 @@ final class LocalClusterTests: XCTestCase {
          "--log-level", "info"]
     }
 
-    func runCluster(workers: Int, epochs: Int = 3, name: String) throws -> (output: URL, coordinatorLog: String) {
+    func runCluster(workers: Int, epochs: Int = 3, name: String, extraFlags: [String] = []) throws
+        -> (output: URL, coordinatorLog: String)
+    {
         let dir = try ProcessHarness.temporaryDirectory(name)
         let port = ProcessHarness.freePort()
         let output = dir.appendingPathComponent("run")
@@ -23,7 +25,7 @@ final class LocalClusterTests: XCTestCase {
                 "worker", ["--coordinator", "tcp://127.0.0.1:\(port)", "--name", "w\(i)"], logName: "worker\(i)", in: dir))
         }
         usleep(300_000)
-        let coordinator = try ProcessHarness.start("coordinator", trainingFlags(port: port, workers: workers, output: output, epochs: epochs),
+        let coordinator = try ProcessHarness.start("coordinator", trainingFlags(port: port, workers: workers, output: output, epochs: epochs) + extraFlags,
                                                    logName: "coordinator", in: dir)
         let status = coordinator.wait(seconds: 240)
         let workerStatuses = workerProcesses.map { $0.wait(seconds: 10) }
@@ -72,6 +74,39 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("items.tsv").path))
         let checkpoints = try FileManager.default.contentsOfDirectory(atPath: output.path).filter { $0.hasSuffix(".mbt") }
         XCTAssertFalse(checkpoints.isEmpty)
+    }
+
+    func testValidationSplitChoosesAnEpochAndEarlyStoppingEndsTheRun() throws {
+        // Steps far too small to change any ranking: every epoch after the first ties it, and a tie is no
+        // improvement, so training ends once the evaluation of epoch 3 is in.
+        let (output, log) = try runCluster(workers: 2, epochs: 12, name: "early-stop",
+                                           extraFlags: ["--validation-fraction", "0.2", "--patience", "2",
+                                                        "--optimizer", "sgd", "--lr", "1e-9"])
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" })
+        XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0)
+        let epochs = lines.filter { $0["event"] as? String == "epoch" }
+        for e in epochs {
+            XCTAssertNotNil(e["val_recall@20"] as? Double, "validation figures in \(e)")
+            XCTAssertEqual(e["audit_exact"] as? Bool, true, "every epoch that ran is complete")
+        }
+        let stop = try XCTUnwrap(lines.first { $0["event"] as? String == "early_stop" }, log)
+        let selection = try XCTUnwrap(lines.first { $0["event"] as? String == "selection" })
+        XCTAssertEqual(selection["stopped_early"] as? Bool, true)
+        XCTAssertLessThan(epochs.count, 12, "stopped early")
+        XCTAssertEqual(stop["after_epoch"] as? Int, epochs.count)
+        // The chosen epoch is the first with the highest validation Recall, at least `patience` epochs before the end.
+        let validation = epochs.map { $0["val_recall@20"] as! Double }
+        let best = validation.firstIndex(of: validation.max()!)! + 1
+        XCTAssertEqual(selection["validation_chosen_epoch"] as? Int, best)
+        XCTAssertGreaterThanOrEqual(epochs.count - best, 2)
+        XCTAssertEqual(selection["validation_chosen_recall@20"] as? Double, epochs[best - 1]["recall@20"] as? Double)
+        let tests = epochs.map { $0["recall@20"] as! Double }
+        XCTAssertEqual(selection["test_chosen_epoch"] as? Int, tests.firstIndex(of: tests.max()!)! + 1)
+        XCTAssertTrue(log.contains("chosen by validation (epoch \(best))"), log)
+        let bestUsers = try ProcessHarness.readNpy(output.appendingPathComponent("best_user_embeddings.npy"))
+        XCTAssertEqual(bestUsers.rows, 600)
+        XCTAssertEqual(bestUsers.cols, 32)
     }
 
     func testOneAndThreeWorkersEndWithTheSameParameters() throws {
