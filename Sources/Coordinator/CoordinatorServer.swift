@@ -129,6 +129,8 @@ public final class CoordinatorServer {
             "train": data.trainCount, "epochs": settings.epochs, "dim": settings.dim, "batch_size": settings.batchSize,
             "minibatch_size": settings.effectiveMinibatchSize, "negatives": settings.loss.negatives,
             "temperature": Double(settings.loss.temperature), "loss": "\(settings.loss.kind)",
+            "positive_temperature": settings.loss.positiveTemperature.map { Double($0) } ?? NSNull(),
+            "live_negatives": settings.loss.liveNegatives, "lr": Double(settings.optimizer.learningRate),
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint.boundEndpoint,
             "validation": data.validationCount, "patience": settings.patience,
         ])

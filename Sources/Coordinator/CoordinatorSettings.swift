@@ -68,6 +68,10 @@ public struct CoordinatorSettings: Sendable {
         }
         if minimumWorkers < 1 { out.append("--workers must be at least 1 (got \(minimumWorkers))") }
         if !(loss.temperature > 0) { out.append("--temperature must be positive (got \(loss.temperature))") }
+        if let tauPlus = loss.positiveTemperature {
+            if !(tauPlus > 0 && tauPlus.isFinite) { out.append("--positive-temperature must be positive (got \(tauPlus))") }
+            if loss.kind == .bpr { out.append("--positive-temperature applies to the softmax losses, not bpr") }
+        }
         if loss.negatives < 1 || loss.negatives > 1 << 20 {
             out.append("--negatives must be between 1 and 1048576 (got \(loss.negatives))")
         }

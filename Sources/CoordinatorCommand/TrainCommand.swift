@@ -62,6 +62,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Loss: bank-infonce, in-batch, mnr, bpr.") var loss = "bank-infonce"
     @Option(help: "Similarity: cosine or dot (default: cosine; dot for mnr and bpr).") var similarity: String?
     @Option(help: "Softmax temperature τ (default 0.1; 1 for mnr).") var temperature: Float?
+    @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + (τ/τ⁺)·log Σ exp(s⁻/τ) with the positive outside the sum (softmax losses; default: plain InfoNCE).")
+    var positiveTemperature: Float?
     @Option(help: "Bank negatives K per minibatch.") var negatives = 1024
     @Option(help: "Negative sampler: uniform or popularity (count^alpha).") var sampler = "uniform"
     @Option(help: "Exponent of the popularity sampler.") var popularityAlpha: Float = 0.75
@@ -134,7 +136,8 @@ struct TrainCommand: ParsableCommand {
         }
         s.loss = LossSettings(kind: kind, similarity: sim, temperature: temperature ?? (kind == .mnr ? 1 : 0.1),
                               negatives: negatives, removeAccidentalHits: !keepAccidentalHits,
-                              logQCorrection: logq, mixInBatch: mixInBatch, liveNegatives: liveNegatives)
+                              logQCorrection: logq, mixInBatch: mixInBatch, liveNegatives: liveNegatives,
+                              positiveTemperature: positiveTemperature)
         guard let samplerKind = ["uniform": SamplerKind.uniform, "popularity": .popularity][sampler] else {
             throw ValidationError("--sampler must be uniform or popularity (got \(sampler))")
         }

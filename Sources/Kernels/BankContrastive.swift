@@ -10,6 +10,9 @@ import Foundation
 //   loss_b = M_b + log Z_b − s_b
 //   g_b0 = (e_b0/Z_b − 1)/τ
 //   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b
+// With a positive temperature τ⁺ (bilateral softmax, BSL) the positive leaves the sum: c_b = q_b·p_b,
+//   M_b = max_k l_bk,  Z_b = Σ_k e_bk,  loss_b = −c_b/τ⁺ + (τ/τ⁺)(M_b + log Z_b)  (second term 0 when Z_b = 0)
+//   g_b0 = −1/τ⁺,  dq_b = g_b0·p_b + (1/(τ⁺ Z_b)) Σ_k e_bk n_k,  dp_b = g_b0·q_b
 
 /// Rows per block of `bankContrastiveForwardBackward` for K negatives: 256 (the GEMMs run near their full-size rate
 /// from about 128 rows on), fewer when a (rows, K) block would pass `maximumBytes`, never fewer than 16.
@@ -24,6 +27,7 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 /// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction).
 /// logitBound: an upper bound of every logit (1/τ for cosine similarity without offsets), or nil. A row whose
 /// positive logit is within 60 of it uses it as the softmax shift instead of the row maximum, which saves a pass.
+/// positiveTemperature: τ⁺ of the bilateral softmax loss (see above), nil for InfoNCE.
 /// block (threads · min(blockRows, B), K) scratch. dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp.
 /// threads: the rows are cut into this many contiguous ranges, run side by side, each calling OpenBLAS from its
 /// own thread; more than one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). The loss is summed in range
@@ -32,7 +36,7 @@ public func bankContrastiveForwardBackward(
     q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
     batch B: Int, negatives K: Int, dim d: Int, temperature: Float,
     positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
-    negativeLogitOffset: UnsafePointer<Float>?, logitBound: Float? = nil,
+    negativeLogitOffset: UnsafePointer<Float>?, logitBound: Float? = nil, positiveTemperature: Float? = nil,
     block: UnsafeMutablePointer<Float>, blockRows: Int,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, threads: Int = 1
 ) -> Double {
@@ -42,6 +46,7 @@ public func bankContrastiveForwardBackward(
     precondition(threads >= 1, "bank contrastive kernel needs threads >= 1, got \(threads)")
     precondition(threads == 1 || BLAS.threads == 1,
                  "bank contrastive kernel on \(threads) threads needs OpenBLAS single-threaded (it has \(BLAS.threads))")
+    precondition(positiveTemperature.map { $0 > 0 } ?? true, "positive temperature must be positive")
     if B == 0 { return 0 }
     let invTau = 1 / temperature
     let masking = positiveIds != nil && negativeIds != nil && K > 0
@@ -74,6 +79,25 @@ public func bankContrastiveForwardBackward(
                         if let offsets = negativeLogitOffset { subtractRow(row, offsets, count: K) }
                         let hits = masking ? hitRange(of: positiveIds![b], in: sortedKeys) : 0 ..< 0
                         for h in hits { row[Int(sortedKeys[h] & 0xFFFF_FFFF)] = -.infinity }
+                        if let tauPlus = positiveTemperature {
+                            let mx = K > 0 ? rowMaximum(row, count: K) : -.infinity
+                            var z = 0.0
+                            if mx > -.infinity {
+                                z = exponentiateRow(row, count: K, shift: mx)
+                                for h in hits {
+                                    let column = Int(sortedKeys[h] & 0xFFFF_FFFF)
+                                    z -= Double(row[column])
+                                    row[column] = 0
+                                }
+                            } else if K > 0 {
+                                row.update(repeating: 0, count: K)
+                            }
+                            lossSum -= Double(positive) * Double(temperature / tauPlus)
+                            if z > 0 { lossSum += Double(temperature / tauPlus) * (Double(mx) + log(z)) }
+                            rowScalars[2 * i] = z > 0 ? Float(1 / (Double(tauPlus) * z)) : 0
+                            rowScalars[2 * i + 1] = -1 / tauPlus
+                            continue
+                        }
                         let mx: Float
                         if let bound = logitBound, bound - positive < 60 {
                             mx = Swift.max(bound, positive)

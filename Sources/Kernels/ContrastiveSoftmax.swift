@@ -20,13 +20,16 @@ public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -
 /// positiveIds (B), negativeIds (K): when given, a negative column whose item id equals the row's positive id is
 /// masked (logit −∞); with inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b].
 /// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction: log(K·q_k)).
-/// logits (B, C) scratch; on return it holds dLoss/d(similarity) = (softmax − onehot)/τ.
+/// positiveTemperature τ⁺ (BSL): loss_b = −s_target/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c), the sum taken as 0
+/// when every other column is masked; nil: plain softmax cross-entropy.
+/// logits (B, C) scratch; on return it holds dLoss/d(similarity) = (softmax − onehot)/τ (BSL: softmax over the
+/// other columns / τ⁺, and −1/τ⁺ at the target).
 /// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp. dn (K, d): overwritten with dLoss/dn when given.
 public func contrastiveSoftmaxForwardBackward(
     q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
     batch B: Int, negatives K: Int, dim d: Int, inBatch: Bool, temperature: Float,
     positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
-    negativeLogitOffset: UnsafePointer<Float>?,
+    negativeLogitOffset: UnsafePointer<Float>?, positiveTemperature: Float? = nil,
     logits: UnsafeMutablePointer<Float>,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>?
 ) -> Double {
@@ -68,6 +71,10 @@ public func contrastiveSoftmaxForwardBackward(
                 for j in 0 ..< B where j != b && ids[j] == own { row[j] = -.infinity }
             }
         }
+        if let tauPlus = positiveTemperature {
+            lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature, positiveTemperature: tauPlus)
+            continue
+        }
         var mx = -Float.infinity
         for c in 0 ..< C { mx = Swift.max(mx, row[c]) }
         let targetLogit = row[target]
@@ -108,6 +115,33 @@ public func contrastiveSoftmaxForwardBackward(
         }
     }
     return lossSum
+}
+
+/// One row of the bilateral softmax loss: `row` (C logits / τ, masked ones −∞) becomes dLoss/d(similarity);
+/// returns the row's loss −s_target/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c).
+@inline(__always)
+func bilateralRow(_ row: UnsafeMutablePointer<Float>, columns C: Int, target: Int, temperature: Float,
+                  positiveTemperature tauPlus: Float) -> Double {
+    let targetLogit = row[target]
+    row[target] = -.infinity
+    var mx = -Float.infinity
+    for c in 0 ..< C { mx = Swift.max(mx, row[c]) }
+    var loss = -Double(targetLogit) * Double(temperature) / Double(tauPlus)
+    if mx == -.infinity {
+        row.update(repeating: 0, count: C)
+    } else {
+        var sum: Float = 0
+        for c in 0 ..< C {
+            let e = exp(row[c] - mx)
+            row[c] = e
+            sum += e
+        }
+        loss += Double(temperature) / Double(tauPlus) * (Double(mx) + log(Double(sum)))
+        let scale = 1 / (tauPlus * sum)
+        for c in 0 ..< C { row[c] *= scale }
+    }
+    row[target] = -1 / tauPlus
+    return loss
 }
 
 /// MNR loss with explicit negatives (dot product, temperature τ): each anchor against [its positive; the shared

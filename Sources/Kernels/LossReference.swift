@@ -21,10 +21,12 @@ public enum LossReference {
     /// positive of the batch with target b, else only the row's own positive with target 0.
     /// positiveIds (B), negativeIds (K): accidental hits removed when given (see `contrastiveSoftmaxForwardBackward`).
     /// negativeLogitOffset (K): subtracted from negative logit k.
+    /// positiveTemperature τ⁺ (BSL): the row's loss is −sim(target)/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c),
+    /// 0 for the sum when every other column is masked.
     public static func contrastive(
         users: [[Double]], positives: [[Double]], negatives: [[Double]], similarity: Similarity,
         temperature: Double, inBatch: Bool, positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil,
-        negativeLogitOffset: [Double]? = nil
+        negativeLogitOffset: [Double]? = nil, positiveTemperature: Double? = nil
     ) -> Result {
         let B = users.count, K = negatives.count
         precondition(positives.count == B, "one positive per user")
@@ -46,13 +48,26 @@ public enum LossReference {
                     if !col.negative, col.index != b, pid[col.index] == pid[b] { logits[c] = -.infinity }
                 }
             }
-            let mx = logits.max()!
-            var z = 0.0
-            for l in logits { z += exp(l - mx) }
-            result.lossSum += (mx + log(z)) - logits[target]
+            // dSims[c]: d(loss_b)/d(similarity of column c)
+            var dSims = [Double](repeating: 0, count: columns.count)
+            if let tauPlus = positiveTemperature {
+                let others = logits.indices.filter { $0 != target && logits[$0] > -.infinity }
+                result.lossSum -= logits[target] * temperature / tauPlus
+                dSims[target] = -1 / tauPlus
+                if let mx = others.map({ logits[$0] }).max() {
+                    let z = others.map { exp(logits[$0] - mx) }.reduce(0, +)
+                    result.lossSum += temperature / tauPlus * (mx + log(z))
+                    for c in others { dSims[c] = exp(logits[c] - mx) / z / tauPlus }
+                }
+            } else {
+                let mx = logits.max()!
+                var z = 0.0
+                for l in logits { z += exp(l - mx) }
+                result.lossSum += (mx + log(z)) - logits[target]
+                for c in columns.indices { dSims[c] = (exp(logits[c] - mx) / z - (c == target ? 1 : 0)) / temperature }
+            }
             for (c, col) in columns.enumerated() {
-                let prob = exp(logits[c] - mx) / z
-                let dSim = (prob - (c == target ? 1 : 0)) / temperature
+                let dSim = dSims[c]
                 if dSim == 0 { continue }
                 let other = col.negative ? negatives[col.index] : positives[col.index]
                 let (du, dv) = similarityGradient(users[b], other, similarity)

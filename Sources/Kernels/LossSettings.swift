@@ -33,6 +33,9 @@ public struct LossSettings: Sendable, Equatable {
     /// The K sampled negatives are read from the live item table and get gradients (sampled softmax) instead of
     /// being constant memory-bank rows.
     public var liveNegatives: Bool
+    /// τ⁺, a separate temperature of the positive (bilateral softmax loss, BSL): when set, a row's loss is
+    /// −s⁺/τ⁺ + (τ/τ⁺)·log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
+    public var positiveTemperature: Float?
 
     public init(
         kind: LossKind = .bankInfoNCE,
@@ -42,7 +45,8 @@ public struct LossSettings: Sendable, Equatable {
         removeAccidentalHits: Bool = true,
         logQCorrection: Bool = false,
         mixInBatch: Bool = false,
-        liveNegatives: Bool = false
+        liveNegatives: Bool = false,
+        positiveTemperature: Float? = nil
     ) {
         self.kind = kind
         self.similarity = similarity
@@ -52,6 +56,7 @@ public struct LossSettings: Sendable, Equatable {
         self.logQCorrection = logQCorrection
         self.mixInBatch = mixInBatch
         self.liveNegatives = liveNegatives
+        self.positiveTemperature = positiveTemperature
     }
 
     /// Whether `compute` reads K bank negatives for this loss.

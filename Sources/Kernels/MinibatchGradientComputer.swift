@@ -110,6 +110,7 @@ public final class MinibatchGradientComputer {
                         positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
+                        positiveTemperature: settings.positiveTemperature,
                         logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: live ? s + dnAt : nil)
                     : bankContrastiveForwardBackward(
                         q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
@@ -118,6 +119,7 @@ public final class MinibatchGradientComputer {
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
                         logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
+                        positiveTemperature: settings.positiveTemperature,
                         block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
                         threads: kernelThreads)
                 }

@@ -14,7 +14,8 @@ extension TrainingSpec {
                   similarity: loss.similarity.rawValue, sampler: sampler.rawValue,
                   logQCorrection: loss.logQCorrection, mixInBatch: loss.mixInBatch,
                   removeAccidentalHits: loss.removeAccidentalHits, verifyReplicas: verifyReplicas,
-                  liveNegatives: loss.liveNegatives, temperature: loss.temperature, negatives: loss.negatives,
+                  liveNegatives: loss.liveNegatives, temperature: loss.temperature,
+                  positiveTemperature: loss.kind == .bpr ? nil : loss.positiveTemperature, negatives: loss.negatives,
                   popularityAlpha: popularityAlpha,
                   seed: seed, popularity: sampler == .popularity ? popularity : [])
     }
@@ -24,7 +25,8 @@ extension TrainingSpec {
         guard let kind = LossKind(rawValue: loss), let sim = Similarity(rawValue: similarity) else { return nil }
         return LossSettings(kind: kind, similarity: sim, temperature: temperature, negatives: negatives,
                             removeAccidentalHits: removeAccidentalHits, logQCorrection: logQCorrection,
-                            mixInBatch: mixInBatch, liveNegatives: liveNegatives)
+                            mixInBatch: mixInBatch, liveNegatives: liveNegatives,
+                            positiveTemperature: positiveTemperature)
     }
 
     /// The negative sampler the spec names; nil when the code is unknown, or the popularity counts are missing or

@@ -1,7 +1,8 @@
 /// What every worker must agree on to compute gradients: table shapes, loss, sampler and their settings.
 ///
 /// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss, u8 similarity, u8 sampler, u8 flags,
-/// f32 temperature, u32 negatives, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32.
+/// f32 temperature, [f32 positiveTemperature when flag bit 5 is set], u32 negatives, f32 popularityAlpha, u64 seed,
+/// u32 popularityCount, popularityCount × f32.
 public struct TrainingSpec: Equatable, Sendable {
     // Codes of `loss`.
     public static let lossBankInfoNCE: UInt8 = 0
@@ -29,6 +30,8 @@ public struct TrainingSpec: Equatable, Sendable {
     /// constant memory-bank rows.
     public var liveNegatives: Bool
     public var temperature: Float
+    /// τ⁺ of the bilateral softmax loss; nil for plain InfoNCE.
+    public var positiveTemperature: Float?
     public var negatives: Int
     public var popularityAlpha: Float
     public var seed: UInt64
@@ -38,7 +41,8 @@ public struct TrainingSpec: Equatable, Sendable {
     public init(
         users: Int, items: Int, dim: Int, loss: UInt8, similarity: UInt8, sampler: UInt8,
         logQCorrection: Bool = false, mixInBatch: Bool = false, removeAccidentalHits: Bool = false,
-        verifyReplicas: Bool = false, liveNegatives: Bool = false, temperature: Float, negatives: Int,
+        verifyReplicas: Bool = false, liveNegatives: Bool = false, temperature: Float,
+        positiveTemperature: Float? = nil, negatives: Int,
         popularityAlpha: Float, seed: UInt64, popularity: [Float] = []
     ) {
         self.users = users
@@ -53,6 +57,7 @@ public struct TrainingSpec: Equatable, Sendable {
         self.verifyReplicas = verifyReplicas
         self.liveNegatives = liveNegatives
         self.temperature = temperature
+        self.positiveTemperature = positiveTemperature
         self.negatives = negatives
         self.popularityAlpha = popularityAlpha
         self.seed = seed
@@ -66,7 +71,8 @@ extension TrainingSpec {
     static let flagRemoveAccidentalHits: UInt8 = 1 << 2
     static let flagVerifyReplicas: UInt8 = 1 << 3
     static let flagLiveNegatives: UInt8 = 1 << 4
-    static let knownFlags: UInt8 = 0x1F
+    static let flagPositiveTemperature: UInt8 = 1 << 5
+    static let knownFlags: UInt8 = 0x3F
 
     func write(to w: inout ByteWriter) {
         w.u32(users, "spec users")
@@ -81,8 +87,10 @@ extension TrainingSpec {
         if removeAccidentalHits { flags |= Self.flagRemoveAccidentalHits }
         if verifyReplicas { flags |= Self.flagVerifyReplicas }
         if liveNegatives { flags |= Self.flagLiveNegatives }
+        if positiveTemperature != nil { flags |= Self.flagPositiveTemperature }
         w.u8(flags)
         w.f32(temperature)
+        if let positiveTemperature { w.f32(positiveTemperature) }
         w.u32(negatives, "spec negatives")
         w.f32(popularityAlpha)
         w.u64(seed)
@@ -103,6 +111,10 @@ extension TrainingSpec {
         guard sampler <= samplerPopularity else { throw .invalid("spec sampler code \(sampler)") }
         guard flags & ~knownFlags == 0 else { throw .invalid("spec flags 0x\(hex(flags, width: 2)) has unknown bits") }
         let temperature = try r.f32("spec temperature")
+        let positiveTemperature = flags & flagPositiveTemperature != 0 ? try r.f32("spec positive temperature") : nil
+        if let positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
+            throw .invalid("spec positive temperature \(positiveTemperature) is not a positive number")
+        }
         let negatives = try r.count("spec negatives")
         let popularityAlpha = try r.f32("spec popularityAlpha")
         let seed = try r.u64("spec seed")
@@ -115,7 +127,8 @@ extension TrainingSpec {
             users: users, items: items, dim: dim, loss: loss, similarity: similarity, sampler: sampler,
             logQCorrection: flags & flagLogQCorrection != 0, mixInBatch: flags & flagMixInBatch != 0,
             removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, verifyReplicas: flags & flagVerifyReplicas != 0,
-            liveNegatives: flags & flagLiveNegatives != 0, temperature: temperature, negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
+            liveNegatives: flags & flagLiveNegatives != 0, temperature: temperature,
+            positiveTemperature: positiveTemperature, negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
             popularity: popularity)
     }
 }

@@ -14,6 +14,9 @@ final class BankContrastiveTests: XCTestCase {
             LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.02),
             LossSettings(kind: .bankInfoNCE, similarity: .dot, temperature: 0.5, removeAccidentalHits: false),
             LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.2, logQCorrection: true),
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.02, positiveTemperature: 0.1),
+            LossSettings(kind: .bankInfoNCE, similarity: .dot, temperature: 0.5, logQCorrection: true,
+                         positiveTemperature: 0.4),
         ]
         var random = SeededRandom(seed: 99)
         let blasThreads = BLAS.threads   // several kernel threads need OpenBLAS single-threaded
@@ -30,7 +33,8 @@ final class BankContrastiveTests: XCTestCase {
                     temperature: Double(settings.temperature), inBatch: false,
                     positiveIds: settings.removeAccidentalHits ? p.items : nil,
                     negativeIds: settings.removeAccidentalHits ? p.negatives : nil,
-                    negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil)
+                    negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil,
+                    positiveTemperature: settings.positiveTemperature.map(Double.init))
                 let users = LossFixtures.sumById(ids: p.users, rows: reference.users)
                 let items = LossFixtures.sumById(ids: p.items, rows: reference.positives)
                 for (rows, threads) in [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)] {

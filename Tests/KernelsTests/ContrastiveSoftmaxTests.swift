@@ -113,6 +113,12 @@ final class ContrastiveSoftmaxTests: XCTestCase {
             LossSettings(kind: .inBatchInfoNCE, similarity: .cosine, temperature: 0.1, logQCorrection: true, mixInBatch: true),
             LossSettings(kind: .inBatchInfoNCE, similarity: .dot, temperature: 1, mixInBatch: true),
             LossSettings(kind: .mnr, similarity: .cosine, temperature: 1),
+            // Bilateral softmax (BSL): the positive outside the sum, with its own temperature.
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.1, positiveTemperature: 0.25),
+            LossSettings(kind: .inBatchInfoNCE, similarity: .cosine, temperature: 0.1, mixInBatch: true,
+                         positiveTemperature: 0.05),
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.2, logQCorrection: true,
+                         liveNegatives: true, positiveTemperature: 0.3),
         ]
         for (c, settings) in configurations.enumerated() {
             for trial in 0 ..< 3 {
@@ -134,13 +140,18 @@ final class ContrastiveSoftmaxTests: XCTestCase {
             ? logQ.map { Double($0) + log(Double(negatives.count)) } : nil
         let reference = LossReference.contrastive(
             users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
-            negatives: LossFixtures.rows(p.bank, negatives), similarity: settings.effectiveSimilarity,
+            negatives: LossFixtures.rows(settings.liveNegatives ? p.itemTable : p.bank, negatives),
+            similarity: settings.effectiveSimilarity,
             temperature: Double(settings.temperature), inBatch: settings.kind != .bankInfoNCE,
             positiveIds: settings.removeAccidentalHits ? p.items : nil,
-            negativeIds: settings.removeAccidentalHits ? negatives : nil, negativeLogitOffset: offsets)
+            negativeIds: settings.removeAccidentalHits ? negatives : nil, negativeLogitOffset: offsets,
+            positiveTemperature: settings.positiveTemperature.map(Double.init))
         XCTAssertEqual(out.lossSum, reference.lossSum, accuracy: 1e-4 * abs(reference.lossSum) + 1e-6, context)
         let users = LossFixtures.sumById(ids: p.users, rows: reference.users)
-        let items = LossFixtures.sumById(ids: p.items, rows: reference.positives)
+        // Live negatives are item rows too: their gradients join the positives'.
+        let items = settings.liveNegatives
+            ? LossFixtures.sumById(ids: p.items + negatives, rows: reference.positives + reference.negatives)
+            : LossFixtures.sumById(ids: p.items, rows: reference.positives)
         XCTAssertEqual(out.users.ids, users.ids, context)
         XCTAssertEqual(out.items.ids, items.ids, context)
         XCTAssertLessThan(maxRelativeError(LossFixtures.asDouble(out.users), users.values), 2e-3, context)
@@ -155,18 +166,22 @@ final class ContrastiveSoftmaxTests: XCTestCase {
         let B = 4, K = 5, d = 6
         func randomRows(_ n: Int) -> [[Double]] { (0 ..< n).map { _ in (0 ..< d).map { _ in random.nextGaussian() } } }
         let positiveIds: [UInt32] = [1, 2, 1, 3], negativeIds: [UInt32] = [2, 7, 8, 1, 9]
-        for (similarity, inBatch) in [(Similarity.cosine, false), (.dot, false), (.cosine, true), (.dot, true)] {
+        let cases: [(Similarity, Bool, Double?)] = [
+            (.cosine, false, nil), (.dot, false, nil), (.cosine, true, nil), (.dot, true, nil),
+            (.cosine, false, 0.45), (.dot, true, 0.2),
+        ]
+        for (similarity, inBatch, tauPlus) in cases {
             let users = randomRows(B), positives = randomRows(B), negatives = randomRows(K)
             let offsets = (0 ..< K).map { _ in random.nextUnit() }
             func loss(_ u: [[Double]], _ p: [[Double]], _ n: [[Double]]) -> Double {
                 LossReference.contrastive(users: u, positives: p, negatives: n, similarity: similarity, temperature: 0.3,
                                           inBatch: inBatch, positiveIds: positiveIds, negativeIds: negativeIds,
-                                          negativeLogitOffset: offsets).lossSum
+                                          negativeLogitOffset: offsets, positiveTemperature: tauPlus).lossSum
             }
             let r = LossReference.contrastive(users: users, positives: positives, negatives: negatives,
                                               similarity: similarity, temperature: 0.3, inBatch: inBatch,
                                               positiveIds: positiveIds, negativeIds: negativeIds,
-                                              negativeLogitOffset: offsets)
+                                              negativeLogitOffset: offsets, positiveTemperature: tauPlus)
             let h = 1e-6
             for which in 0 ..< 3 {
                 let (rows, grads) = [(users, r.users), (positives, r.positives), (negatives, r.negatives)][which]
@@ -177,7 +192,7 @@ final class ContrastiveSoftmaxTests: XCTestCase {
                         minus[which][i][j] -= h
                         let numeric = (loss(plus[0], plus[1], plus[2]) - loss(minus[0], minus[1], minus[2])) / (2 * h)
                         XCTAssertEqual(grads[i][j], numeric, accuracy: 1e-6 + 1e-5 * abs(numeric),
-                                       "\(similarity) inBatch=\(inBatch) input \(which) [\(i)][\(j)]")
+                                       "\(similarity) inBatch=\(inBatch) τ⁺ \(String(describing: tauPlus)) input \(which) [\(i)][\(j)]")
                     }
                 }
             }
