@@ -194,7 +194,7 @@ final class WireCodecTests: XCTestCase {
     func testSpecCodesAndFlagsAreChecked() {
         let good = WireCodec.encode(WireSamples.welcome).payload
         // spec starts at offset 20: users, items, dim (12 bytes), then loss, similarity, sampler, flags.
-        for (offset, value) in [(32, 4), (33, 2), (34, 2), (35, 0x20)] {
+        for (offset, value) in [(32, 4), (33, 2), (34, 2), (35, 0x40)] {
             var payload = good
             payload[offset] = UInt8(value)
             XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, payload), payload: payload)) { error in
@@ -207,9 +207,33 @@ final class WireCodecTests: XCTestCase {
             return XCTFail("flag bit 4 (liveNegatives) refused")
         }
         XCTAssertTrue(spec.liveNegatives)
+        XCTAssertNil(spec.positiveTemperature)
         var wrongPopularity = good
         wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))
+    }
+
+    func testPositiveTemperatureTravelsBehindItsFlagAndMustBePositive() throws {
+        var spec = TrainingSpec(users: 3, items: 2, dim: 4, loss: 0, similarity: 0, sampler: 0, temperature: 0.1,
+                                positiveTemperature: 0.25, negatives: 8, popularityAlpha: 0.75, seed: 9)
+        let welcome = Message.welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)
+        let encoded = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: welcome))
+        XCTAssertEqual(encoded.payload[35] & 0x20, 0x20, "flag bit 5 set")
+        guard case let .welcome(_, _, _, decoded) = try WireCodec.decode(header: encoded.header, payload: encoded.payload).message else {
+            return XCTFail("not a WELCOME")
+        }
+        XCTAssertEqual(decoded, spec)
+        XCTAssertEqual(decoded.positiveTemperature, 0.25)
+        spec.positiveTemperature = nil
+        let plain = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)))
+        XCTAssertEqual(plain.payload.count + 4, encoded.payload.count, "4 bytes only when set")
+        // τ⁺ = −1 on the wire: refused.
+        var bad = encoded.payload
+        let at = 20 + 12 + 4 + 4   // spec start, three u32, four u8, the f32 temperature
+        withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) { bad.replaceSubrange(at ..< at + 4, with: $0) }
+        XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, bad), payload: bad)) { error in
+            guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
+        }
     }
 
     func testSnapshotChunkIndexMustBeBelowCount() {
