@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Speed benchmarks of the training step; bench/speed.sh runs them side by side with PyTorch.",
-        subcommands: [StepCommand.self, GemmCommand.self, DumpCommand.self])
+        subcommands: [StepCommand.self, GemmCommand.self, DumpCommand.self, CRCCommand.self])
 }
 
 /// The shape flags shared by every mode.

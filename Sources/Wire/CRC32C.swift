@@ -1,8 +1,15 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of every payload.
 ///
-/// Slicing-by-8: eight 256-entry tables let the inner loop consume eight bytes per iteration.
+/// Two implementations give the same value: the CPU's `crc32` instruction (SSE4.2 on x86-64, see `CCRC32C`),
+/// used whenever the CPU has it, and a portable software loop (slicing-by-8: eight 256-entry tables let the
+/// inner loop consume eight bytes per iteration) everywhere else.
 /// Check value: `CRC32C.checksum(Array("123456789".utf8)) == 0xE3069283`.
 public enum CRC32C {
+    /// Whether this CPU has the `crc32` instruction, so that `update` runs `hardwareUpdate`.
+    public static let hasHardwareSupport = ccrc32c_hardware_available() != 0
+
     static let polynomial: UInt32 = 0x82F6_3B78
 
     /// tables (8, 256): tables[k][b] is the CRC of byte b followed by k zero bytes.
@@ -34,6 +41,17 @@ public enum CRC32C {
 
     /// Continues a CRC32C over more bytes: `update(checksum(a), b) == checksum(a + b)`.
     public static func update(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        hasHardwareSupport ? hardwareUpdate(crc, buffer) : softwareUpdate(crc, buffer)
+    }
+
+    /// `update` with the CPU's `crc32` instruction; only where `hasHardwareSupport`.
+    public static func hardwareUpdate(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        precondition(hasHardwareSupport, "CRC32C.hardwareUpdate on a CPU without the crc32 instruction (SSE4.2)")
+        return ccrc32c_hardware_update(crc, buffer.baseAddress, buffer.count)
+    }
+
+    /// `update` in portable Swift (slicing-by-8): the fallback, and the reference the hardware path is tested against.
+    public static func softwareUpdate(_ crc: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
         tables.withUnsafeBufferPointer { t in
             var c = ~crc
             var i = 0
