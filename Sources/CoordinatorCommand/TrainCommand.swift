@@ -54,7 +54,9 @@ struct TrainCommand: ParsableCommand {
     var statusFile: String?
 
     // Model and loss
-    @Option(help: "Training epochs.") var epochs = 5
+    @Option(help: "A named set of settings: \(TrainingPreset.all.map { "`\($0.name)` (\($0.summary))" }.joined(separator: "; ")). Flags given as well override it.")
+    var preset: String?
+    @Option(help: "Training epochs (default 5).") var epochs: Int?
     @Option(help: "Embedding dimension.") var dim = 64
     @Option(help: "Examples per global step.") var batchSize = 3072
     @Option(help: "Pairs per minibatch, the unit of work of one worker (default: batch size / workers).")
@@ -64,29 +66,29 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Softmax temperature τ (default 0.1; 1 for mnr).") var temperature: Float?
     @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + (τ/τ⁺)·log Σ exp(s⁻/τ) with the positive outside the sum (softmax losses; default: plain InfoNCE).")
     var positiveTemperature: Float?
-    @Option(help: "Bank negatives K per minibatch.") var negatives = 1024
+    @Option(help: "Bank negatives K per minibatch (default 1024).") var negatives: Int?
     @Option(help: "Negative sampler: uniform or popularity (count^alpha).") var sampler = "uniform"
     @Option(help: "Exponent of the popularity sampler.") var popularityAlpha: Float = 0.75
     @Flag(help: "Subtract log(K·q) from negative logits (sampled-softmax correction).") var logq = false
     @Flag(help: "In-batch loss: also use bank negatives.") var mixInBatch = false
-    @Flag(help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows.")
-    var liveNegatives = false
+    @Flag(inversion: .prefixedNo, help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows (default: off).")
+    var liveNegatives: Bool?
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
     @Option(help: "Memory-bank momentum m.") var momentum: Float = 0.5
     @Option(help: "Standard deviation of the initial embeddings.") var initStd: Float = 0.1
 
     // Optimiser
     @Option(help: "Optimizer: adam, sgd, adagrad.") var optimizer = "adam"
-    @Option(help: "Learning rate.") var lr: Float = 0.01
+    @Option(help: "Learning rate (default 0.01).") var lr: Float?
     @Option(help: "L2 regularisation on touched rows.") var weightDecay: Float = 0
 
     // Run
     @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed: UInt64 = 42
     @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK: [Int] = [20]
     @Option(help: "Hold out this fraction of each user's training items (seeded) as a validation split; every epoch is also scored on it, and the best epoch's embeddings are written as best_*.npy (0: no split).")
-    var validationFraction = 0.0
+    var validationFraction: Double?
     @Option(help: "Early stopping: end training after this many epochs without a better validation Recall@K (0: never; needs --validation-fraction).")
-    var patience = 0
+    var patience: Int?
     @Option(help: "Directory for metrics.jsonl, embeddings, id mappings and checkpoints.") var output = "runs/latest"
     @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
     @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
@@ -119,11 +121,12 @@ struct TrainCommand: ParsableCommand {
         return server
     }
 
-    func settings() throws -> CoordinatorSettings {
+    /// The run's settings: the defaults, then the preset, then the flags given. `itemCount` (nil before the data is
+    /// loaded) lets a preset size what depends on the catalogue.
+    func settings(itemCount: Int? = nil) throws -> CoordinatorSettings {
         var s = CoordinatorSettings()
         s.bind = bind
         s.minimumWorkers = workers ?? max(spawnWorkers, 1)
-        s.epochs = epochs
         s.dim = dim
         s.batchSize = batchSize
         s.minibatchSize = minibatchSize
@@ -134,10 +137,8 @@ struct TrainCommand: ParsableCommand {
         guard let sim = ["cosine": Similarity.cosine, "dot": .dot][similarity ?? defaultSimilarity] else {
             throw ValidationError("--similarity must be cosine or dot (got \(similarity ?? ""))")
         }
-        s.loss = LossSettings(kind: kind, similarity: sim, temperature: temperature ?? (kind == .mnr ? 1 : 0.1),
-                              negatives: negatives, removeAccidentalHits: !keepAccidentalHits,
-                              logQCorrection: logq, mixInBatch: mixInBatch, liveNegatives: liveNegatives,
-                              positiveTemperature: positiveTemperature)
+        s.loss = LossSettings(kind: kind, similarity: sim, temperature: kind == .mnr ? 1 : 0.1,
+                              removeAccidentalHits: !keepAccidentalHits, logQCorrection: logq, mixInBatch: mixInBatch)
         guard let samplerKind = ["uniform": SamplerKind.uniform, "popularity": .popularity][sampler] else {
             throw ValidationError("--sampler must be uniform or popularity (got \(sampler))")
         }
@@ -147,12 +148,24 @@ struct TrainCommand: ParsableCommand {
         guard let optimizerKind = OptimizerKind(rawValue: optimizer) else {
             throw ValidationError("--optimizer must be adam, sgd or adagrad (got \(optimizer))")
         }
-        s.optimizer = OptimizerSettings(kind: optimizerKind, learningRate: lr, weightDecay: weightDecay)
+        s.optimizer = OptimizerSettings(kind: optimizerKind, learningRate: 0.01, weightDecay: weightDecay)
+        if let name = preset {
+            guard let chosen = TrainingPreset.named(name) else {
+                throw ValidationError("--preset must be one of \(TrainingPreset.all.map(\.name).joined(separator: ", ")) (got \(name))")
+            }
+            chosen.apply(to: &s, itemCount: itemCount ?? .max)
+        }
+        if let epochs { s.epochs = epochs }
+        if let negatives { s.loss.negatives = negatives }
+        if let temperature { s.loss.temperature = temperature }
+        if let positiveTemperature { s.loss.positiveTemperature = positiveTemperature }
+        if let liveNegatives { s.loss.liveNegatives = liveNegatives }
+        if let lr { s.optimizer.learningRate = lr }
+        if let validationFraction { s.validationFraction = validationFraction }
+        if let patience { s.patience = patience }
         s.initStd = initStd
         s.seed = seed
         s.evaluationKs = evalK.sorted()
-        s.validationFraction = validationFraction
-        s.patience = patience
         s.outputDirectory = output
         s.checkpointEverySteps = checkpointEvery
         s.resume = resume
@@ -215,6 +228,9 @@ struct TrainCommand: ParsableCommand {
         var settings = try settings()
         settings.curve = try curveServer(logger: logger)
         var data = try loadData()
+        settings = try self.settings(itemCount: data.itemCount)
+        settings.curve = try curveServer(logger: logger)
+        if let preset { logger.info("preset \(preset): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature), \(settings.epochs) epochs at most") }
         if settings.validationFraction > 0 {
             data = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)
             logger.info("validation split: \(data.validationCount) items of \(data.validationItems.filter { !$0.isEmpty }.count) users held out of training")

@@ -1,0 +1,58 @@
+import Kernels
+
+/// A named set of training settings. A preset sets only what it names; flags given on the command line override
+/// it. Presets hold no per-dataset constants: where a setting depends on the data, it is derived from its size.
+public struct TrainingPreset: Sendable, Equatable {
+    public let name: String
+    public let summary: String
+    let epochs: Int?
+    let negatives: Int?
+    /// Negatives as a fraction of the catalogue, capped by `negatives` (small catalogues get fewer).
+    let negativesPerItem: Double?
+    let temperature: Float?
+    let positiveTemperature: Float?
+    let liveNegatives: Bool?
+    let learningRate: Float?
+    let validationFraction: Double?
+    let patience: Int?
+
+    /// The default loss of the product: InfoNCE against K constant memory-bank negatives.
+    public static let bank = TrainingPreset(
+        name: "bank", summary: "InfoNCE against 1024 constant memory-bank negatives, τ 0.1, Adam lr 0.01 (the defaults)",
+        epochs: nil, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
+        liveNegatives: false, learningRate: 0.01, validationFraction: nil, patience: nil)
+
+    /// Sampled softmax: the sampled negatives are read from the live item table and receive gradients.
+    public static let live = TrainingPreset(
+        name: "live", summary: "the same negatives read from the live item table, with gradients (sampled softmax)",
+        epochs: nil, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
+        liveNegatives: true, learningRate: 0.01, validationFraction: nil, patience: nil)
+
+    /// The best ranking quality measured: live negatives (up to 2048, at most half the catalogue), the positive kept
+    /// out of the softmax sum (bilateral softmax), a 10 % validation split with early stopping after 3 epochs without
+    /// improvement, and up to 60 epochs.
+    public static let quality = TrainingPreset(
+        name: "quality",
+        summary: "live negatives (2048, at most half the items), bilateral softmax τ 0.1, validation 10 %, patience 3, up to 60 epochs",
+        epochs: 60, negatives: 2048, negativesPerItem: 0.5, temperature: 0.1, positiveTemperature: 0.1,
+        liveNegatives: true, learningRate: 0.01, validationFraction: 0.1, patience: 3)
+
+    public static let all: [TrainingPreset] = [.bank, .live, .quality]
+
+    public static func named(_ name: String) -> TrainingPreset? { all.first { $0.name == name } }
+
+    /// Sets what the preset names, for a dataset of `itemCount` items.
+    public func apply(to s: inout CoordinatorSettings, itemCount: Int) {
+        if let epochs { s.epochs = epochs }
+        if var k = negatives {
+            if let fraction = negativesPerItem { k = max(1, min(k, Int(Double(itemCount) * fraction))) }
+            s.loss.negatives = k
+        }
+        if let temperature { s.loss.temperature = temperature }
+        s.loss.positiveTemperature = positiveTemperature
+        if let liveNegatives { s.loss.liveNegatives = liveNegatives }
+        if let learningRate { s.optimizer.learningRate = learningRate }
+        if let validationFraction { s.validationFraction = validationFraction }
+        if let patience { s.patience = patience }
+    }
+}

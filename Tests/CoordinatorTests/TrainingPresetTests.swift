@@ -1,0 +1,47 @@
+@testable import Coordinator
+import Kernels
+import XCTest
+
+final class TrainingPresetTests: XCTestCase {
+    func testQualityPresetSetsWhatItNamesAndSizesNegativesToTheCatalogue() {
+        var s = CoordinatorSettings()
+        TrainingPreset.quality.apply(to: &s, itemCount: 40_981)
+        XCTAssertEqual(s.loss.negatives, 2048)
+        XCTAssertTrue(s.loss.liveNegatives)
+        XCTAssertEqual(s.loss.positiveTemperature, 0.1)
+        XCTAssertEqual(s.validationFraction, 0.1)
+        XCTAssertEqual(s.patience, 3)
+        XCTAssertEqual(s.epochs, 60)
+        XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
+        var small = CoordinatorSettings()
+        TrainingPreset.quality.apply(to: &small, itemCount: 1000)
+        XCTAssertEqual(small.loss.negatives, 500, "at most half of a small catalogue")
+        var tiny = CoordinatorSettings()
+        TrainingPreset.quality.apply(to: &tiny, itemCount: 1)
+        XCTAssertEqual(tiny.loss.negatives, 1)
+    }
+
+    func testBankPresetIsTheDefaults() {
+        var s = CoordinatorSettings()
+        let defaults = s
+        TrainingPreset.bank.apply(to: &s, itemCount: 5000)
+        XCTAssertEqual(s.loss, defaults.loss)
+        XCTAssertEqual(s.optimizer.learningRate, defaults.optimizer.learningRate)
+        XCTAssertEqual(s.epochs, defaults.epochs)
+        XCTAssertEqual(s.validationFraction, 0)
+    }
+
+    func testLivePresetOnlyTurnsOnLiveNegatives() {
+        var s = CoordinatorSettings()
+        var expected = s.loss
+        expected.liveNegatives = true
+        TrainingPreset.live.apply(to: &s, itemCount: 5000)
+        XCTAssertEqual(s.loss, expected)
+    }
+
+    func testNamesAreUniqueAndFound() {
+        XCTAssertEqual(Set(TrainingPreset.all.map(\.name)).count, TrainingPreset.all.count)
+        XCTAssertEqual(TrainingPreset.named("quality"), .quality)
+        XCTAssertNil(TrainingPreset.named("fast"))
+    }
+}
