@@ -18,7 +18,7 @@ public final class LocalWorkers {
         for i in 0 ..< count {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["--coordinator", endpoint, "--name", "local-\(i + 1)"] + arguments
+            process.arguments = ["--coordinator", endpoint, "--name", "local-\(i + 1)", "--exit-with-parent"] + arguments
             process.environment = env
             do {
                 try process.run()

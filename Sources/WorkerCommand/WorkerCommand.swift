@@ -37,6 +37,8 @@ struct WorkerCommand: ParsableCommand {
     var coordinatorTimeout = 3.0
     @Option(help: "Exit with an error after this many seconds without a coordinator (0: keep trying for ever).")
     var giveUpAfter = 0.0
+    @Flag(help: "Exit when the process that started this worker exits (set by `coordinator --spawn-workers`, so that a killed coordinator leaves no workers behind).")
+    var exitWithParent = false
     @Option(help: "Largest message accepted from the coordinator, in bytes.")
     var maxMessageBytes = 1 << 30
     @Option(help: "OpenBLAS threads for the gradient computation.")
@@ -102,8 +104,20 @@ struct WorkerCommand: ParsableCommand {
                                       timings: .init(coordinatorTimeout: coordinatorTimeout), faults: faultSettings)
         settings.curve = try curveClient(logger: logger)
         settings.giveUpAfter = giveUpAfter > 0 ? giveUpAfter : nil
+        if exitWithParent { Self.exitWhenOrphaned(logger: logger) }
         let report = try WorkerClient(settings: settings, logger: logger).run()
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+    }
+
+    /// Watches the parent process twice a second; when it is gone (the worker was handed to another parent), exits.
+    static func exitWhenOrphaned(logger: Logger) {
+        let parent = getppid()
+        let thread = Thread {
+            while getppid() == parent { usleep(500_000) }
+            logger.warning("the process that started this worker (pid \(parent)) has exited; exiting too")
+            Foundation.exit(3)
+        }
+        thread.start()
     }
 }

@@ -123,6 +123,38 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(lines.filter { $0["event"] as? String == "epoch" }.count, 1)
     }
 
+    func testSpawnedWorkersExitWhenTheirCoordinatorIsKilled() throws {
+        let dir = try ProcessHarness.temporaryDirectory("orphans")
+        let coordinator = try ProcessHarness.start("coordinator", [
+            "--spawn-workers", "2", "--bind", "tcp://127.0.0.1:0", "--epochs", "1000", "--synthetic-users", "600",
+            "--synthetic-items", "400", "--dim", "16", "--output", dir.appendingPathComponent("run").path,
+        ], logName: "coordinator", in: dir)
+        defer { coordinator.signal(SIGKILL) }
+        // The pids from "started 2 local worker process(es): pids [a, b]", once training runs.
+        var pids: [Int32] = []
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let log = coordinator.log
+            if log.contains("│"), let range = log.range(of: #"pids \[[0-9, ]+\]"#, options: .regularExpression) {
+                pids = log[range].dropFirst(6).dropLast().split(separator: ",").compactMap {
+                    Int32($0.trimmingCharacters(in: .whitespaces))
+                }
+                break
+            }
+            usleep(100_000)
+        }
+        XCTAssertEqual(pids.count, 2, coordinator.log)
+        for pid in pids { XCTAssertEqual(kill(pid, 0), 0, "worker \(pid) runs") }
+        coordinator.signal(SIGKILL)
+        _ = coordinator.wait(seconds: 10)
+        let gone = Date().addingTimeInterval(5)
+        while Date() < gone, pids.contains(where: { kill($0, 0) == 0 }) { usleep(100_000) }
+        for pid in pids {
+            XCTAssertNotEqual(kill(pid, 0), 0, "worker \(pid) still runs 5 s after its coordinator was killed")
+            kill(pid, SIGKILL)
+        }
+    }
+
     func testOneAndThreeWorkersEndWithTheSameParameters() throws {
         let one = try runCluster(workers: 1, epochs: 2, name: "one-worker").output
         let three = try runCluster(workers: 3, epochs: 2, name: "three-workers").output
