@@ -25,6 +25,7 @@ public final class CoordinatorServer {
     private let validationEvaluator: RankingEvaluator?
     private var selection: ModelSelection
     private var stoppedEarly = false
+    private var timeLimitReached = false
     /// The delta that the current STEP carries.
     private var delta: StepDelta
     private var plan: (epoch: Int, plan: EpochPlan)?
@@ -316,6 +317,13 @@ public final class CoordinatorServer {
             sparseMinimum.received += rowBytes(g.users.ids.count + g.items.ids.count)
         }
         delta = state.apply(contributions)
+        if let limit = settings.timeLimit, !timeLimitReached, let first = firstStepAt,
+           MonotonicClock.now() - first >= limit {
+            timeLimitReached = true
+            machine.endAfterEpoch(machine.cursor.epoch)
+            logger.notice("time limit of \(Int(limit)) s reached: training ends with epoch \(machine.schedule.epochs)")
+            reporter.record(["event": "time_limit", "after_epoch": machine.schedule.epochs])
+        }
         accepted.removeAll(keepingCapacity: true)
         stepTasks.removeAll(keepingCapacity: true)
         deltaRecipients.removeAll(keepingCapacity: true)

@@ -26,6 +26,9 @@ public struct CoordinatorSettings: Sendable {
     public var validationFraction = 0.0
     /// Early stopping: epochs without a better validation Recall@K before training ends (0: never).
     public var patience = 0
+    /// Training ends with the epoch in progress once this many seconds have passed since the first step (nil: no
+    /// limit).
+    public var timeLimit: Double?
     /// Where metrics, embeddings and checkpoints go.
     public var outputDirectory = "runs/latest"
     /// Also checkpoint every this many steps (0: only at epoch ends and at the end).
@@ -86,6 +89,7 @@ public struct CoordinatorSettings: Sendable {
         if !(validationFraction >= 0 && validationFraction <= 0.5) {
             out.append("--validation-fraction must be between 0 and 0.5 (got \(validationFraction))")
         }
+        if let t = timeLimit, !(t > 0) { out.append("--time-limit must be positive (got \(t))") }
         if patience < 0 { out.append("--patience must be 0 or more (got \(patience))") }
         if patience > 0 && validationFraction == 0 {
             out.append("--patience needs a validation split (--validation-fraction)")

@@ -89,6 +89,8 @@ struct TrainCommand: ParsableCommand {
     var validationFraction: Double?
     @Option(help: "Early stopping: end training after this many epochs without a better validation Recall@K (0: never; needs --validation-fraction).")
     var patience: Int?
+    @Option(help: "End training with the epoch in progress once this many seconds have passed since the first step.")
+    var timeLimit: Double?
     @Option(help: "Directory for metrics.jsonl, embeddings, id mappings and checkpoints.") var output = "runs/latest"
     @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
     @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
@@ -163,6 +165,7 @@ struct TrainCommand: ParsableCommand {
         if let lr { s.optimizer.learningRate = lr }
         if let validationFraction { s.validationFraction = validationFraction }
         if let patience { s.patience = patience }
+        s.timeLimit = timeLimit
         s.initStd = initStd
         s.seed = seed
         s.evaluationKs = evalK.sorted()

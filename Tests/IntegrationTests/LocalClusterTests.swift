@@ -155,6 +155,16 @@ final class LocalClusterTests: XCTestCase {
         }
     }
 
+    func testTimeLimitEndsTrainingWithTheEpochInProgress() throws {
+        let (output, log) = try runCluster(workers: 1, epochs: 500, name: "time-limit", extraFlags: ["--time-limit", "2"])
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        let limit = try XCTUnwrap(lines.first { $0["event"] as? String == "time_limit" }, log)
+        let epochs = lines.filter { $0["event"] as? String == "epoch" }
+        XCTAssertLessThan(epochs.count, 500)
+        XCTAssertEqual(limit["after_epoch"] as? Int, epochs.count)
+        for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "the last epoch is complete too") }
+    }
+
     func testOneAndThreeWorkersEndWithTheSameParameters() throws {
         let one = try runCluster(workers: 1, epochs: 2, name: "one-worker").output
         let three = try runCluster(workers: 3, epochs: 2, name: "three-workers").output
