@@ -2,7 +2,8 @@ import ArgumentParser
 
 /// Every flag of a command as an environment variable: `MBT_` and the flag's name in capitals with `_` for `-`.
 /// `MBT_EPOCHS=8` is `--epochs 8`; `MBT_EVAL_K=10,20` is `--eval-k 10 --eval-k 20`; a flag without a value,
-/// `MBT_VERIFY_REPLICAS=1` (or `true`, `yes`), is `--verify-replicas`, and `0`, `false` or `no` leaves it off.
+/// `MBT_VERIFY_REPLICAS=1` (or `true`, `yes`), is `--verify-replicas`, and `0`, `false` or `no` leaves it off; for a
+/// flag with a `--no-` form (`--live-negatives` / `--no-live-negatives`), `0` gives the `--no-` form.
 /// Empty variables count as unset. These arguments go before the command line's, where a flag given again wins.
 public enum EnvironmentArguments {
     public static let prefix = "MBT_"
@@ -17,10 +18,10 @@ public enum EnvironmentArguments {
             let variable = prefix + name.uppercased().replacingOccurrences(of: "-", with: "_")
             guard let value = environment[variable], !value.isEmpty else { continue }
             switch kind {
-            case .flag:
+            case .flag, .invertibleFlag:
                 switch value.lowercased() {
                 case "1", "true", "yes": arguments.append("--" + name)
-                case "0", "false", "no": break
+                case "0", "false", "no": if kind == .invertibleFlag { arguments.append("--no-" + name) }
                 default: problems.append("\(variable)=\(value): expected 1 or 0 (true or false) for --\(name)")
                 }
             case .option:
@@ -32,7 +33,7 @@ public enum EnvironmentArguments {
         return (arguments, problems)
     }
 
-    enum Kind { case flag, option, repeatedOption }
+    enum Kind { case flag, invertibleFlag, option, repeatedOption }
 
     /// The long names and kinds of a command's `@Option`s and `@Flag`s, in declaration order; names are the
     /// properties' in kebab case, as ArgumentParser spells them by default.
@@ -41,7 +42,9 @@ public enum EnvironmentArguments {
             guard let label = child.label, label.hasPrefix("_") else { return nil }
             let type = String(describing: Swift.type(of: child.value))
             let kind: Kind
-            if type.hasPrefix("Flag<") {
+            if type.hasPrefix("Flag<Optional<Bool>") {
+                kind = .invertibleFlag
+            } else if type.hasPrefix("Flag<") {
                 kind = .flag
             } else if type.hasPrefix("Option<Array<") {
                 kind = .repeatedOption

@@ -8,12 +8,13 @@ private struct Sample: ParsableArguments {
     @Option var minibatchSize: Int?
     @Flag var verifyReplicas = false
     @Option var curveSecretKey: String?
+    @Flag(inversion: .prefixedNo) var liveNegatives: Bool?
 }
 
 final class EnvironmentArgumentsTests: XCTestCase {
     func testFlagsAreFoundByReflectionInKebabCase() {
         XCTAssertEqual(EnvironmentArguments.flags(of: Sample.self).map(\.0),
-                       ["epochs", "eval-k", "minibatch-size", "verify-replicas", "curve-secret-key"])
+                       ["epochs", "eval-k", "minibatch-size", "verify-replicas", "curve-secret-key", "live-negatives"])
     }
 
     func testVariablesBecomeArgumentsAndTheCommandLineWins() throws {
@@ -36,5 +37,15 @@ final class EnvironmentArgumentsTests: XCTestCase {
         XCTAssertEqual(off.arguments, [])
         let bad = EnvironmentArguments.arguments(for: Sample.self, environment: ["MBT_VERIFY_REPLICAS": "maybe"])
         XCTAssertEqual(bad.problems, ["MBT_VERIFY_REPLICAS=maybe: expected 1 or 0 (true or false) for --verify-replicas"])
+    }
+
+    func testAFlagWithANoFormIsSetEitherWay() throws {
+        let on = EnvironmentArguments.arguments(for: Sample.self, environment: ["MBT_LIVE_NEGATIVES": "1"])
+        XCTAssertEqual(on.arguments, ["--live-negatives"])
+        XCTAssertEqual(try Sample.parse(on.arguments).liveNegatives, true)
+        let off = EnvironmentArguments.arguments(for: Sample.self, environment: ["MBT_LIVE_NEGATIVES": "false"])
+        XCTAssertEqual(off.arguments, ["--no-live-negatives"])
+        XCTAssertEqual(try Sample.parse(off.arguments).liveNegatives, false)
+        XCTAssertNil(try Sample.parse([]).liveNegatives, "unset: the preset or default decides")
     }
 }
