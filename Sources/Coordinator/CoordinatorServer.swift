@@ -131,7 +131,7 @@ public final class CoordinatorServer {
             "minibatch_size": settings.effectiveMinibatchSize, "negatives": settings.loss.negatives,
             "temperature": Double(settings.loss.temperature), "loss": "\(settings.loss.kind)",
             "positive_temperature": settings.loss.positiveTemperature.map { Double($0) } ?? NSNull(),
-            "live_negatives": settings.loss.liveNegatives, "lr": Double(settings.optimizer.learningRate),
+            "live_negatives": settings.loss.liveNegatives, "lr": Double(settings.optimizer.learningRate), "lr_schedule": "\(settings.learningRateSchedule)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint.boundEndpoint,
             "validation": data.validationCount, "patience": settings.patience,
         ])
@@ -316,7 +316,10 @@ public final class CoordinatorServer {
             epochLoss.examples += Int(g.examples)
             sparseMinimum.received += rowBytes(g.users.ids.count + g.items.ids.count)
         }
-        delta = state.apply(contributions)
+        // The planned run, whatever early stopping or a time limit later make of it.
+        let planned = machine.schedule.stepsPerEpoch * settings.epochs
+        delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
+            step: Int(machine.currentStep), totalSteps: planned))
         if let limit = settings.timeLimit, !timeLimitReached, let first = firstStepAt,
            MonotonicClock.now() - first >= limit {
             timeLimitReached = true

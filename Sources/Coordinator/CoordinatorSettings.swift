@@ -19,6 +19,8 @@ public struct CoordinatorSettings: Sendable {
     public var popularityAlpha: Float = 0.75
     public var momentum: Float = 0.5
     public var optimizer = OptimizerSettings(learningRate: 0.01)
+    /// The learning rate over the planned steps (`epochs`); early stopping and time limits do not stretch it.
+    public var learningRateSchedule = LearningRateSchedule.constant
     public var initStd: Float = 0.1
     public var seed: UInt64 = 42
     public var evaluationKs = [20]

@@ -13,6 +13,7 @@ public struct TrainingPreset: Sendable, Equatable {
     let positiveTemperature: Float?
     let liveNegatives: Bool?
     let learningRate: Float?
+    let learningRateSchedule: LearningRateSchedule?
     let validationFraction: Double?
     let patience: Int?
 
@@ -20,13 +21,13 @@ public struct TrainingPreset: Sendable, Equatable {
     public static let bank = TrainingPreset(
         name: "bank", summary: "InfoNCE against 1024 constant memory-bank negatives, τ 0.1, Adam lr 0.01 (the defaults)",
         epochs: nil, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
-        liveNegatives: false, learningRate: 0.01, validationFraction: nil, patience: nil)
+        liveNegatives: false, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
 
     /// Sampled softmax: the sampled negatives are read from the live item table and receive gradients.
     public static let live = TrainingPreset(
         name: "live", summary: "the same negatives read from the live item table, with gradients (sampled softmax)",
         epochs: nil, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
-        liveNegatives: true, learningRate: 0.01, validationFraction: nil, patience: nil)
+        liveNegatives: true, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
 
     /// The best ranking quality measured: live negatives (up to 2048, at most half the catalogue), the positive kept
     /// out of the softmax sum (bilateral softmax), a 10 % validation split with early stopping after 3 epochs without
@@ -35,7 +36,7 @@ public struct TrainingPreset: Sendable, Equatable {
         name: "quality",
         summary: "live negatives (2048, at most half the items), bilateral softmax τ 0.1, validation 10 %, patience 3, up to 60 epochs",
         epochs: 60, negatives: 2048, negativesPerItem: 0.5, temperature: 0.1, positiveTemperature: 0.1,
-        liveNegatives: true, learningRate: 0.01, validationFraction: 0.1, patience: 3)
+        liveNegatives: true, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: 0.1, patience: 3)
 
     public static let all: [TrainingPreset] = [.bank, .live, .quality]
 
@@ -52,6 +53,7 @@ public struct TrainingPreset: Sendable, Equatable {
         s.loss.positiveTemperature = positiveTemperature
         if let liveNegatives { s.loss.liveNegatives = liveNegatives }
         if let learningRate { s.optimizer.learningRate = learningRate }
+        if let learningRateSchedule { s.learningRateSchedule = learningRateSchedule }
         if let validationFraction { s.validationFraction = validationFraction }
         if let patience { s.patience = patience }
     }

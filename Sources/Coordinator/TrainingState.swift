@@ -72,7 +72,8 @@ public final class TrainingState {
 
     /// Averages the contributions in the order given (weighted by examples), applies the optimizer to the touched
     /// rows, moves the bank rows of the positives, and advances the version by one.
-    public func apply(_ contributions: [MinibatchContribution]) -> StepDelta {
+    /// `learningRateScale` multiplies the optimizer's learning rate for this step.
+    public func apply(_ contributions: [MinibatchContribution], learningRateScale: Float = 1) -> StepDelta {
         let examples = contributions.reduce(0) { $0 + $1.examples }
         precondition(examples > 0, "a step with no examples")
         for c in contributions {
@@ -81,8 +82,8 @@ public final class TrainingState {
         }
         let userGradient = userAverager.finish(examples: examples)
         let itemGradient = itemAverager.finish(examples: examples)
-        userOptimizer.apply(userGradient, to: users)
-        itemOptimizer.apply(itemGradient, to: items)
+        userOptimizer.apply(userGradient, to: users, learningRateScale: learningRateScale)
+        itemOptimizer.apply(itemGradient, to: items, learningRateScale: learningRateScale)
         let base = version
         version += 1
         let positives = contributions.flatMap(\.positives)

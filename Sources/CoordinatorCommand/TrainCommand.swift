@@ -81,6 +81,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer: adam, sgd, adagrad.") var optimizer = "adam"
     @Option(help: "Learning rate (default 0.01).") var lr: Float?
     @Option(help: "L2 regularisation on touched rows.") var weightDecay: Float = 0
+    @Option(help: "Learning-rate schedule over the planned epochs: constant, cosine (half a cosine down to lr/100) or cosine:F (down to F·lr) (default: constant).")
+    var lrSchedule: String?
 
     // Run
     @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed: UInt64 = 42
@@ -163,6 +165,12 @@ struct TrainCommand: ParsableCommand {
         if let positiveTemperature { s.loss.positiveTemperature = positiveTemperature }
         if let liveNegatives { s.loss.liveNegatives = liveNegatives }
         if let lr { s.optimizer.learningRate = lr }
+        if let lrSchedule {
+            guard let parsed = LearningRateSchedule(parsing: lrSchedule) else {
+                throw ValidationError("--lr-schedule must be constant, cosine or cosine:F with 0 ≤ F ≤ 1 (got \(lrSchedule))")
+            }
+            s.learningRateSchedule = parsed
+        }
         if let validationFraction { s.validationFraction = validationFraction }
         if let patience { s.patience = patience }
         s.timeLimit = timeLimit

@@ -72,7 +72,8 @@ public final class SparseOptimizer {
     }
 
     /// Applies one step of the (already averaged) gradient to the rows it names (ids strictly ascending).
-    public func apply(_ gradient: SparseRows, to table: EmbeddingTable) {
+    /// `learningRateScale` multiplies the learning rate for this step (a learning-rate schedule).
+    public func apply(_ gradient: SparseRows, to table: EmbeddingTable, learningRateScale: Float = 1) {
         precondition(gradient.dim == dim && table.dim == dim && table.rows == rows,
                      "optimizer for \(rows)×\(dim) given a gradient of dim \(gradient.dim) and a \(table.rows)×\(table.dim) table")
         for (k, id) in gradient.ids.enumerated() {
@@ -83,9 +84,10 @@ public final class SparseOptimizer {
         let s = settings
         let d = dim
         let t = Double(stepCount)
-        let adamStep = Float(Double(s.learningRate) * (1 - pow(Double(s.beta2), t)).squareRoot()
+        let lr = s.learningRate * learningRateScale
+        let adamStep = Float(Double(lr) * (1 - pow(Double(s.beta2), t)).squareRoot()
                              / (1 - pow(Double(s.beta1), t)))
-        let lr = s.learningRate, decay = s.weightDecay, epsilon = s.epsilon
+        let decay = s.weightDecay, epsilon = s.epsilon
         let beta1 = s.beta1, beta2 = s.beta2
         table.withUnsafeMutableValues { theta in
             gradient.values.withUnsafeBufferPointer { grads in

@@ -165,6 +165,19 @@ final class LocalClusterTests: XCTestCase {
         for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "the last epoch is complete too") }
     }
 
+    func testLearningRateScheduleReachesTheOptimizer() throws {
+        let constant = try runCluster(workers: 1, epochs: 2, name: "lr-constant").output
+        let cosine = try runCluster(workers: 1, epochs: 2, name: "lr-cosine", extraFlags: ["--lr-schedule", "cosine:0"]).output
+        let start = try XCTUnwrap(try ProcessHarness.jsonLines(cosine.appendingPathComponent("metrics.jsonl"))
+            .first { $0["event"] as? String == "start" })
+        XCTAssertEqual(start["lr_schedule"] as? String, "cosine(finalFraction: 0.0)")
+        let a = try ProcessHarness.readNpy(constant.appendingPathComponent("user_embeddings.npy")).values
+        let b = try ProcessHarness.readNpy(cosine.appendingPathComponent("user_embeddings.npy")).values
+        let moved = zip(a, b).filter { $0 != $1 }.count
+        XCTAssertGreaterThan(moved, a.count / 2, "a decaying rate ends elsewhere than a constant one")
+        XCTAssertTrue(b.allSatisfy(\.isFinite))
+    }
+
     func testOneAndThreeWorkersEndWithTheSameParameters() throws {
         let one = try runCluster(workers: 1, epochs: 2, name: "one-worker").output
         let three = try runCluster(workers: 3, epochs: 2, name: "three-workers").output
