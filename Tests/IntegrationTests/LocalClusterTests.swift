@@ -179,8 +179,28 @@ final class LocalClusterTests: XCTestCase {
     }
 
     func testOneAndThreeWorkersEndWithTheSameParameters() throws {
-        let one = try runCluster(workers: 1, epochs: 2, name: "one-worker").output
-        let three = try runCluster(workers: 3, epochs: 2, name: "three-workers").output
+        try compareOneAndThreeWorkers(flags: [])
+    }
+
+    /// The quality preset's loss (live negatives, bilateral softmax) and its validation split, with a cosine
+    /// learning-rate schedule: the same parameters and the same figures every epoch.
+    func testOneAndThreeWorkersEndWithTheSameParametersWithTheQualityPresetsLoss() throws {
+        let (one, three) = try compareOneAndThreeWorkers(flags: [
+            "--preset", "quality", "--epochs", "2", "--negatives", "128", "--patience", "0", "--lr-schedule", "cosine",
+        ])
+        let figures = try [one, three].map { output in
+            try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+                .filter { $0["event"] as? String == "epoch" }
+                .map { [$0["recall@20"] as! Double, $0["ndcg@20"] as! Double, $0["val_recall@20"] as! Double] }
+        }
+        XCTAssertEqual(figures[0].count, 2)
+        XCTAssertEqual(figures[0], figures[1])
+    }
+
+    @discardableResult
+    func compareOneAndThreeWorkers(flags: [String]) throws -> (URL, URL) {
+        let one = try runCluster(workers: 1, epochs: 2, name: "one-worker", extraFlags: flags).output
+        let three = try runCluster(workers: 3, epochs: 2, name: "three-workers", extraFlags: flags).output
         for file in ["user_embeddings.npy", "item_embeddings.npy", "bank.npy"] {
             let a = try ProcessHarness.readNpy(one.appendingPathComponent(file)).values
             let b = try ProcessHarness.readNpy(three.appendingPathComponent(file)).values
@@ -190,6 +210,7 @@ final class LocalClusterTests: XCTestCase {
             let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, 1e-6, "\(file) differs by \(worst)")
         }
+        return (one, three)
     }
 
     func testUnreachableCoordinatorIsAClearWaitNotACrash() throws {
