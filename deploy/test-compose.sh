@@ -188,7 +188,7 @@ finish_and_check() {
 
 # 3. A clean run, with intruders knocking on the published port.
 clean=mbtclean$$
-export MBT_EPOCHS=10
+export MBT_EPOCHS=20   # long enough that the intruders knock while it trains
 say "clean run: 1 coordinator, 3 workers, $MBT_EPOCHS epochs of $MBT_SYNTHETIC_USERS users x $MBT_SYNTHETIC_ITEMS items"
 run_began=$(date +%s)
 up "$clean"
@@ -197,7 +197,10 @@ check "$clean: the port is published on 127.0.0.1 only" \
   test "$(docker port "$coordinator" 5555/tcp)" = "127.0.0.1:$port"
 check "$clean: processes run as uid 10001" \
   test "$(docker top "$coordinator" -o pid,uid | awk 'NR > 1 { print $2 }' | sort -u | tr -d '\n')" = 10001
-# Intruders: a worker without a key, one with an unlisted key, and a plain-text TCP client.
+check "$clean: the coordinator's health check turns healthy" wait_until 60 "coordinator healthy" health_is "$coordinator" healthy
+check "$clean: a worker's health check turns healthy" wait_until 60 "worker healthy" health_is "${clean}_worker_1" healthy
+# Intruders, once the coordinator listens: a worker without a key, one with an unlisted key, and a plain-text
+# TCP client.
 timeout 12 "$bin/worker" --coordinator "tcp://127.0.0.1:$port" --name keyless >"$work/keyless.log" 2>&1 &
 intruders+=($!)
 timeout 12 "$bin/worker" --coordinator "tcp://127.0.0.1:$port" --name stranger \
@@ -216,8 +219,6 @@ for _ in range(5):
         time.sleep(1)
 PY
 intruders+=($!)
-check "$clean: the coordinator's health check turns healthy" wait_until 60 "coordinator healthy" health_is "$coordinator" healthy
-check "$clean: a worker's health check turns healthy" wait_until 60 "worker healthy" health_is "${clean}_worker_1" healthy
 wait "${intruders[@]}" 2>/dev/null || true
 intruders=()
 check "$clean: the unlisted key is refused and logged with its key" \
