@@ -75,10 +75,19 @@ public struct CoordinatorSettings: Sendable {
         if !(loss.temperature > 0) { out.append("--temperature must be positive (got \(loss.temperature))") }
         if let tauPlus = loss.positiveTemperature {
             if !(tauPlus > 0 && tauPlus.isFinite) { out.append("--positive-temperature must be positive (got \(tauPlus))") }
-            if loss.kind == .bpr { out.append("--positive-temperature applies to the softmax losses, not bpr") }
+            if loss.kind == .bpr || loss.kind == .ccl {
+                out.append("--positive-temperature applies to the softmax losses, not \(loss.kind == .bpr ? "bpr" : "ccl")")
+            }
         }
         if loss.negatives < 1 || loss.negatives > 1 << 20 {
             out.append("--negatives must be between 1 and 1048576 (got \(loss.negatives))")
+        }
+        if loss.kind == .ccl {
+            if !(loss.cclMargin > -1 && loss.cclMargin < 1) { out.append("--ccl-margin must be in (-1, 1) (got \(loss.cclMargin))") }
+            if !(loss.cclNegativeWeight >= 0 && loss.cclNegativeWeight.isFinite) {
+                out.append("--ccl-negative-weight must be 0 or more (got \(loss.cclNegativeWeight))")
+            }
+            if loss.logQCorrection { out.append("--logq applies to the softmax losses, not ccl") }
         }
         if !(popularityAlpha >= 0 && popularityAlpha.isFinite) {
             out.append("--popularity-alpha must be finite and at least 0 (got \(popularityAlpha))")

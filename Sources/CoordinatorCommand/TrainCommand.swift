@@ -61,7 +61,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Examples per global step.") var batchSize = 3072
     @Option(help: "Pairs per minibatch, the unit of work of one worker (default: batch size / workers).")
     var minibatchSize: Int?
-    @Option(help: "Loss: bank-infonce, in-batch, mnr, bpr.") var loss = "bank-infonce"
+    @Option(help: "Loss: bank-infonce, in-batch, mnr, bpr, ccl (cosine contrastive loss against the bank negatives).") var loss = "bank-infonce"
+    @Option(help: "CCL: margin of the negative term.") var cclMargin: Float = 0.9
+    @Option(help: "CCL: weight of the mean negative term.") var cclNegativeWeight: Float = 150
     @Option(help: "Similarity: cosine or dot (default: cosine; dot for mnr and bpr).") var similarity: String?
     @Option(help: "Softmax temperature τ (default 0.1; 1 for mnr).") var temperature: Float?
     @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + (τ/τ⁺)·log Σ exp(s⁻/τ) with the positive outside the sum (softmax losses; default: plain InfoNCE).")
@@ -142,7 +144,8 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--similarity must be cosine or dot (got \(similarity ?? ""))")
         }
         s.loss = LossSettings(kind: kind, similarity: sim, temperature: kind == .mnr ? 1 : 0.1,
-                              removeAccidentalHits: !keepAccidentalHits, logQCorrection: logq, mixInBatch: mixInBatch)
+                              removeAccidentalHits: !keepAccidentalHits, logQCorrection: logq, mixInBatch: mixInBatch,
+                              cclMargin: cclMargin, cclNegativeWeight: cclNegativeWeight)
         guard let samplerKind = ["uniform": SamplerKind.uniform, "popularity": .popularity][sampler] else {
             throw ValidationError("--sampler must be uniform or popularity (got \(sampler))")
         }
@@ -192,7 +195,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     static let lossKinds: [String: LossKind] = [
-        "bank-infonce": .bankInfoNCE, "in-batch": .inBatchInfoNCE, "mnr": .mnr, "bpr": .bpr,
+        "bank-infonce": .bankInfoNCE, "in-batch": .inBatchInfoNCE, "mnr": .mnr, "bpr": .bpr, "ccl": .ccl,
     ]
 
     func loadData() throws -> InteractionData {

@@ -20,6 +20,8 @@ public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -
 /// positiveIds (B), negativeIds (K): when given, a negative column whose item id equals the row's positive id is
 /// masked (logit −∞); with inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b].
 /// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction: log(K·q_k)).
+/// ccl (margin m, weight w): instead of a softmax, the cosine contrastive loss of each row (`cclRow`); pass
+/// temperature 1 and no offsets.
 /// positiveTemperature τ⁺ (BSL): loss_b = −s_target/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c), the sum taken as 0
 /// when every other column is masked; nil: plain softmax cross-entropy.
 /// logits (B, C) scratch; on return it holds dLoss/d(similarity) = (softmax − onehot)/τ (BSL: softmax over the
@@ -30,6 +32,7 @@ public func contrastiveSoftmaxForwardBackward(
     batch B: Int, negatives K: Int, dim d: Int, inBatch: Bool, temperature: Float,
     positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
     negativeLogitOffset: UnsafePointer<Float>?, positiveTemperature: Float? = nil,
+    ccl: (margin: Float, weight: Float)? = nil,
     logits: UnsafeMutablePointer<Float>,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>?
 ) -> Double {
@@ -70,6 +73,10 @@ public func contrastiveSoftmaxForwardBackward(
             if inBatch {
                 for j in 0 ..< B where j != b && ids[j] == own { row[j] = -.infinity }
             }
+        }
+        if let ccl {
+            lossSum += cclRow(row, columns: C, target: target, margin: ccl.margin, weight: ccl.weight)
+            continue
         }
         if let tauPlus = positiveTemperature {
             lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature, positiveTemperature: tauPlus)
@@ -141,6 +148,30 @@ func bilateralRow(_ row: UnsafeMutablePointer<Float>, columns C: Int, target: In
         for c in 0 ..< C { row[c] *= scale }
     }
     row[target] = -1 / tauPlus
+    return loss
+}
+
+/// One row of the cosine contrastive loss: `row` (C similarities, masked ones −∞) becomes dLoss/d(similarity);
+/// returns max(0, 1 − s_target) + (w / C') Σ_{c ≠ target, not masked} max(0, s_c − m), C' the unmasked others.
+@inline(__always)
+func cclRow(_ row: UnsafeMutablePointer<Float>, columns C: Int, target: Int, margin: Float, weight: Float) -> Double {
+    let positive = row[target]
+    var valid = 0
+    for c in 0 ..< C where c != target && row[c] > -.infinity { valid += 1 }
+    var loss = Double(Swift.max(0, 1 - positive))
+    let share = valid > 0 ? weight / Float(valid) : 0
+    var negativeSum = 0.0
+    for c in 0 ..< C where c != target {
+        let s = row[c]
+        if s > margin {
+            negativeSum += Double(s - margin)
+            row[c] = share
+        } else {
+            row[c] = 0
+        }
+    }
+    loss += Double(share) * negativeSum
+    row[target] = positive < 1 ? -1 : 0
     return loss
 }
 

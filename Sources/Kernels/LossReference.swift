@@ -84,6 +84,45 @@ public enum LossReference {
         return result
     }
 
+    /// Cosine contrastive loss: Σ_b max(0, 1 − cos(u_b, p_b)) + (w / K_b) Σ_k max(0, cos(u_b, n_k) − m), over the
+    /// K_b negatives whose id differs from the row's positive id (all K without ids).
+    public static func ccl(
+        users: [[Double]], positives: [[Double]], negatives: [[Double]], margin: Double, weight: Double,
+        positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil
+    ) -> Result {
+        let B = users.count, K = negatives.count
+        precondition(positives.count == B, "one positive per user")
+        let d = users.first?.count ?? 0
+        var result = Result(lossSum: 0, users: zeros(B, d), positives: zeros(B, d), negatives: zeros(K, d))
+        for b in 0 ..< B {
+            let kept = (0 ..< K).filter { k in
+                guard let pid = positiveIds, let nid = negativeIds else { return true }
+                return nid[k] != pid[b]
+            }
+            let positive = similarityValue(users[b], positives[b], .cosine)
+            if positive < 1 {
+                result.lossSum += 1 - positive
+                let (du, dv) = similarityGradient(users[b], positives[b], .cosine)
+                for j in 0 ..< d {
+                    result.users[b][j] -= du[j]
+                    result.positives[b][j] -= dv[j]
+                }
+            }
+            let share = kept.isEmpty ? 0 : weight / Double(kept.count)
+            for k in kept {
+                let s = similarityValue(users[b], negatives[k], .cosine)
+                guard s > margin else { continue }
+                result.lossSum += share * (s - margin)
+                let (du, dv) = similarityGradient(users[b], negatives[k], .cosine)
+                for j in 0 ..< d {
+                    result.users[b][j] += share * du[j]
+                    result.negatives[k][j] += share * dv[j]
+                }
+            }
+        }
+        return result
+    }
+
     /// BPR: Σ_b softplus(<u_b, n_b> − <u_b, p_b>); a triple with positiveIds[b] == negativeIds[b] is skipped.
     public static func bpr(
         users: [[Double]], positives: [[Double]], negatives: [[Double]],

@@ -8,6 +8,9 @@ public enum LossKind: UInt8, Sendable, CaseIterable {
     case mnr = 2
     /// Bayesian personalised ranking: softplus(<u,n> − <u,p>) with one live-table negative per pair, dot product.
     case bpr = 3
+    /// Cosine contrastive loss (SimpleX's CCL) against K bank negatives: max(0, 1 − cos(u, p)) +
+    /// (w / K') Σ_k max(0, cos(u, n_k) − m) over the K' negatives left after accidental hits.
+    case ccl = 4
 }
 
 /// How a user row is compared with an item row.
@@ -36,6 +39,10 @@ public struct LossSettings: Sendable, Equatable {
     /// τ⁺, a separate temperature of the positive (bilateral softmax loss, BSL): when set, a row's loss is
     /// −s⁺/τ⁺ + (τ/τ⁺)·log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
     public var positiveTemperature: Float?
+    /// CCL: margin m of the negative term (negatives with cosine above it are pushed down).
+    public var cclMargin: Float
+    /// CCL: weight w of the mean negative term.
+    public var cclNegativeWeight: Float
 
     public init(
         kind: LossKind = .bankInfoNCE,
@@ -46,7 +53,9 @@ public struct LossSettings: Sendable, Equatable {
         logQCorrection: Bool = false,
         mixInBatch: Bool = false,
         liveNegatives: Bool = false,
-        positiveTemperature: Float? = nil
+        positiveTemperature: Float? = nil,
+        cclMargin: Float = 0.9,
+        cclNegativeWeight: Float = 150
     ) {
         self.kind = kind
         self.similarity = similarity
@@ -57,25 +66,31 @@ public struct LossSettings: Sendable, Equatable {
         self.mixInBatch = mixInBatch
         self.liveNegatives = liveNegatives
         self.positiveTemperature = positiveTemperature
+        self.cclMargin = cclMargin
+        self.cclNegativeWeight = cclNegativeWeight
     }
 
     /// Whether `compute` reads K bank negatives for this loss.
     public var usesBankNegatives: Bool {
         switch kind {
-        case .bankInfoNCE: return true
+        case .bankInfoNCE, .ccl: return true
         case .inBatchInfoNCE: return mixInBatch
         case .mnr, .bpr: return false
         }
     }
 
-    /// The similarity the kernels actually use (MNR and BPR are dot-product losses).
+    /// The similarity the kernels actually use (MNR and BPR are dot-product losses, CCL a cosine one).
     public var effectiveSimilarity: Similarity {
         switch kind {
         case .bankInfoNCE, .inBatchInfoNCE: return similarity
         case .mnr, .bpr: return .dot
+        case .ccl: return .cosine
         }
     }
 
-    /// The temperature the kernels actually use (BPR has none).
-    public var effectiveTemperature: Float { kind == .bpr ? 1 : temperature }
+    /// The temperature the kernels actually use (BPR and CCL have none).
+    public var effectiveTemperature: Float { kind == .bpr || kind == .ccl ? 1 : temperature }
+
+    /// Whether the loss scores each pair against the minibatch's other positives.
+    public var isInBatch: Bool { kind == .inBatchInfoNCE || kind == .mnr }
 }

@@ -47,7 +47,7 @@ public final class MinibatchGradientComputer {
                          "BPR needs one negative per pair: \(negatives.count) negatives for \(users.count) pairs")
             return computeBPR(users: users, items: items, negatives: negatives, userTable: userTable,
                               itemTable: itemTable)
-        case .bankInfoNCE, .inBatchInfoNCE, .mnr:
+        case .bankInfoNCE, .inBatchInfoNCE, .mnr, .ccl:
             let useBank = settings.usesBankNegatives
             if useBank && settings.logQCorrection {
                 precondition(negativeLogQ?.count == negatives.count,
@@ -70,7 +70,7 @@ public final class MinibatchGradientComputer {
         userTable: EmbeddingTable, itemTable: EmbeddingTable, bank: EmbeddingTable
     ) -> MinibatchGradient {
         let B = users.count, K = negatives.count, d = dim
-        let inBatch = settings.kind != .bankInfoNCE
+        let inBatch = settings.isInBatch
         // Live negatives: rows of the item table with gradients (sampled softmax); else constant bank rows.
         let live = settings.liveNegatives && K > 0
         let cosine = settings.effectiveSimilarity == .cosine
@@ -82,9 +82,10 @@ public final class MinibatchGradientComputer {
         let qNormAt = dnAt + liveK * d, pNormAt = qNormAt + B, nNormAt = pNormAt + B, offAt = nNormAt + liveK
         let logitsAt = offAt + K
         let blockRows = bankBlockRows ?? bankContrastiveBlockRows(negatives: K)
-        let fused = !inBatch && !live
+        let fused = !inBatch && !live && settings.kind != .ccl
         ensureScratch(logitsAt + (fused ? kernelThreads * Swift.min(B, blockRows) * K : B * C))
-        let temperature = settings.temperature
+        let temperature = settings.effectiveTemperature
+        let ccl = settings.kind == .ccl ? (margin: settings.cclMargin, weight: settings.cclNegativeWeight) : nil
         let removeHits = settings.removeAccidentalHits
         var lossSum = 0.0
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
@@ -110,7 +111,7 @@ public final class MinibatchGradientComputer {
                         positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        positiveTemperature: settings.positiveTemperature,
+                        positiveTemperature: settings.positiveTemperature, ccl: ccl,
                         logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: live ? s + dnAt : nil)
                     : bankContrastiveForwardBackward(
                         q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,

@@ -15,7 +15,9 @@ extension TrainingSpec {
                   logQCorrection: loss.logQCorrection, mixInBatch: loss.mixInBatch,
                   removeAccidentalHits: loss.removeAccidentalHits, verifyReplicas: verifyReplicas,
                   liveNegatives: loss.liveNegatives, temperature: loss.temperature,
-                  positiveTemperature: loss.kind == .bpr ? nil : loss.positiveTemperature, negatives: loss.negatives,
+                  positiveTemperature: loss.kind == .bpr || loss.kind == .ccl ? nil : loss.positiveTemperature,
+                  cclMargin: loss.kind == .ccl ? loss.cclMargin : 0,
+                  cclNegativeWeight: loss.kind == .ccl ? loss.cclNegativeWeight : 0, negatives: loss.negatives,
                   popularityAlpha: popularityAlpha,
                   seed: seed, popularity: sampler == .popularity ? popularity : [])
     }
@@ -26,7 +28,8 @@ extension TrainingSpec {
         return LossSettings(kind: kind, similarity: sim, temperature: temperature, negatives: negatives,
                             removeAccidentalHits: removeAccidentalHits, logQCorrection: logQCorrection,
                             mixInBatch: mixInBatch, liveNegatives: liveNegatives,
-                            positiveTemperature: positiveTemperature)
+                            positiveTemperature: positiveTemperature,
+                            cclMargin: kind == .ccl ? cclMargin : 0.9, cclNegativeWeight: kind == .ccl ? cclNegativeWeight : 150)
     }
 
     /// The negative sampler the spec names; nil when the code is unknown, or the popularity counts are missing or

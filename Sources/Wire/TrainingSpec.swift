@@ -1,14 +1,15 @@
 /// What every worker must agree on to compute gradients: table shapes, loss, sampler and their settings.
 ///
 /// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss, u8 similarity, u8 sampler, u8 flags,
-/// f32 temperature, [f32 positiveTemperature when flag bit 5 is set], u32 negatives, f32 popularityAlpha, u64 seed,
-/// u32 popularityCount, popularityCount × f32.
+/// f32 temperature, [f32 positiveTemperature when flag bit 5 is set], [f32 cclMargin, f32 cclNegativeWeight when
+/// loss is 4 (CCL)], u32 negatives, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32.
 public struct TrainingSpec: Equatable, Sendable {
     // Codes of `loss`.
     public static let lossBankInfoNCE: UInt8 = 0
     public static let lossInBatchInfoNCE: UInt8 = 1
     public static let lossMNR: UInt8 = 2
     public static let lossBPR: UInt8 = 3
+    public static let lossCCL: UInt8 = 4
     // Codes of `similarity`.
     public static let similarityCosine: UInt8 = 0
     public static let similarityDot: UInt8 = 1
@@ -32,6 +33,9 @@ public struct TrainingSpec: Equatable, Sendable {
     public var temperature: Float
     /// τ⁺ of the bilateral softmax loss; nil for plain InfoNCE.
     public var positiveTemperature: Float?
+    /// CCL (loss 4): the margin and weight of the negative term; (0, 0) for other losses.
+    public var cclMargin: Float
+    public var cclNegativeWeight: Float
     public var negatives: Int
     public var popularityAlpha: Float
     public var seed: UInt64
@@ -42,7 +46,7 @@ public struct TrainingSpec: Equatable, Sendable {
         users: Int, items: Int, dim: Int, loss: UInt8, similarity: UInt8, sampler: UInt8,
         logQCorrection: Bool = false, mixInBatch: Bool = false, removeAccidentalHits: Bool = false,
         verifyReplicas: Bool = false, liveNegatives: Bool = false, temperature: Float,
-        positiveTemperature: Float? = nil, negatives: Int,
+        positiveTemperature: Float? = nil, cclMargin: Float = 0, cclNegativeWeight: Float = 0, negatives: Int,
         popularityAlpha: Float, seed: UInt64, popularity: [Float] = []
     ) {
         self.users = users
@@ -58,6 +62,8 @@ public struct TrainingSpec: Equatable, Sendable {
         self.liveNegatives = liveNegatives
         self.temperature = temperature
         self.positiveTemperature = positiveTemperature
+        self.cclMargin = cclMargin
+        self.cclNegativeWeight = cclNegativeWeight
         self.negatives = negatives
         self.popularityAlpha = popularityAlpha
         self.seed = seed
@@ -91,6 +97,10 @@ extension TrainingSpec {
         w.u8(flags)
         w.f32(temperature)
         if let positiveTemperature { w.f32(positiveTemperature) }
+        if loss == Self.lossCCL {
+            w.f32(cclMargin)
+            w.f32(cclNegativeWeight)
+        }
         w.u32(negatives, "spec negatives")
         w.f32(popularityAlpha)
         w.u64(seed)
@@ -106,7 +116,7 @@ extension TrainingSpec {
         let similarity = try r.u8("spec similarity")
         let sampler = try r.u8("spec sampler")
         let flags = try r.u8("spec flags")
-        guard loss <= lossBPR else { throw .invalid("spec loss code \(loss)") }
+        guard loss <= lossCCL else { throw .invalid("spec loss code \(loss)") }
         guard similarity <= similarityDot else { throw .invalid("spec similarity code \(similarity)") }
         guard sampler <= samplerPopularity else { throw .invalid("spec sampler code \(sampler)") }
         guard flags & ~knownFlags == 0 else { throw .invalid("spec flags 0x\(hex(flags, width: 2)) has unknown bits") }
@@ -114,6 +124,13 @@ extension TrainingSpec {
         let positiveTemperature = flags & flagPositiveTemperature != 0 ? try r.f32("spec positive temperature") : nil
         if let positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
             throw .invalid("spec positive temperature \(positiveTemperature) is not a positive number")
+        }
+        var ccl: (margin: Float, weight: Float) = (0, 0)
+        if loss == lossCCL {
+            ccl = (try r.f32("spec CCL margin"), try r.f32("spec CCL negative weight"))
+            guard ccl.margin > -1 && ccl.margin < 1, ccl.weight >= 0 && ccl.weight.isFinite else {
+                throw .invalid("spec CCL margin \(ccl.margin) (must be in (−1, 1)) or weight \(ccl.weight) (must be ≥ 0)")
+            }
         }
         let negatives = try r.count("spec negatives")
         let popularityAlpha = try r.f32("spec popularityAlpha")
@@ -128,7 +145,8 @@ extension TrainingSpec {
             logQCorrection: flags & flagLogQCorrection != 0, mixInBatch: flags & flagMixInBatch != 0,
             removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, verifyReplicas: flags & flagVerifyReplicas != 0,
             liveNegatives: flags & flagLiveNegatives != 0, temperature: temperature,
-            positiveTemperature: positiveTemperature, negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
+            positiveTemperature: positiveTemperature, cclMargin: ccl.margin, cclNegativeWeight: ccl.weight,
+            negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
             popularity: popularity)
     }
 }

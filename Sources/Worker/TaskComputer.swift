@@ -32,7 +32,7 @@ public final class TaskComputer {
         var random = negativeStream(seed: spec.seed, epoch: task.epoch, minibatch: task.minibatch)
         let count: Int
         switch loss.kind {
-        case .bankInfoNCE: count = loss.negatives
+        case .bankInfoNCE, .ccl: count = loss.negatives
         case .inBatchInfoNCE: count = loss.mixInBatch ? loss.negatives : 0
         case .mnr: count = 0
         case .bpr: count = task.users.count

@@ -119,6 +119,10 @@ final class ContrastiveSoftmaxTests: XCTestCase {
                          positiveTemperature: 0.05),
             LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.2, logQCorrection: true,
                          liveNegatives: true, positiveTemperature: 0.3),
+            // Cosine contrastive loss; margins low enough that many negatives are active.
+            LossSettings(kind: .ccl, cclMargin: 0.1, cclNegativeWeight: 5),
+            LossSettings(kind: .ccl, liveNegatives: true, cclMargin: -0.2, cclNegativeWeight: 150),
+            LossSettings(kind: .ccl, removeAccidentalHits: false, cclMargin: 0, cclNegativeWeight: 1),
         ]
         for (c, settings) in configurations.enumerated() {
             for trial in 0 ..< 3 {
@@ -138,7 +142,13 @@ final class ContrastiveSoftmaxTests: XCTestCase {
         let negatives = useBank ? p.negatives : []
         let offsets = settings.logQCorrection && useBank
             ? logQ.map { Double($0) + log(Double(negatives.count)) } : nil
-        let reference = LossReference.contrastive(
+        let reference = settings.kind == .ccl ? LossReference.ccl(
+            users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
+            negatives: LossFixtures.rows(settings.liveNegatives ? p.itemTable : p.bank, negatives),
+            margin: Double(settings.cclMargin), weight: Double(settings.cclNegativeWeight),
+            positiveIds: settings.removeAccidentalHits ? p.items : nil,
+            negativeIds: settings.removeAccidentalHits ? negatives : nil)
+        : LossReference.contrastive(
             users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
             negatives: LossFixtures.rows(settings.liveNegatives ? p.itemTable : p.bank, negatives),
             similarity: settings.effectiveSimilarity,
@@ -194,6 +204,37 @@ final class ContrastiveSoftmaxTests: XCTestCase {
                         XCTAssertEqual(grads[i][j], numeric, accuracy: 1e-6 + 1e-5 * abs(numeric),
                                        "\(similarity) inBatch=\(inBatch) τ⁺ \(String(describing: tauPlus)) input \(which) [\(i)][\(j)]")
                     }
+                }
+            }
+        }
+    }
+
+    /// The CCL reference's gradients against central differences, away from the kinks (|s − m| and |1 − s| large
+    /// compared with h).
+    func testCCLReferenceGradientsMatchFiniteDifferences() {
+        var random = SeededRandom(seed: 12)
+        let B = 4, K = 6, d = 5
+        func randomRows(_ n: Int) -> [[Double]] { (0 ..< n).map { _ in (0 ..< d).map { _ in random.nextGaussian() } } }
+        let users = randomRows(B), positives = randomRows(B), negatives = randomRows(K)
+        let positiveIds: [UInt32] = [1, 2, 3, 4], negativeIds: [UInt32] = [2, 7, 8, 1, 9, 10]
+        func loss(_ u: [[Double]], _ p: [[Double]], _ n: [[Double]]) -> Double {
+            LossReference.ccl(users: u, positives: p, negatives: n, margin: 0.05, weight: 3,
+                              positiveIds: positiveIds, negativeIds: negativeIds).lossSum
+        }
+        let r = LossReference.ccl(users: users, positives: positives, negatives: negatives, margin: 0.05, weight: 3,
+                                  positiveIds: positiveIds, negativeIds: negativeIds)
+        XCTAssertGreaterThan(r.lossSum, 0)
+        XCTAssertTrue(r.negatives.contains { $0.contains { $0 != 0 } }, "some negatives are above the margin")
+        let h = 1e-6
+        for which in 0 ..< 3 {
+            let (rows, grads) = [(users, r.users), (positives, r.positives), (negatives, r.negatives)][which]
+            for i in rows.indices {
+                for j in 0 ..< d {
+                    var plus = [users, positives, negatives], minus = plus
+                    plus[which][i][j] += h
+                    minus[which][i][j] -= h
+                    let numeric = (loss(plus[0], plus[1], plus[2]) - loss(minus[0], minus[1], minus[2])) / (2 * h)
+                    XCTAssertEqual(grads[i][j], numeric, accuracy: 1e-6 + 1e-5 * abs(numeric), "input \(which) [\(i)][\(j)]")
                 }
             }
         }

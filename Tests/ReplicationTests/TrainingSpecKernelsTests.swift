@@ -17,7 +17,10 @@ final class TrainingSpecKernelsTests: XCTestCase {
                 for flags in 0 ..< 8 {
                     let loss = LossSettings(kind: kind, similarity: similarity, temperature: 0.07 + Float(flags),
                                             negatives: 3 + flags, removeAccidentalHits: flags & 1 != 0,
-                                            logQCorrection: flags & 2 != 0, mixInBatch: flags & 4 != 0)
+                                            logQCorrection: flags & 2 != 0, mixInBatch: flags & 4 != 0,
+                                            positiveTemperature: kind == .bpr || kind == .ccl || flags < 4 ? nil : 0.3,
+                                            cclMargin: kind == .ccl ? 0.5 + Float(flags) / 20 : 0.9,
+                                            cclNegativeWeight: kind == .ccl ? 10 + Float(flags) : 150)
                     let s = spec(loss)
                     XCTAssertEqual(s.loss, kind.rawValue)
                     XCTAssertEqual(s.similarity, similarity.rawValue)
@@ -95,8 +98,8 @@ final class TrainingSpecKernelsTests: XCTestCase {
         var s = spec(LossSettings())
         XCTAssertNotNil(s.lossSettings)
         XCTAssertNotNil(s.negativeSampler)
-        s.loss = 4
-        XCTAssertNil(s.lossSettings, "loss 4")
+        s.loss = 5
+        XCTAssertNil(s.lossSettings, "loss 5")
         s.loss = TrainingSpec.lossBPR
         s.similarity = 2
         XCTAssertNil(s.lossSettings, "similarity 2")

@@ -194,7 +194,7 @@ final class WireCodecTests: XCTestCase {
     func testSpecCodesAndFlagsAreChecked() {
         let good = WireCodec.encode(WireSamples.welcome).payload
         // spec starts at offset 20: users, items, dim (12 bytes), then loss, similarity, sampler, flags.
-        for (offset, value) in [(32, 4), (33, 2), (34, 2), (35, 0x40)] {
+        for (offset, value) in [(32, 5), (33, 2), (34, 2), (35, 0x40)] {
             var payload = good
             payload[offset] = UInt8(value)
             XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, payload), payload: payload)) { error in
@@ -231,6 +231,24 @@ final class WireCodecTests: XCTestCase {
         var bad = encoded.payload
         let at = 20 + 12 + 4 + 4   // spec start, three u32, four u8, the f32 temperature
         withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) { bad.replaceSubrange(at ..< at + 4, with: $0) }
+        XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, bad), payload: bad)) { error in
+            guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testCCLSettingsTravelWithLossFourAndAreChecked() throws {
+        let spec = TrainingSpec(users: 3, items: 2, dim: 4, loss: TrainingSpec.lossCCL, similarity: 0, sampler: 0,
+                                temperature: 1, cclMargin: 0.9, cclNegativeWeight: 150, negatives: 8,
+                                popularityAlpha: 0.75, seed: 9)
+        let encoded = WireCodec.encode(Envelope(sender: 0, sequence: 1,
+                                                message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)))
+        guard case let .welcome(_, _, _, decoded) = try WireCodec.decode(header: encoded.header, payload: encoded.payload).message else {
+            return XCTFail("not a WELCOME")
+        }
+        XCTAssertEqual(decoded, spec)
+        var bad = encoded.payload
+        let at = 20 + 12 + 4 + 4   // the margin follows the temperature
+        withUnsafeBytes(of: Float(1.5).bitPattern.littleEndian) { bad.replaceSubrange(at ..< at + 4, with: $0) }
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, bad), payload: bad)) { error in
             guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
         }
