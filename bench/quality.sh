@@ -7,7 +7,7 @@
 #
 # Usage: bench/quality.sh DATASET_DIR_OR_FILE [PRESET] [EPOCHS|-] [WORKERS] [extra coordinator flags...]
 #   PRESET   bank, live or quality (see `coordinator --help`); default quality
-#   EPOCHS   number of epochs, or - for the preset's own (quality: up to 60, early stopping)
+#   EPOCHS   number of epochs, or - for the preset's own (quality: up to 40, early stopping)
 #   WORKERS  local worker processes; default 2
 # Ablation: bench/quality.sh DATASET ablation [EPOCHS] [WORKERS] runs the loss variants side by side (same seed)
 # and prints one table row per variant.
@@ -70,6 +70,7 @@ variants=(
   "live-K1024-bsl|live|--positive-temperature 0.1"
   "in-batch-only|live|--loss in-batch --no-live-negatives"
   "bpr|live|--loss bpr --no-live-negatives"
+  "ccl|live|--loss ccl"
   "live-K256|live|--negatives 256"
   "live-K4096|live|--negatives 4096"
   "live-K16384|live|--negatives 16384"

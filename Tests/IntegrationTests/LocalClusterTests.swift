@@ -114,12 +114,12 @@ final class LocalClusterTests: XCTestCase {
                                            extraFlags: ["--preset", "quality", "--negatives", "64"])
         let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
         let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" }, log)
-        XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 2048")
-        XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 60")
+        XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 4096")
+        XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 40")
         XCTAssertEqual(start["live_negatives"] as? Bool, true, "from the preset")
         XCTAssertEqual(try XCTUnwrap(start["positive_temperature"] as? Double), 0.1, accuracy: 1e-6)
         XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0, "the preset's validation split")
-        XCTAssertEqual(start["patience"] as? Int, 3)
+        XCTAssertEqual(start["patience"] as? Int, 5)
         XCTAssertEqual(lines.filter { $0["event"] as? String == "epoch" }.count, 1)
     }
 
