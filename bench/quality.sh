@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trains on a dataset with a named preset (coordinator --preset), prints the per-epoch table, and ends with one line:
+# Trains on a dataset with a named preset (coordinator --preset), prints the per-epoch table (on stderr), and ends
+# with one line on stdout:
 #   dataset preset recall@20 ndcg@20 epochs seconds
 # The figures on that line are the test scores at the epoch chosen on the validation split when the run has one
 # (the quality preset does), else at the last epoch; the line before it names the epoch and also gives the best
@@ -32,7 +33,7 @@ run() {
   local start end
   start=$(date +%s.%N)
   .build/release/coordinator --spawn-workers "$workers" --bind tcp://127.0.0.1:0 --dataset "$dataset" \
-    --preset "$runpreset" "${epochflags[@]}" --output "$out" "$@"
+    --preset "$runpreset" "${epochflags[@]}" --output "$out" "$@" >&2
   end=$(date +%s.%N)
   python3 - "$out/metrics.jsonl" "$(basename "$dataset")" "$name" "$start" "$end" <<'PY'
 import json, sys
