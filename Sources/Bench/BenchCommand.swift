@@ -94,6 +94,7 @@ struct StepCommand: ParsableCommand {
         var line = "RESULT impl=swift path=\(path.rawValue) B=\(shape.batch) K=\(shape.negatives) d=\(shape.dim)"
             + " threads=\(options.threads) parallel=\(parallel) block_rows=\(blockRows.map(String.init) ?? "auto") ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
             + " loss=\(fixed(loss, 5)) users=\(shape.users) items=\(shape.items) peak_rss_mib=\(fixed(peakResidentMiB(), 0))"
+            + " state_hash=\(String(workload.state.contentHash(), radix: 16))"
         if !gemmSeconds.isEmpty {
             let g = median(gemmSeconds)
             line += " gemm_ms=\(fixed(g * 1000, 2)) gemm_gflops=\(fixed(shape.gemmFlops / g / 1e9, 1))"

@@ -91,13 +91,16 @@ public final class MinibatchGradientComputer {
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
         scratch.withUnsafeMutableBufferPointer { buffer in
             let s = buffer.baseAddress!
-            gatherRows(userTable, ids: users, into: s + qAt)
-            gatherRows(itemTable, ids: items, into: s + pAt)
-            gatherRows(live ? itemTable : bank, ids: negatives, into: s + nAt)
-            if cosine {
-                normalizeRows(s + qAt, norms: s + qNormAt, rows: B, dim: d)
-                normalizeRows(s + pAt, norms: s + pNormAt, rows: B, dim: d)
-                normalizeRows(s + nAt, norms: live ? s + nNormAt : nil, rows: K, dim: d)
+            if cosine {   // gathered and normalised in one pass
+                users.withUnsafeBufferPointer { gatherNormalizedRows(userTable, ids: $0, into: s + qAt, norms: s + qNormAt) }
+                items.withUnsafeBufferPointer { gatherNormalizedRows(itemTable, ids: $0, into: s + pAt, norms: s + pNormAt) }
+                negatives.withUnsafeBufferPointer {
+                    gatherNormalizedRows(live ? itemTable : bank, ids: $0, into: s + nAt, norms: live ? s + nNormAt : nil)
+                }
+            } else {
+                gatherRows(userTable, ids: users, into: s + qAt)
+                gatherRows(itemTable, ids: items, into: s + pAt)
+                gatherRows(live ? itemTable : bank, ids: negatives, into: s + nAt)
             }
             if let logQ = negativeLogQ {
                 let logK = Float(log(Double(K)))

@@ -1,6 +1,10 @@
 // Vectorised row primitives for the softmax kernels: maximum, exp-and-sum, subtract, written over SIMD16<Float> so
 // that they do not depend on the auto-vectoriser (which cannot vectorise `exp` or a float reduction).
 
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
 typealias Float16x = SIMD16<Float>
 
 /// a, with the lanes where `mask` is set taken from b: a branch-free blend (the standard library's `pointwiseMax`
@@ -64,6 +68,17 @@ func exponentiateRow(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float)
     var total = Double(acc.sum())
     while i < count { total += Double(x[i]); i += 1 }
     return total
+}
+
+/// √x lane by lane (correctly rounded, like `Float.squareRoot()`); the standard library's SIMD square root is a
+/// loop of scalar calls.
+@inline(__always)
+func squareRoot(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    #if arch(x86_64)
+    SIMD8(lowHalf: _mm_sqrt_ps(x.lowHalf), highHalf: _mm_sqrt_ps(x.highHalf))
+    #else
+    x.squareRoot()
+    #endif
 }
 
 /// x[i] ← x[i] − y[i] for i < count.

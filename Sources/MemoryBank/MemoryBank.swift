@@ -49,20 +49,37 @@ public final class MemoryBank {
         sortedIds.removeLast(sortedIds.count - unique)
 
         let d = table.dim, m = momentum
-        // Every row of the delta is written before it is read: no zero-filling.
+        // Every row of the delta is written before it is read: no zero-filling. Four rows at a time, so that their
+        // norms are summed side by side (each in column order, as `normalizeRows` does).
         let delta = [Float](unsafeUninitializedCapacity: unique * d) { out, count in
+            let deltaRows = out.baseAddress!
             itemTable.withUnsafeValues { items in
                 table.withUnsafeMutableValues { bank in
-                    for (k, id) in sortedIds.enumerated() {
-                        let v = items.baseAddress! + Int(id) * d
-                        let row = bank.baseAddress! + Int(id) * d
-                        let newRow = out.baseAddress! + k * d
-                        // newRow ← normalize(v); newRow ← normalize(m·row + (1−m)·newRow)
-                        newRow.initialize(from: v, count: d)
-                        normalizeRows(newRow, norms: nil, rows: 1, dim: d)
-                        for j in 0 ..< d { newRow[j] = m * row[j] + (1 - m) * newRow[j] }
-                        normalizeRows(newRow, norms: nil, rows: 1, dim: d)
-                        row.update(from: newRow, count: d)
+                    var k = 0
+                    while k < unique {
+                        let group = Swift.min(4, unique - k)
+                        let item = { (i: Int) in items.baseAddress! + Int(self.sortedIds[k + Swift.min(i, group - 1)]) * d }
+                        let newRow = { (i: Int) in deltaRows + (k + Swift.min(i, group - 1)) * d }
+                        // newRow ← m·row + (1−m)·normalize(v)
+                        let itemSquares = rowDotProducts(item(0), item(0), item(1), item(1), item(2), item(2),
+                                                         item(3), item(3), count: d)
+                        for i in 0 ..< group {
+                            let v = item(i), row = bank.baseAddress! + Int(self.sortedIds[k + i]) * d, out = newRow(i)
+                            let inv = 1 / Swift.max(itemSquares[i].squareRoot(), rowNormFloor)
+                            for j in 0 ..< d { out[j] = m * row[j] + (1 - m) * (v[j] * inv) }
+                        }
+                        // newRow ← normalize(newRow); row ← newRow
+                        let newSquares = rowDotProducts(newRow(0), newRow(0), newRow(1), newRow(1), newRow(2),
+                                                        newRow(2), newRow(3), newRow(3), count: d)
+                        for i in 0 ..< group {
+                            let row = bank.baseAddress! + Int(self.sortedIds[k + i]) * d, out = newRow(i)
+                            let inv = 1 / Swift.max(newSquares[i].squareRoot(), rowNormFloor)
+                            for j in 0 ..< d {
+                                out[j] *= inv
+                                row[j] = out[j]
+                            }
+                        }
+                        k += group
                     }
                 }
             }
