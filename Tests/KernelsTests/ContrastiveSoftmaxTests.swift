@@ -192,18 +192,28 @@ final class ContrastiveSoftmaxTests: XCTestCase {
                                               similarity: similarity, temperature: 0.3, inBatch: inBatch,
                                               positiveIds: positiveIds, negativeIds: negativeIds,
                                               negativeLogitOffset: offsets, positiveTemperature: tauPlus)
-            let h = 1e-6
-            for which in 0 ..< 3 {
-                let (rows, grads) = [(users, r.users), (positives, r.positives), (negatives, r.negatives)][which]
-                for i in rows.indices {
-                    for j in 0 ..< d {
-                        var plus = [users, positives, negatives], minus = plus
-                        plus[which][i][j] += h
-                        minus[which][i][j] -= h
-                        let numeric = (loss(plus[0], plus[1], plus[2]) - loss(minus[0], minus[1], minus[2])) / (2 * h)
-                        XCTAssertEqual(grads[i][j], numeric, accuracy: 1e-6 + 1e-5 * abs(numeric),
-                                       "\(similarity) inBatch=\(inBatch) τ⁺ \(String(describing: tauPlus)) input \(which) [\(i)][\(j)]")
-                    }
+            checkAgainstFiniteDifferences(r, inputs: (users, positives, negatives), loss: loss,
+                                          context: "\(similarity) inBatch=\(inBatch) τ⁺ \(String(describing: tauPlus))")
+        }
+    }
+
+    /// Each gradient of a float64 reference result against central differences (h = 1e-6) of `loss`, for every
+    /// coordinate of the users, the positives and the negatives.
+    private func checkAgainstFiniteDifferences(
+        _ r: LossReference.Result, inputs: (users: [[Double]], positives: [[Double]], negatives: [[Double]]),
+        loss: ([[Double]], [[Double]], [[Double]]) -> Double, context: String
+    ) {
+        let h = 1e-6
+        let all = [inputs.users, inputs.positives, inputs.negatives]
+        for (which, grads) in [r.users, r.positives, r.negatives].enumerated() {
+            for i in all[which].indices {
+                for j in all[which][i].indices {
+                    var plus = all, minus = all
+                    plus[which][i][j] += h
+                    minus[which][i][j] -= h
+                    let numeric = (loss(plus[0], plus[1], plus[2]) - loss(minus[0], minus[1], minus[2])) / (2 * h)
+                    XCTAssertEqual(grads[i][j], numeric, accuracy: 1e-6 + 1e-5 * abs(numeric),
+                                   "\(context) input \(which) [\(i)][\(j)]")
                 }
             }
         }
@@ -225,19 +235,7 @@ final class ContrastiveSoftmaxTests: XCTestCase {
                                   positiveIds: positiveIds, negativeIds: negativeIds)
         XCTAssertGreaterThan(r.lossSum, 0)
         XCTAssertTrue(r.negatives.contains { $0.contains { $0 != 0 } }, "some negatives are above the margin")
-        let h = 1e-6
-        for which in 0 ..< 3 {
-            let (rows, grads) = [(users, r.users), (positives, r.positives), (negatives, r.negatives)][which]
-            for i in rows.indices {
-                for j in 0 ..< d {
-                    var plus = [users, positives, negatives], minus = plus
-                    plus[which][i][j] += h
-                    minus[which][i][j] -= h
-                    let numeric = (loss(plus[0], plus[1], plus[2]) - loss(minus[0], minus[1], minus[2])) / (2 * h)
-                    XCTAssertEqual(grads[i][j], numeric, accuracy: 1e-6 + 1e-5 * abs(numeric), "input \(which) [\(i)][\(j)]")
-                }
-            }
-        }
+        checkAgainstFiniteDifferences(r, inputs: (users, positives, negatives), loss: loss, context: "CCL")
     }
 
     /// The float32 kernel's gradients against central differences of its own loss (h = 1e-2, tolerance 2e-2).
