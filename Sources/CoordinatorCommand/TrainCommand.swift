@@ -239,11 +239,12 @@ struct TrainCommand: ParsableCommand {
         BLAS.setThreads(blasThreads)
         let status = StatusFile(path: statusFile ?? Environment.value("MBT_STATUS_FILE"))
         status.write("starting")
-        var settings = try settings()
-        settings.curve = try curveServer(logger: logger)
+        // Flags and key files are checked before the data loads; a preset then sizes what depends on the catalogue.
+        _ = try settings()
+        let curve = try curveServer(logger: logger)
         var data = try loadData()
-        settings = try self.settings(itemCount: data.itemCount)
-        settings.curve = try curveServer(logger: logger)
+        var settings = try settings(itemCount: data.itemCount)
+        settings.curve = curve
         if let preset { logger.info("preset \(preset): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature), \(settings.epochs) epochs at most") }
         if settings.validationFraction > 0 {
             data = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)
