@@ -7,7 +7,7 @@
 # test epoch (chosen on the test set, as published tables do).
 #
 # Usage: bench/quality.sh DATASET_DIR_OR_FILE [PRESET] [EPOCHS|-] [WORKERS] [extra coordinator flags...]
-#   PRESET   bank, live or quality (see `coordinator --help`); default quality
+#   PRESET   bank, live or quality (see `coordinator train --help`); default quality
 #   EPOCHS   number of epochs, or - for the preset's own (quality: up to 40, early stopping)
 #   WORKERS  local worker processes; default 2
 # Ablation: bench/quality.sh DATASET ablation [EPOCHS] [WORKERS] runs the loss variants side by side (same seed)
