@@ -13,6 +13,14 @@ public enum LossReference {
         public var positives: [[Double]]
         /// d(lossSum)/d(negatives[k]) (K × d); the kernels treat bank rows as constants and ignore these
         public var negatives: [[Double]]
+
+        /// No loss and zero gradients shaped like the inputs (one positive per user).
+        static func zero(users: [[Double]], positives: [[Double]], negatives: [[Double]]) -> Result {
+            precondition(positives.count == users.count, "one positive per user")
+            let d = users.first?.count ?? 0
+            return Result(lossSum: 0, users: zeros(users.count, d), positives: zeros(users.count, d),
+                          negatives: zeros(negatives.count, d))
+        }
     }
 
     /// Softmax contrastive loss: for each b, logits over [positive(s) | negatives] / τ, cross-entropy.
@@ -28,10 +36,8 @@ public enum LossReference {
         temperature: Double, inBatch: Bool, positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil,
         negativeLogitOffset: [Double]? = nil, positiveTemperature: Double? = nil
     ) -> Result {
-        let B = users.count, K = negatives.count
-        precondition(positives.count == B, "one positive per user")
-        let d = users.first?.count ?? 0
-        var result = Result(lossSum: 0, users: zeros(B, d), positives: zeros(B, d), negatives: zeros(K, d))
+        var result = Result.zero(users: users, positives: positives, negatives: negatives)
+        let B = users.count, K = negatives.count, d = users.first?.count ?? 0
         for b in 0 ..< B {
             // columns: (isNegative, index)
             var columns: [(negative: Bool, index: Int)] = []
@@ -90,10 +96,8 @@ public enum LossReference {
         users: [[Double]], positives: [[Double]], negatives: [[Double]], margin: Double, weight: Double,
         positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil
     ) -> Result {
-        let B = users.count, K = negatives.count
-        precondition(positives.count == B, "one positive per user")
-        let d = users.first?.count ?? 0
-        var result = Result(lossSum: 0, users: zeros(B, d), positives: zeros(B, d), negatives: zeros(K, d))
+        var result = Result.zero(users: users, positives: positives, negatives: negatives)
+        let B = users.count, K = negatives.count, d = users.first?.count ?? 0
         for b in 0 ..< B {
             let kept = (0 ..< K).filter { k in
                 guard let pid = positiveIds, let nid = negativeIds else { return true }
