@@ -12,6 +12,7 @@ public struct TrainingPreset: Sendable, Equatable {
     let temperature: Float?
     let positiveTemperature: Float?
     let liveNegatives: Bool?
+    let optimizer: OptimizerKind?
     let learningRate: Float?
     let learningRateSchedule: LearningRateSchedule?
     let validationFraction: Double?
@@ -21,13 +22,13 @@ public struct TrainingPreset: Sendable, Equatable {
     public static let bank = TrainingPreset(
         name: "bank", summary: "InfoNCE against 1024 constant memory-bank negatives, τ 0.1, Adam lr 0.01 (the defaults)",
         epochs: nil, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
-        liveNegatives: false, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
+        liveNegatives: false, optimizer: .adam, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
 
     /// Sampled softmax: the sampled negatives are read from the live item table and receive gradients.
     public static let live = TrainingPreset(
         name: "live", summary: "the same negatives read from the live item table, with gradients (sampled softmax)",
         epochs: nil, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
-        liveNegatives: true, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
+        liveNegatives: true, optimizer: .adam, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
 
     /// The best ranking quality measured: live negatives (up to 4096, at most half the catalogue), the positive kept
     /// out of the softmax sum (bilateral softmax, τ = τ⁺ = 0.1), the learning rate decayed along a cosine over 40
@@ -36,7 +37,7 @@ public struct TrainingPreset: Sendable, Equatable {
         name: "quality",
         summary: "live negatives (4096, at most half the items), bilateral softmax τ 0.1, lr 0.01 cosine-decayed over 40 epochs, validation 10 %, patience 5",
         epochs: 40, negatives: 4096, negativesPerItem: 0.5, temperature: 0.1, positiveTemperature: 0.1,
-        liveNegatives: true, learningRate: 0.01, learningRateSchedule: .cosine(finalFraction: 0.01),
+        liveNegatives: true, optimizer: .adam, learningRate: 0.01, learningRateSchedule: .cosine(finalFraction: 0.01),
         validationFraction: 0.1, patience: 5)
 
     public static let all: [TrainingPreset] = [.bank, .live, .quality]
@@ -53,6 +54,7 @@ public struct TrainingPreset: Sendable, Equatable {
         if let temperature { s.loss.temperature = temperature }
         s.loss.positiveTemperature = positiveTemperature
         if let liveNegatives { s.loss.liveNegatives = liveNegatives }
+        if let optimizer { s.optimizer.kind = optimizer }
         if let learningRate { s.optimizer.learningRate = learningRate }
         if let learningRateSchedule { s.learningRateSchedule = learningRateSchedule }
         if let validationFraction { s.validationFraction = validationFraction }

@@ -70,8 +70,9 @@ public final class TrainingState {
 
     public var dim: Int { users.dim }
 
-    /// Averages the contributions in the order given (weighted by examples), applies the optimizer to the touched
-    /// rows, moves the bank rows of the positives, and advances the version by one.
+    /// Averages the contributions in the order given (weighted by examples), applies the optimizer (the delta holds
+    /// every row it moved: the touched rows, and with dense Adam the rows still moving on their momentum), moves the
+    /// bank rows of the positives, and advances the version by one.
     /// `learningRateScale` multiplies the optimizer's learning rate for this step.
     public func apply(_ contributions: [MinibatchContribution], learningRateScale: Float = 1) -> StepDelta {
         let examples = contributions.reduce(0) { $0 + $1.examples }
@@ -82,14 +83,14 @@ public final class TrainingState {
         }
         let userGradient = userAverager.finish(examples: examples)
         let itemGradient = itemAverager.finish(examples: examples)
-        userOptimizer.apply(userGradient, to: users, learningRateScale: learningRateScale)
-        itemOptimizer.apply(itemGradient, to: items, learningRateScale: learningRateScale)
+        let movedUsers = userOptimizer.apply(userGradient, to: users, learningRateScale: learningRateScale)
+        let movedItems = itemOptimizer.apply(itemGradient, to: items, learningRateScale: learningRateScale)
         let base = version
         version += 1
         let positives = contributions.flatMap(\.positives)
         let bankRows = bank.update(itemIds: positives, itemTable: items, newVersion: version)
-        return StepDelta(baseVersion: base, version: version, users: users.rows(userGradient.ids),
-                         items: items.rows(itemGradient.ids), bank: bankRows)
+        return StepDelta(baseVersion: base, version: version, users: users.rows(movedUsers),
+                         items: items.rows(movedItems), bank: bankRows)
     }
 
     /// Hash of users, items and bank, as a replica computes it.

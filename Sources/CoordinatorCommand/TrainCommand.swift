@@ -80,7 +80,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Standard deviation of the initial embeddings.") var initStd: Float = 0.1
 
     // Optimiser
-    @Option(help: "Optimizer: adam, sgd, adagrad.") var optimizer = "adam"
+    @Option(help: "Optimizer: adam (lazy: only the rows in the gradient move, like torch SparseAdam), dense-adam (every row each step, like torch Adam on a dense table: absent rows keep moving on their momentum; the step's delta then holds those rows too), sgd, adagrad (default: adam).")
+    var optimizer: String?
     @Option(help: "Learning rate (default 0.01).") var lr: Float?
     @Option(help: "L2 regularisation on touched rows.") var weightDecay: Float = 0
     @Option(help: "Learning-rate schedule over the planned epochs: constant, cosine (half a cosine down to lr/100) or cosine:F (down to F·lr) (default: constant).")
@@ -152,10 +153,7 @@ struct TrainCommand: ParsableCommand {
         s.sampler = samplerKind
         s.popularityAlpha = popularityAlpha
         s.momentum = momentum
-        guard let optimizerKind = OptimizerKind(rawValue: optimizer) else {
-            throw ValidationError("--optimizer must be adam, sgd or adagrad (got \(optimizer))")
-        }
-        s.optimizer = OptimizerSettings(kind: optimizerKind, learningRate: 0.01, weightDecay: weightDecay)
+        s.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01, weightDecay: weightDecay)
         if let name = preset {
             guard let chosen = TrainingPreset.named(name) else {
                 throw ValidationError("--preset must be one of \(TrainingPreset.all.map(\.name).joined(separator: ", ")) (got \(name))")
@@ -167,6 +165,12 @@ struct TrainCommand: ParsableCommand {
         if let temperature { s.loss.temperature = temperature }
         if let positiveTemperature { s.loss.positiveTemperature = positiveTemperature }
         if let liveNegatives { s.loss.liveNegatives = liveNegatives }
+        if let optimizer {
+            guard let kind = OptimizerKind(rawValue: optimizer) else {
+                throw ValidationError("--optimizer must be one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(optimizer))")
+            }
+            s.optimizer.kind = kind
+        }
         if let lr { s.optimizer.learningRate = lr }
         if let lrSchedule {
             guard let parsed = LearningRateSchedule(parsing: lrSchedule) else {

@@ -1,6 +1,11 @@
 /// Which update rule a `SparseOptimizer` applies.
+/// - adam: lazy (sparse) Adam: only the rows in the gradient move, like `torch.optim.SparseAdam`.
+/// - denseAdam (`dense-adam`): Adam on every row each step, like `torch.optim.Adam` on a dense embedding table: a row
+///   absent from the gradient has gradient zero, so its moments decay and it keeps moving along its momentum.
 public enum OptimizerKind: String, Sendable, CaseIterable {
-    case adam, sgd, adagrad
+    case adam
+    case denseAdam = "dense-adam"
+    case sgd, adagrad
 }
 
 /// Hyper-parameters of a `SparseOptimizer`.
@@ -11,7 +16,7 @@ public struct OptimizerSettings: Sendable, Equatable {
     public var beta2: Float
     /// Added to the denominator (Adam: √v + ε; Adagrad: √acc + ε).
     public var epsilon: Float
-    /// L2: adds weightDecay · row to the gradient of touched rows.
+    /// L2: adds weightDecay · row to the gradient of the rows in the gradient.
     public var weightDecay: Float
 
     public init(

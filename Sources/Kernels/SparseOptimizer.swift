@@ -5,10 +5,14 @@ public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
     public let description: String
 }
 
-/// Lazy sparse optimizer for one table: only rows present in the gradient move.
+/// Optimizer for one table. All rules but dense Adam are lazy: only rows present in the gradient move.
 ///
 /// - Adam: per-element m, v; bias correction with the optimizer's global step count t (like torch SparseAdam:
 ///   θ ← θ − lr·√(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε)); t is incremented once per `apply`.
+/// - Dense Adam: the same rule on every row each step, a row absent from the gradient with gradient zero (like
+///   torch Adam on a dense table): m ← β₁m, v ← β₂v, and the row keeps moving along m. A row comes to rest once it
+///   has been absent for `restAfter` steps in a row, when its step has shrunk below 10⁻⁶ of its last one
+///   ((β₁/√β₂)ᵏ), and stays put until it is in a gradient again; rows never in a gradient do not move.
 /// - Adagrad: row-wise, one accumulator per row: acc ← acc + mean_j g_j²; θ ← θ − lr·g/(√acc + ε).
 /// - SGD: θ ← θ − lr·g.
 /// Weight decay adds weightDecay·θ to the gradient of touched rows first.
@@ -21,16 +25,27 @@ public final class SparseOptimizer {
     private var first: [Float]
     /// Adam: v (rows, dim); otherwise empty.
     private var second: [Float]
+    /// Dense Adam: steps since each row was last in a gradient, capped at `restAfter` (a row at the cap rests);
+    /// otherwise empty. Small integers, so a Float array holds them exactly (and checkpoints like the others).
+    private var idle: [Float]
+    /// Dense Adam: steps of absence after which a row rests (0 without momentum: an absent row has m = 0).
+    public let restAfter: Int
 
     public init(settings: OptimizerSettings, rows: Int, dim: Int) {
         precondition(rows >= 0 && dim > 0, "SparseOptimizer needs rows >= 0 and dim > 0, got \(rows)×\(dim)")
         self.settings = settings
         self.rows = rows
         self.dim = dim
+        restAfter = settings.kind == .denseAdam ? Self.restingHorizon(beta1: settings.beta1, beta2: settings.beta2) : 0
+        idle = []
         switch settings.kind {
         case .adam:
             first = [Float](repeating: 0, count: rows * dim)
             second = [Float](repeating: 0, count: rows * dim)
+        case .denseAdam:
+            first = [Float](repeating: 0, count: rows * dim)
+            second = [Float](repeating: 0, count: rows * dim)
+            idle = [Float](repeating: Float(restAfter), count: rows)
         case .adagrad:
             first = [Float](repeating: 0, count: rows)
             second = []
@@ -40,10 +55,19 @@ public final class SparseOptimizer {
         }
     }
 
-    /// The state arrays for a checkpoint: Adam [m, v], Adagrad [accumulator], SGD [].
+    /// The smallest k with (β₁/√β₂)ᵏ ≤ 10⁻⁶: how long the step of an absent row takes to fade (132 for 0.9, 0.999).
+    static func restingHorizon(beta1: Float, beta2: Float) -> Int {
+        let ratio = Double(beta1) / Double(beta2).squareRoot()
+        guard ratio > 0 else { return 0 }
+        guard ratio < 1 else { return Int(Int32.max) }
+        return Int((log(1e-6) / log(ratio)).rounded(.up))
+    }
+
+    /// The state arrays for a checkpoint: Adam [m, v], dense Adam [m, v, idle steps], Adagrad [accumulator], SGD [].
     public var state: [[Float]] {
         switch settings.kind {
         case .adam: return [first, second]
+        case .denseAdam: return [first, second, idle]
         case .adagrad: return [first]
         case .sgd: return []
         }
@@ -54,6 +78,7 @@ public final class SparseOptimizer {
         let expected: [Int]
         switch settings.kind {
         case .adam: expected = [rows * dim, rows * dim]
+        case .denseAdam: expected = [rows * dim, rows * dim, rows]
         case .adagrad: expected = [rows]
         case .sgd: expected = []
         }
@@ -63,8 +88,13 @@ public final class SparseOptimizer {
         guard stepCount >= 0 else {
             throw OptimizerStateError(description: "optimizer step count must be >= 0, got \(stepCount)")
         }
+        if settings.kind == .denseAdam,
+           let bad = state[2].first(where: { !($0 >= 0 && $0 <= Float(restAfter) && $0 == $0.rounded()) }) {
+            throw OptimizerStateError(description: "dense Adam idle step count \(bad) outside 0...\(restAfter)")
+        }
         switch settings.kind {
         case .adam: first = state[0]; second = state[1]
+        case .denseAdam: first = state[0]; second = state[1]; idle = state[2]
         case .adagrad: first = state[0]
         case .sgd: break
         }
@@ -73,7 +103,10 @@ public final class SparseOptimizer {
 
     /// Applies one step of the (already averaged) gradient to the rows it names (ids strictly ascending).
     /// `learningRateScale` multiplies the learning rate for this step (a learning-rate schedule).
-    public func apply(_ gradient: SparseRows, to table: EmbeddingTable, learningRateScale: Float = 1) {
+    /// Returns the ids of the rows that moved, ascending: the gradient's ids, and for dense Adam also the rows
+    /// still moving on their momentum.
+    @discardableResult
+    public func apply(_ gradient: SparseRows, to table: EmbeddingTable, learningRateScale: Float = 1) -> [UInt32] {
         precondition(gradient.dim == dim && table.dim == dim && table.rows == rows,
                      "optimizer for \(rows)×\(dim) given a gradient of dim \(gradient.dim) and a \(table.rows)×\(table.dim) table")
         for (k, id) in gradient.ids.enumerated() {
@@ -89,6 +122,9 @@ public final class SparseOptimizer {
                              / (1 - pow(Double(s.beta1), t)))
         let decay = s.weightDecay, epsilon = s.epsilon
         let beta1 = s.beta1, beta2 = s.beta2
+        if s.kind == .denseAdam {
+            return applyDenseAdam(gradient, to: table, step: adamStep)
+        }
         table.withUnsafeMutableValues { theta in
             gradient.values.withUnsafeBufferPointer { grads in
                 first.withUnsafeMutableBufferPointer { m in
@@ -113,6 +149,8 @@ public final class SparseOptimizer {
                                 let scale = lr / (m[Int(id)].squareRoot() + epsilon)
                                 for j in 0 ..< d { row[j] -= scale * (g[j] + decay * row[j]) }
                             }
+                        case .denseAdam:
+                            preconditionFailure("dense Adam is applied by applyDenseAdam")
                         case .adam:
                             let mBase = m.baseAddress!, vBase = v.baseAddress!
                             for (k, id) in gradient.ids.enumerated() {
@@ -126,6 +164,50 @@ public final class SparseOptimizer {
                 }
             }
         }
+        return gradient.ids
+    }
+
+    /// Dense Adam: rows in the gradient take their gradient (and weight decay) and restart their idle count; the
+    /// other rows that are not at rest take gradient zero (no decay) and count one more idle step.
+    private func applyDenseAdam(_ gradient: SparseRows, to table: EmbeddingTable, step: Float) -> [UInt32] {
+        let s = settings, d = dim, rest = Float(restAfter)
+        let zeros = [Float](repeating: 0, count: d)
+        var moved: [UInt32] = []
+        moved.reserveCapacity(rows)
+        table.withUnsafeMutableValues { theta in
+            gradient.values.withUnsafeBufferPointer { grads in
+                zeros.withUnsafeBufferPointer { zero in
+                    first.withUnsafeMutableBufferPointer { m in
+                        second.withUnsafeMutableBufferPointer { v in
+                            idle.withUnsafeMutableBufferPointer { idle in
+                                let theta = theta.baseAddress!, mBase = m.baseAddress!, vBase = v.baseAddress!
+                                let ids = gradient.ids
+                                var next = 0
+                                for r in 0 ..< rows {
+                                    let g: UnsafePointer<Float>, decay: Float
+                                    if next < ids.count && Int(ids[next]) == r {
+                                        g = grads.baseAddress! + next * d
+                                        decay = s.weightDecay
+                                        idle[r] = 0
+                                        next += 1
+                                    } else if idle[r] < rest {
+                                        g = zero.baseAddress!
+                                        decay = 0
+                                        idle[r] += 1
+                                    } else {
+                                        continue
+                                    }
+                                    adamRow(theta + r * d, g, mBase + r * d, vBase + r * d, count: d, beta1: s.beta1,
+                                            beta2: s.beta2, decay: decay, step: step, epsilon: s.epsilon)
+                                    moved.append(UInt32(r))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return moved
     }
 }
 

@@ -73,6 +73,74 @@ final class SparseOptimizerTests: XCTestCase {
         XCTAssertEqual(Array(t.row(1)), [0.5, 0.25])
     }
 
+    /// Dense Adam by hand (torch Adam on a dense table): row 1 takes a gradient at step 1 and keeps moving at
+    /// step 2 with gradient zero (no weight decay), row 0 starts at step 2, row 2 never moves.
+    func testDenseAdamByHand() {
+        let s = OptimizerSettings(kind: .denseAdam, learningRate: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
+                                  weightDecay: 0.01)
+        let opt = SparseOptimizer(settings: s, rows: 3, dim: 2)
+        let t = table()
+        var theta: [[Double]] = [[1, -2], [0.5, 0.25], [3, 4]]
+        var m = [[Double]](repeating: [0, 0], count: 3), v = m
+        let steps: [(id: Int, g: [Double])] = [(1, [0.5, -1]), (0, [2, 0.1])]
+        var moved: [[UInt32]] = []
+        for (n, (id, g)) in steps.enumerated() {
+            moved.append(opt.apply(SparseRows(dim: 2, ids: [UInt32(id)], values: g.map { Float($0) }), to: t))
+            let t1 = Double(n + 1)
+            let stepSize = 0.1 * (1 - pow(0.999, t1)).squareRoot() / (1 - pow(0.9, t1))
+            for r in 0 ... 1 where r == id || m[r] != [0, 0] {
+                for j in 0 ..< 2 {
+                    let gj = r == id ? g[j] + 0.01 * theta[r][j] : 0
+                    m[r][j] = 0.9 * m[r][j] + 0.1 * gj
+                    v[r][j] = 0.999 * v[r][j] + 0.001 * gj * gj
+                    theta[r][j] -= stepSize * m[r][j] / (v[r][j].squareRoot() + 1e-8)
+                }
+            }
+            for r in 0 ..< 3 {
+                for j in 0 ..< 2 { XCTAssertEqual(Double(t.row(r)[2 * r + j]), theta[r][j], accuracy: 1e-6, "step \(n) row \(r)") }
+            }
+        }
+        XCTAssertEqual(moved, [[1], [0, 1]], "the moved rows are reported for the delta")
+        XCTAssertEqual(Array(t.row(2)), [3, 4], "a row never in a gradient does not move")
+        XCTAssertEqual(opt.state.map(\.count), [6, 6, 3])
+    }
+
+    /// An absent row keeps moving for `restAfter` steps, then rests until it is in a gradient again; lazy Adam
+    /// moves only the rows in the gradient.
+    func testDenseAdamRowsComeToRest() {
+        XCTAssertEqual(SparseOptimizer(settings: OptimizerSettings(kind: .denseAdam), rows: 1, dim: 1).restAfter, 132,
+                       "(0.9/√0.999)^k ≤ 1e-6")
+        let opt = SparseOptimizer(settings: OptimizerSettings(kind: .denseAdam, learningRate: 0.1, beta1: 0.5),
+                                  rows: 3, dim: 2)
+        XCTAssertEqual(opt.restAfter, 20)
+        let t = table()
+        XCTAssertEqual(opt.apply(SparseRows(dim: 2, ids: [2], values: [1, -1]), to: t), [2])
+        let empty = SparseRows(dim: 2, ids: [], values: [])
+        for k in 1 ... 20 {
+            let before = Array(t.row(2))
+            XCTAssertEqual(opt.apply(empty, to: t), [2], "absent step \(k)")
+            XCTAssertNotEqual(Array(t.row(2)), before, "still moving at absent step \(k)")
+        }
+        let rested = Array(t.row(2))
+        for _ in 0 ..< 5 { XCTAssertEqual(opt.apply(empty, to: t), []) }
+        XCTAssertEqual(Array(t.row(2)), rested)
+        XCTAssertEqual(opt.apply(SparseRows(dim: 2, ids: [0], values: [1, 1]), to: t), [0])
+        XCTAssertEqual(opt.apply(SparseRows(dim: 2, ids: [2], values: [1, 1]), to: t), [0, 2])
+        let lazy = SparseOptimizer(settings: OptimizerSettings(kind: .adam), rows: 3, dim: 2)
+        XCTAssertEqual(lazy.apply(SparseRows(dim: 2, ids: [2], values: [1, -1]), to: table()), [2])
+        XCTAssertEqual(lazy.apply(empty, to: table()), [])
+    }
+
+    func testDenseAdamRestoreRejectsBadIdleCounts() {
+        let opt = SparseOptimizer(settings: OptimizerSettings(kind: .denseAdam), rows: 3, dim: 2)
+        let zeros = [Float](repeating: 0, count: 6)
+        XCTAssertThrowsError(try opt.restore(state: [zeros, zeros], stepCount: 1), "the idle counts are missing")
+        XCTAssertThrowsError(try opt.restore(state: [zeros, zeros, [0, 133, 1]], stepCount: 1))
+        XCTAssertThrowsError(try opt.restore(state: [zeros, zeros, [0, 0.5, 1]], stepCount: 1))
+        XCTAssertThrowsError(try opt.restore(state: [zeros, zeros, [0, -1, 1]], stepCount: 1))
+        XCTAssertNoThrow(try opt.restore(state: [zeros, zeros, [0, 132, 1]], stepCount: 1))
+    }
+
     /// A restored optimizer continues exactly where the original was.
     func testStateRestoreRoundTrips() throws {
         for kind in OptimizerKind.allCases {
