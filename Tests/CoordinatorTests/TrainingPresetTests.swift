@@ -13,6 +13,7 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.patience, 5)
         XCTAssertEqual(s.learningRateSchedule, .cosine(finalFraction: 0.01))
         XCTAssertEqual(s.epochs, 40)
+        XCTAssertEqual(s.optimizer.kind, .denseAdam)
         XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
         var small = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &small, itemCount: 1000)
@@ -27,7 +28,7 @@ final class TrainingPresetTests: XCTestCase {
         let defaults = s
         TrainingPreset.bank.apply(to: &s, itemCount: 5000)
         XCTAssertEqual(s.loss, defaults.loss)
-        XCTAssertEqual(s.optimizer.learningRate, defaults.optimizer.learningRate)
+        XCTAssertEqual(s.optimizer, defaults.optimizer)
         XCTAssertEqual(s.epochs, defaults.epochs)
         XCTAssertEqual(s.validationFraction, 0)
     }
@@ -36,8 +37,10 @@ final class TrainingPresetTests: XCTestCase {
         var s = CoordinatorSettings()
         var expected = s.loss
         expected.liveNegatives = true
+        let optimizer = s.optimizer
         TrainingPreset.live.apply(to: &s, itemCount: 5000)
         XCTAssertEqual(s.loss, expected)
+        XCTAssertEqual(s.optimizer, optimizer)
     }
 
     func testNamesAreUniqueAndFound() {
