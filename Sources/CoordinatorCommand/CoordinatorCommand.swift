@@ -17,6 +17,7 @@ struct CoordinatorCommand: ParsableCommand {
 
     /// Puts the MBT_* environment variables in front of the training flags (a flag on the command line wins).
     static func main() {
+        ProcessMemory.keepFreedBlocks()
         var arguments = Array(CommandLine.arguments.dropFirst())
         let first = arguments.first
         let others = ["keygen", "healthcheck", "help"]

@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
     var preset: String?
     @Option(help: "Training epochs (default 5).") var epochs: Int?
     @Option(help: "Embedding dimension.") var dim = 64
-    @Option(help: "Examples per global step.") var batchSize = 3072
+    @Option(help: "Examples per global step (default 3072).") var batchSize: Int?
     @Option(help: "Pairs per minibatch, the unit of work of one worker (default: batch size / workers).")
     var minibatchSize: Int?
     @Option(help: "Loss: bank-infonce, in-batch, mnr, bpr, ccl (cosine contrastive loss against the bank negatives).") var loss = "bank-infonce"
@@ -135,7 +135,6 @@ struct TrainCommand: ParsableCommand {
         s.bind = bind
         s.minimumWorkers = workers ?? max(spawnWorkers, 1)
         s.dim = dim
-        s.batchSize = batchSize
         s.minibatchSize = minibatchSize
         guard let kind = Self.lossKinds[loss] else {
             throw ValidationError("--loss must be one of \(Self.lossKinds.keys.sorted().joined(separator: ", ")) (got \(loss))")
@@ -161,6 +160,7 @@ struct TrainCommand: ParsableCommand {
             chosen.apply(to: &s, itemCount: itemCount ?? .max)
         }
         if let epochs { s.epochs = epochs }
+        if let batchSize { s.batchSize = batchSize }
         if let negatives { s.loss.negatives = negatives }
         if let temperature { s.loss.temperature = temperature }
         if let positiveTemperature { s.loss.positiveTemperature = positiveTemperature }

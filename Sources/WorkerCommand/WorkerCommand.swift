@@ -19,6 +19,7 @@ struct WorkerCommand: ParsableCommand {
 
     /// Puts the MBT_* environment variables in front of the flags (a flag on the command line wins).
     static func main() {
+        ProcessMemory.keepFreedBlocks()
         var arguments = Array(CommandLine.arguments.dropFirst())
         if !arguments.contains(where: { ["-h", "--help", "--experimental-dump-help"].contains($0) }) {
             let (fromEnvironment, problems) = EnvironmentArguments.arguments(

@@ -6,7 +6,8 @@ final class TrainingPresetTests: XCTestCase {
     func testQualityPresetSetsWhatItNamesAndSizesNegativesToTheCatalogue() {
         var s = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &s, itemCount: 40_981)
-        XCTAssertEqual(s.loss.negatives, 4096)
+        XCTAssertEqual(s.loss.negatives, 2048)
+        XCTAssertEqual(s.batchSize, 1024)
         XCTAssertTrue(s.loss.liveNegatives)
         XCTAssertEqual(s.loss.positiveTemperature, 0.1)
         XCTAssertEqual(s.validationFraction, 0.1)
@@ -18,6 +19,9 @@ final class TrainingPresetTests: XCTestCase {
         var small = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &small, itemCount: 1000)
         XCTAssertEqual(small.loss.negatives, 500, "at most half of a small catalogue")
+        var medium = CoordinatorSettings()
+        TrainingPreset.quality.apply(to: &medium, itemCount: 3043)
+        XCTAssertEqual(medium.loss.negatives, 1521)
         var tiny = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &tiny, itemCount: 1)
         XCTAssertEqual(tiny.loss.negatives, 1)
@@ -30,6 +34,7 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.loss, defaults.loss)
         XCTAssertEqual(s.optimizer, defaults.optimizer)
         XCTAssertEqual(s.epochs, defaults.epochs)
+        XCTAssertEqual(s.batchSize, defaults.batchSize)
         XCTAssertEqual(s.validationFraction, 0)
     }
 

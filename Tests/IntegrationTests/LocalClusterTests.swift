@@ -165,6 +165,35 @@ final class LocalClusterTests: XCTestCase {
         for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "the last epoch is complete too") }
     }
 
+    /// Dense Adam over the wire: the replicas stay bit-exact although every step also moves rows that no worker
+    /// sent a gradient for, because the step deltas carry them (so more rows travel than with lazy Adam).
+    func testDenseAdamDeltasKeepReplicasExact() throws {
+        let lazy = try runCluster(workers: 2, epochs: 2, name: "adam-lazy").output
+        let dense = try runCluster(workers: 2, epochs: 2, name: "adam-dense", extraFlags: ["--optimizer", "dense-adam"]).output
+        func events(_ output: URL) throws -> (start: [String: Any], end: [String: Any]) {
+            let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+            return (try XCTUnwrap(lines.first { $0["event"] as? String == "start" }),
+                    try XCTUnwrap(lines.first { $0["event"] as? String == "end" }))
+        }
+        let (lazyStart, lazyEnd) = try events(lazy), (denseStart, denseEnd) = try events(dense)
+        XCTAssertEqual(lazyStart["optimizer"] as? String, "adam")
+        XCTAssertEqual(denseStart["optimizer"] as? String, "dense-adam")
+        XCTAssertEqual(denseEnd["replica_mismatches"] as? Int, 0, "--verify-replicas checked every gradient")
+        XCTAssertEqual(denseEnd["steps"] as? Int, lazyEnd["steps"] as? Int)
+        let lazyRows = try XCTUnwrap(lazyEnd["sparse_minimum_bytes_sent"] as? Int)
+        let denseRows = try XCTUnwrap(denseEnd["sparse_minimum_bytes_sent"] as? Int)
+        XCTAssertGreaterThan(denseRows, lazyRows, "the deltas also carry the rows moving on their momentum")
+        let a = try ProcessHarness.readNpy(lazy.appendingPathComponent("item_embeddings.npy")).values
+        let b = try ProcessHarness.readNpy(dense.appendingPathComponent("item_embeddings.npy")).values
+        XCTAssertGreaterThan(zip(a, b).filter { $0 != $1 }.count, a.count / 2)
+        XCTAssertTrue(b.allSatisfy(\.isFinite))
+
+        let dir = try ProcessHarness.temporaryDirectory("bad-optimizer")
+        let bad = try ProcessHarness.start("coordinator", ["--optimizer", "adamw"], logName: "bad", in: dir)
+        XCTAssertNotEqual(bad.wait(seconds: 30), 0)
+        XCTAssertTrue(bad.log.contains("--optimizer must be one of adam, dense-adam, sgd, adagrad (got adamw)"), bad.log)
+    }
+
     func testLearningRateScheduleReachesTheOptimizer() throws {
         let constant = try runCluster(workers: 1, epochs: 2, name: "lr-constant").output
         let cosine = try runCluster(workers: 1, epochs: 2, name: "lr-cosine", extraFlags: ["--lr-schedule", "cosine:0"]).output
