@@ -175,6 +175,8 @@ finish_and_check() {
   local coordinator
   coordinator=$(coordinator_of "$project")
   exit_code 600 "$coordinator"
+  # "-": as many epochs as the run reports (a run ended by its time limit).
+  [ "$epochs" != - ] || epochs=$(epochs_done "$project")
   check "$project: the coordinator exits 0 when training ends (got $code)" test "$code" = 0
   for w in 1 2 3; do
     exit_code 60 "${project}_worker_$w"
@@ -188,8 +190,10 @@ finish_and_check() {
 
 # 3. A clean run, with intruders knocking on the published port.
 clean=mbtclean$$
-export MBT_EPOCHS=20   # long enough that the intruders knock while it trains
-say "clean run: 1 coordinator, 3 workers, $MBT_EPOCHS epochs of $MBT_SYNTHETIC_USERS users x $MBT_SYNTHETIC_ITEMS items"
+# It trains for a set time, not a set number of epochs, so that the health checks and the intruders find it
+# training however fast the machine is: up to 1000 epochs, ended by the time limit with the epoch in progress.
+export MBT_EPOCHS=1000 MBT_TIME_LIMIT=45
+say "clean run: 1 coordinator, 3 workers, $MBT_TIME_LIMIT s of epochs of $MBT_SYNTHETIC_USERS users x $MBT_SYNTHETIC_ITEMS items"
 run_began=$(date +%s)
 up "$clean"
 coordinator=$(coordinator_of "$clean")
@@ -227,15 +231,17 @@ check "$clean: the keyless client is refused and logged" logged_at_least "$clean
 check "$clean: the plain-text client's connection is dropped and logged" logged_at_least "$clean" "plain text" 1
 check "$clean: the intruders were told why (worker side)" \
   grep -q "refused this worker (ZAP status 400)" "$work/stranger.log"
-finish_and_check "$clean" "$MBT_EPOCHS" 1
+finish_and_check "$clean" - 1
+check "$clean: the time limit ended it, after a few epochs" \
+  test "$(metric_events "$clean" time_limit)" = 1 -a "$(epochs_done "$clean")" -ge 3 -a "$(epochs_done "$clean")" -lt 1000
 check "$clean: exactly the 3 compose workers joined" test "$(log_count "$clean" ') joined')" = 3
 check "$clean: each was admitted by its CURVE key" logged_at_least "$clean" "admitted CURVE client worker" 3
 say "clean run took $(($(date +%s) - run_began)) s"
 
 # 4. The same with faults.
 faults=mbtfaults$$
-# Long enough that the three faults below land mid-run however fast the machine is: 3x the users, 40 epochs.
-export MBT_EPOCHS=40 MBT_SYNTHETIC_USERS=12000
+# Long enough that the three faults below land mid-run however fast the machine is: 3x the users, 100 epochs.
+export MBT_EPOCHS=100 MBT_SYNTHETIC_USERS=12000 MBT_TIME_LIMIT=
 say "fault run: $MBT_EPOCHS epochs; kill a worker, cut one off the network, restart the coordinator"
 run_began=$(date +%s)
 up "$faults"
