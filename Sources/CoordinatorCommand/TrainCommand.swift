@@ -66,7 +66,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "CCL: weight of the mean negative term.") var cclNegativeWeight: Float = 150
     @Option(help: "Similarity: cosine or dot (default: cosine; dot for mnr and bpr).") var similarity: String?
     @Option(help: "Softmax temperature τ (default 0.1; 1 for mnr).") var temperature: Float?
-    @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + (τ/τ⁺)·log Σ exp(s⁻/τ) with the positive outside the sum (softmax losses; default: plain InfoNCE).")
+    @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + log Σ exp(s⁻/τ) with the positive outside the sum; τ⁺ > τ pulls positives less than it pushes negatives (softmax losses; default: plain InfoNCE).")
     var positiveTemperature: Float?
     @Option(help: "Bank negatives K per minibatch (default 1024).") var negatives: Int?
     @Option(help: "Negative sampler: uniform or popularity (count^alpha).") var sampler = "uniform"

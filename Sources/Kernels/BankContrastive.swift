@@ -10,9 +10,11 @@ import Foundation
 //   loss_b = M_b + log Z_b − s_b
 //   g_b0 = (e_b0/Z_b − 1)/τ
 //   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b
-// With a positive temperature τ⁺ (bilateral softmax, BSL) the positive leaves the sum: c_b = q_b·p_b,
-//   M_b = max_k l_bk,  Z_b = Σ_k e_bk,  loss_b = −c_b/τ⁺ + (τ/τ⁺)(M_b + log Z_b)  (second term 0 when Z_b = 0)
-//   g_b0 = −1/τ⁺,  dq_b = g_b0·p_b + (1/(τ⁺ Z_b)) Σ_k e_bk n_k,  dp_b = g_b0·q_b
+// With a positive temperature τ⁺ (bilateral softmax, BSL) the positive leaves the sum and has its own temperature:
+// c_b = q_b·p_b,  M_b = max_k l_bk,  Z_b = Σ_k e_bk,  loss_b = −c_b/τ⁺ + M_b + log Z_b  (M_b + log Z_b := 0 when
+// Z_b = 0);  g_b0 = −1/τ⁺,  dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k,  dp_b = g_b0·q_b.
+// τ⁺ = τ is the softmax loss with the positive out of the normaliser; τ⁺ > τ pulls the positive less hard than it
+// pushes the negatives (BSL's weight t on the log-normaliser is τ⁺ = t·τ).
 
 /// Rows per block of `bankContrastiveForwardBackward` for K negatives: 256 (the GEMMs run near their full-size rate
 /// from about 128 rows on), fewer when a (rows, K) block would pass `maximumBytes`, never fewer than 16.
@@ -93,8 +95,8 @@ public func bankContrastiveForwardBackward(
                                 row.update(repeating: 0, count: K)
                             }
                             lossSum -= Double(positive) * Double(temperature / tauPlus)
-                            if z > 0 { lossSum += Double(temperature / tauPlus) * (Double(mx) + log(z)) }
-                            rowScalars[2 * i] = z > 0 ? Float(1 / (Double(tauPlus) * z)) : 0
+                            if z > 0 { lossSum += Double(mx) + log(z) }
+                            rowScalars[2 * i] = z > 0 ? Float(Double(invTau) / z) : 0
                             rowScalars[2 * i + 1] = -1 / tauPlus
                             continue
                         }

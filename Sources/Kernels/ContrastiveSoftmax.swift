@@ -22,10 +22,10 @@ public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -
 /// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction: log(K·q_k)).
 /// ccl (margin m, weight w): instead of a softmax, the cosine contrastive loss of each row (`cclRow`); pass
 /// temperature 1 and no offsets.
-/// positiveTemperature τ⁺ (BSL): loss_b = −s_target/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c), the sum taken as 0
+/// positiveTemperature τ⁺ (BSL): loss_b = −s_target/τ⁺ + log Σ_{c ≠ target} exp(logit_c), the log-sum taken as 0
 /// when every other column is masked; nil: plain softmax cross-entropy.
 /// logits (B, C) scratch; on return it holds dLoss/d(similarity) = (softmax − onehot)/τ (BSL: softmax over the
-/// other columns / τ⁺, and −1/τ⁺ at the target).
+/// other columns / τ, and −1/τ⁺ at the target).
 /// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp. dn (K, d): overwritten with dLoss/dn when given.
 public func contrastiveSoftmaxForwardBackward(
     q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
@@ -125,7 +125,7 @@ public func contrastiveSoftmaxForwardBackward(
 }
 
 /// One row of the bilateral softmax loss: `row` (C logits / τ, masked ones −∞) becomes dLoss/d(similarity);
-/// returns the row's loss −s_target/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c).
+/// returns the row's loss −s_target/τ⁺ + log Σ_{c ≠ target} exp(logit_c).
 @inline(__always)
 func bilateralRow(_ row: UnsafeMutablePointer<Float>, columns C: Int, target: Int, temperature: Float,
                   positiveTemperature tauPlus: Float) -> Double {
@@ -143,8 +143,8 @@ func bilateralRow(_ row: UnsafeMutablePointer<Float>, columns C: Int, target: In
             row[c] = e
             sum += e
         }
-        loss += Double(temperature) / Double(tauPlus) * (Double(mx) + log(Double(sum)))
-        let scale = 1 / (tauPlus * sum)
+        loss += Double(mx) + log(Double(sum))
+        let scale = 1 / (temperature * sum)
         for c in 0 ..< C { row[c] *= scale }
     }
     row[target] = -1 / tauPlus

@@ -29,7 +29,7 @@ public enum LossReference {
     /// positive of the batch with target b, else only the row's own positive with target 0.
     /// positiveIds (B), negativeIds (K): accidental hits removed when given (see `contrastiveSoftmaxForwardBackward`).
     /// negativeLogitOffset (K): subtracted from negative logit k.
-    /// positiveTemperature τ⁺ (BSL): the row's loss is −sim(target)/τ⁺ + (τ/τ⁺)·log Σ_{c ≠ target} exp(logit_c),
+    /// positiveTemperature τ⁺ (BSL): the row's loss is −sim(target)/τ⁺ + log Σ_{c ≠ target} exp(logit_c),
     /// 0 for the sum when every other column is masked.
     public static func contrastive(
         users: [[Double]], positives: [[Double]], negatives: [[Double]], similarity: Similarity,
@@ -62,8 +62,8 @@ public enum LossReference {
                 dSims[target] = -1 / tauPlus
                 if let mx = others.map({ logits[$0] }).max() {
                     let z = others.map { exp(logits[$0] - mx) }.reduce(0, +)
-                    result.lossSum += temperature / tauPlus * (mx + log(z))
-                    for c in others { dSims[c] = exp(logits[c] - mx) / z / tauPlus }
+                    result.lossSum += mx + log(z)
+                    for c in others { dSims[c] = exp(logits[c] - mx) / z / temperature }
                 }
             } else {
                 let mx = logits.max()!

@@ -37,7 +37,7 @@ public struct LossSettings: Sendable, Equatable {
     /// being constant memory-bank rows.
     public var liveNegatives: Bool
     /// τ⁺, a separate temperature of the positive (bilateral softmax loss, BSL): when set, a row's loss is
-    /// −s⁺/τ⁺ + (τ/τ⁺)·log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
+    /// −s⁺/τ⁺ + log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
     public var positiveTemperature: Float?
     /// CCL: margin m of the negative term (negatives with cosine above it are pushed down).
     public var cclMargin: Float

@@ -56,6 +56,35 @@ final class BankContrastiveTests: XCTestCase {
         }
     }
 
+    /// The bilateral softmax loss by hand, in the plane: q = (1, 0), the positive at 60°, negatives at 0° and 90°.
+    /// loss = −cos 60°/τ⁺ + log(e^{1/τ} + e^{0}); the positive is pulled with 1/τ⁺ and the negatives pushed with
+    /// softmax/τ, so τ⁺ changes the direction of the gradient, not only its length.
+    func testBilateralLossByHand() {
+        let tau: Float = 0.5
+        let c60 = Float(0.5), s60 = Float(3).squareRoot() / 2
+        let q: [Float] = [1, 0], p: [Float] = [c60, s60], n: [Float] = [1, 0, 0, 1]
+        var block = [Float](repeating: 0, count: 2), dq = [Float](repeating: 0, count: 2), dp = dq
+        var directions: [[Float]] = []
+        for tauPlus: Float in [0.5, 1] {
+            let loss = bankContrastiveForwardBackward(
+                q: q, p: p, n: n, batch: 1, negatives: 2, dim: 2, temperature: tau,
+                positiveIds: nil, negativeIds: nil, negativeLogitOffset: nil, positiveTemperature: tauPlus,
+                block: &block, blockRows: 1, dq: &dq, dp: &dp)
+            let e0 = exp(Double(1 / tau)), e1 = 1.0, z = e0 + e1
+            XCTAssertEqual(loss, -0.5 / Double(tauPlus) + log(z), accuracy: 1e-6, "τ⁺ \(tauPlus)")
+            // dq = −p/τ⁺ + (e0·n0 + e1·n1)/(τ z);  dp = −q/τ⁺
+            let w0 = Float(e0 / z) / tau, w1 = Float(e1 / z) / tau
+            XCTAssertEqual(dq[0], -c60 / tauPlus + w0, accuracy: 1e-5, "τ⁺ \(tauPlus)")
+            XCTAssertEqual(dq[1], -s60 / tauPlus + w1, accuracy: 1e-5, "τ⁺ \(tauPlus)")
+            XCTAssertEqual(dp[0], -1 / tauPlus, accuracy: 1e-6)
+            XCTAssertEqual(dp[1], 0, accuracy: 1e-6)
+            let norm = (dq[0] * dq[0] + dq[1] * dq[1]).squareRoot()
+            directions.append([dq[0] / norm, dq[1] / norm])
+        }
+        // A loss that only rescales with τ⁺ would give the same direction twice (and Adam would not see τ⁺ at all).
+        XCTAssertGreaterThan(abs(directions[0][0] - directions[1][0]) + abs(directions[0][1] - directions[1][1]), 0.05)
+    }
+
     /// The branch-free exp is within 3e-7 relative of Foundation's over the softmax range; −∞ gives a denormal-free
     /// tiny value.
     func testExpMatchesFoundation() {
