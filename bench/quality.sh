@@ -10,6 +10,7 @@
 #   PRESET   bank, live or quality (see `coordinator train --help`); default quality
 #   EPOCHS   number of epochs, or - for the preset's own (quality: up to 40, early stopping)
 #   WORKERS  local worker processes; default 2
+# REACH (default 0.18): also report the first epoch whose test Recall@20 reaches it, and the wall time until then.
 # Ablation: bench/quality.sh DATASET ablation [EPOCHS] [WORKERS] runs the loss variants side by side (same seed)
 # and prints one table row per variant.
 set -euo pipefail
@@ -36,7 +37,7 @@ run() {
     --preset "$runpreset" "${epochflags[@]}" --output "$out" "$@" >&2
   end=$(date +%s.%N)
   python3 - "$out/metrics.jsonl" "$(basename "$dataset")" "$name" "$start" "$end" <<'PY'
-import json, sys
+import json, os, sys
 path, name, preset, start, end = sys.argv[1:]
 events = [json.loads(line) for line in open(path) if line.strip()]
 epochs = [e for e in events if e.get("event") == "epoch"]
@@ -53,6 +54,13 @@ if best is not None:
     rule += (f"; best test epoch {best} (chosen on the test set): recall@20 "
              f"{selection['test_chosen_recall@20']:.4f} ndcg@20 {selection['test_chosen_ndcg@20']:.4f}")
 print(f"# {preset}: {rule}")
+reach = float(os.environ.get("REACH", "0.18"))
+first = next((e for e in epochs if e.get("recall@20", 0) >= reach), None)
+if first is not None:
+    print(f"# test Recall@20 >= {reach} first at epoch {first['epoch']}, "
+          f"{first.get('elapsed_seconds', float('nan')):.0f} s after the coordinator started")
+else:
+    print(f"# test Recall@20 never reached {reach}")
 print(f"{name} {preset} {recall:.4f} {ndcg:.4f} {len(epochs)} {float(end) - float(start):.0f}")
 PY
 }

@@ -50,6 +50,8 @@ public final class CoordinatorServer {
     /// When the first STEP went out: waiting for workers and their snapshots is not training, so the first epoch's
     /// clock starts there.
     private var firstStepAt: Double?
+    /// When `run` began (MonotonicClock): epochs report the wall time since.
+    private var runStartedAt = MonotonicClock.now()
 
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
@@ -147,6 +149,7 @@ public final class CoordinatorServer {
     /// every locally started worker has exited).
     public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
         let start = MonotonicClock.now()
+        runStartedAt = start
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
         var finished = machine.phase == .finished
         var lastSupervise = 0.0
@@ -372,9 +375,10 @@ public final class CoordinatorServer {
         if !exact {
             logger.error("epoch \(epoch + 1) audit: \(audit.count) interactions applied, \(expectedAudit.count) expected, hashes \(audit == expectedAudit ? "equal" : "differ")")
         }
-        let result = EpochResult(epoch: epoch, meanLoss: epochLoss.sum / Double(max(epochLoss.examples, 1)),
+        var result = EpochResult(epoch: epoch, meanLoss: epochLoss.sum / Double(max(epochLoss.examples, 1)),
                                  examples: epochLoss.examples, trainSeconds: now - epochStart, auditExact: exact,
                                  audit: audit, metrics: [], evaluationSeconds: 0)
+        result.elapsedSeconds = now - runStartedAt   // the evaluation's own time is added when it reports
         // One evaluation at a time: wait for the previous one first.
         reportEvaluations(waiting: true)
         let evaluation = EpochEvaluation(epoch: epoch, evaluator: evaluator, validationEvaluator: validationEvaluator,
@@ -395,6 +399,7 @@ public final class CoordinatorServer {
             result.metrics = metrics.test
             result.validationMetrics = metrics.validation
             result.evaluationSeconds = evaluation.seconds
+            result.elapsedSeconds += evaluation.seconds
             results.append(result)
             reporter.printEpoch(result)
             select(result, evaluation: evaluation)

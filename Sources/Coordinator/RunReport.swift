@@ -14,6 +14,8 @@ public struct EpochResult: Sendable {
     /// Metrics on the validation split (empty without one).
     public var validationMetrics: [RankingMetrics] = []
     public var evaluationSeconds: Double
+    /// Wall seconds from the start of the run until this epoch's scores were known (training, then evaluation).
+    public var elapsedSeconds: Double = 0
 
     public var examplesPerSecond: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
 
@@ -127,6 +129,7 @@ final class RunReporter {
             "event": "epoch", "epoch": r.epoch + 1, "loss": r.meanLoss, "examples": r.examples,
             "train_seconds": r.trainSeconds, "examples_per_second": r.examplesPerSecond,
             "audit_exact": r.auditExact, "audit_count": r.audit.count, "evaluation_seconds": r.evaluationSeconds,
+            "elapsed_seconds": r.elapsedSeconds,
         ]
         for m in r.metrics {
             object["recall@\(m.k)"] = m.recall
@@ -154,6 +157,7 @@ final class RunReporter {
                                  auditExact: object["audit_exact"] as? Bool ?? false, audit: EpochAudit(),
                                  metrics: metrics(""), evaluationSeconds: object["evaluation_seconds"] as? Double ?? 0)
         result.validationMetrics = metrics("val_")
+        result.elapsedSeconds = object["elapsed_seconds"] as? Double ?? 0
         return result
     }
 

@@ -44,6 +44,14 @@ final class LocalClusterTests: XCTestCase {
         for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "audit of \(e)") }
         let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
         XCTAssertEqual(end["replica_mismatches"] as? Int, 0)
+        // Each epoch says when its scores were known: after its training and evaluation, before the run's end.
+        let elapsed = epochs.map { $0["elapsed_seconds"] as? Double ?? -1 }
+        for (e, t) in zip(epochs, elapsed) {
+            let least = (e["train_seconds"] as? Double ?? .infinity) + (e["evaluation_seconds"] as? Double ?? .infinity)
+            XCTAssertGreaterThanOrEqual(t, least, "elapsed_seconds of \(e)")
+        }
+        XCTAssertEqual(elapsed, elapsed.sorted(), "elapsed_seconds grows epoch by epoch")
+        XCTAssertLessThanOrEqual(elapsed.last ?? .infinity, try XCTUnwrap(end["wall_seconds"] as? Double))
         // Traffic: every byte the sparse minimum counts travels, with headers, tasks and snapshots on top.
         let steps = try XCTUnwrap(end["steps"] as? Int)
         let sent = try XCTUnwrap(end["wire_bytes_sent"] as? Int)
