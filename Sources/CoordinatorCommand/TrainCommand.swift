@@ -251,8 +251,16 @@ struct TrainCommand: ParsableCommand {
         settings.curve = curve
         if let preset { logger.info("preset \(preset): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature), \(settings.epochs) epochs at most") }
         if settings.validationFraction > 0 {
-            data = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)
-            logger.info("validation split: \(data.validationCount) items of \(data.validationItems.filter { !$0.isEmpty }.count) users held out of training")
+            let carved = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)
+            if carved.validationCount == 0 {
+                // Users give round(fraction · n) of their n items: small fractions of short histories round to 0.
+                logger.warning("--validation-fraction \(settings.validationFraction) holds out nothing on \(data.name) (no user has enough distinct training items for round(fraction · n) ≥ 1): training on all of it, without a validation split or early stopping; the best test epoch is still reported")
+                settings.validationFraction = 0
+                settings.patience = 0
+            } else {
+                data = carved
+                logger.info("validation split: \(data.validationCount) items of \(data.validationItems.filter { !$0.isEmpty }.count) users held out of training")
+            }
         }
         status.write("loaded")
         let server = try CoordinatorServer(settings: settings, data: data, logger: logger)

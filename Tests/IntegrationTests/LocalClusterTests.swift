@@ -119,14 +119,16 @@ final class LocalClusterTests: XCTestCase {
 
     func testPresetSetsTheLossAndFlagsGivenAsWellOverrideIt() throws {
         let (output, log) = try runCluster(workers: 1, epochs: 1, name: "preset",
-                                           extraFlags: ["--preset", "quality", "--negatives", "64"])
+                                           extraFlags: ["--preset", "quality", "--negatives", "64",
+                                                        "--validation-fraction", "0.1"])
         let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
         let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" }, log)
         XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 4096")
-        XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 40")
+        XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 25")
         XCTAssertEqual(start["live_negatives"] as? Bool, true, "from the preset")
-        XCTAssertEqual(try XCTUnwrap(start["positive_temperature"] as? Double), 0.1, accuracy: 1e-6)
-        XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0, "the preset's validation split")
+        XCTAssertEqual(try XCTUnwrap(start["temperature"] as? Double), 0.08, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(start["positive_temperature"] as? Double), 0.0976, accuracy: 1e-6)
+        XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0, "the flag's validation split")
         XCTAssertEqual(start["patience"] as? Int, 5)
         XCTAssertEqual(lines.filter { $0["event"] as? String == "epoch" }.count, 1)
     }
@@ -224,14 +226,33 @@ final class LocalClusterTests: XCTestCase {
     func testOneAndThreeWorkersEndWithTheSameParametersWithTheQualityPresetsLoss() throws {
         let (one, three) = try compareOneAndThreeWorkers(flags: [
             "--preset", "quality", "--epochs", "2", "--negatives", "128", "--patience", "0", "--lr-schedule", "cosine",
+            "--validation-fraction", "0.1",
         ])
         let figures = try [one, three].map { output in
             try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
                 .filter { $0["event"] as? String == "epoch" }
-                .map { [$0["recall@20"] as! Double, $0["ndcg@20"] as! Double, $0["val_recall@20"] as! Double] }
+                .map { [$0["recall@20"] as? Double ?? -1, $0["ndcg@20"] as? Double ?? -1, $0["val_recall@20"] as? Double ?? -1] }
         }
         XCTAssertEqual(figures[0].count, 2)
+        XCTAssertFalse(figures[0].joined().contains(-1), "every epoch has test and validation figures: \(figures[0])")
         XCTAssertEqual(figures[0], figures[1])
+    }
+
+    /// The quality preset's 2 % validation split holds out nothing when every user has few items (round(0.02 · n)
+    /// is 0 below 25 items): the run says so and trains on all of it, without early stopping, instead of failing
+    /// or selecting on an empty split.
+    func testAValidationSplitThatHoldsOutNothingIsReportedAndTurnedOff() throws {
+        let (output, log) = try runCluster(workers: 1, epochs: 1, name: "empty-validation",
+                                           extraFlags: ["--preset", "quality", "--negatives", "64"])
+        XCTAssertTrue(log.contains("holds out nothing"), log)
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" })
+        XCTAssertEqual(start["validation"] as? Int, 0)
+        XCTAssertEqual(start["patience"] as? Int, 0)
+        let epochs = lines.filter { $0["event"] as? String == "epoch" }
+        XCTAssertEqual(epochs.count, 1, log)
+        XCTAssertNil(epochs.first?["val_recall@20"])
+        XCTAssertNotNil(epochs.first?["recall@20"])
     }
 
     @discardableResult
