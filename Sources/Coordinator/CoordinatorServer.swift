@@ -148,8 +148,7 @@ public final class CoordinatorServer {
     /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
     /// every locally started worker has exited).
     public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
-        let start = MonotonicClock.now()
-        runStartedAt = start
+        runStartedAt = MonotonicClock.now()
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
         var finished = machine.phase == .finished
         var lastSupervise = 0.0
@@ -192,16 +191,16 @@ public final class CoordinatorServer {
         }
         endpoint.close()
         let traffic = endpoint.traffic
-        reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - start, "steps": stepsRun,
+        reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
-                         "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? start) - start,
+                         "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? runStartedAt) - runStartedAt,
                          "wire_bytes_sent": traffic.bytesSent, "wire_bytes_received": traffic.bytesReceived,
                          "wire_messages_sent": traffic.messagesSent,
                          "wire_messages_received": traffic.messagesReceived,
                          "sparse_minimum_bytes_sent": sparseMinimum.sent,
                          "sparse_minimum_bytes_received": sparseMinimum.received])
         reporter.close()
-        return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - start,
+        return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - runStartedAt,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
                           outputDirectory: settings.outputDirectory, finalHash: state.contentHash(),
                           selection: selection, stoppedEarly: stoppedEarly)
