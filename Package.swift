@@ -18,8 +18,10 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // Software prefetch hints for loops over random rows; imported only by Kernels.
+        .target(name: "CPrefetch"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["COpenBLAS"]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CPrefetch"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.

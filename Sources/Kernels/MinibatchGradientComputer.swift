@@ -191,6 +191,9 @@ func gatherRows(_ table: EmbeddingTable, ids: [UInt32], into destination: Unsafe
     table.withUnsafeValues { src in
         for (k, id) in ids.enumerated() {
             precondition(Int(id) < rows, "row id \(id) outside 0..<\(rows)")
+            if k + prefetchDistance < ids.count, Int(ids[k + prefetchDistance]) < rows {   // random rows
+                prefetchRow(src.baseAddress! + Int(ids[k + prefetchDistance]) * d, count: d)
+            }
             (destination + k * d).update(from: src.baseAddress! + Int(id) * d, count: d)
         }
     }

@@ -72,6 +72,9 @@ public func gatherNormalizedRows(
             for i in 0 ..< group {
                 precondition(Int(ids[r + i]) < tableRows, "row id \(ids[r + i]) outside 0..<\(tableRows)")
             }
+            for i in stride(from: r + prefetchDistance, to: Swift.min(r + prefetchDistance + group, n), by: 1) {   // random rows
+                prefetchRow(src + Int(ids[i]) * d, count: d)
+            }
             let row = { (i: Int) in src + Int(ids[r + Swift.min(i, group - 1)]) * d }
             let ss = rowDotProducts(row(0), row(0), row(1), row(1), row(2), row(2), row(3), row(3), count: d)
             for i in 0 ..< group {

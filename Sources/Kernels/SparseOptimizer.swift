@@ -153,7 +153,14 @@ public final class SparseOptimizer {
                             preconditionFailure("dense Adam is applied by applyDenseAdam")
                         case .adam:
                             let mBase = m.baseAddress!, vBase = v.baseAddress!
-                            for (k, id) in gradient.ids.enumerated() {
+                            let ids = gradient.ids
+                            for (k, id) in ids.enumerated() {
+                                if k + prefetchDistance < ids.count {   // random rows: ask for them early
+                                    let ahead = Int(ids[k + prefetchDistance]) * d
+                                    prefetchRowForWriting(theta + ahead, count: d)
+                                    prefetchRowForWriting(mBase + ahead, count: d)
+                                    prefetchRowForWriting(vBase + ahead, count: d)
+                                }
                                 let row = theta + Int(id) * d, g = grads + k * d
                                 let mr = mBase + Int(id) * d, vr = vBase + Int(id) * d
                                 adamRow(row, g, mr, vr, count: d, beta1: beta1, beta2: beta2, decay: decay,

@@ -58,6 +58,11 @@ public final class MemoryBank {
                     var k = 0
                     while k < unique {
                         let group = Swift.min(4, unique - k)
+                        for i in stride(from: k + prefetchDistance, to: Swift.min(k + prefetchDistance + group, unique), by: 1) {
+                            let id = Int(self.sortedIds[i]) * d   // random rows: ask for them early
+                            prefetchRow(items.baseAddress! + id, count: d)
+                            prefetchRowForWriting(bank.baseAddress! + id, count: d)
+                        }
                         let item = { (i: Int) in items.baseAddress! + Int(self.sortedIds[k + Swift.min(i, group - 1)]) * d }
                         let newRow = { (i: Int) in deltaRows + (k + Swift.min(i, group - 1)) * d }
                         // newRow ← m·row + (1−m)·normalize(v)
