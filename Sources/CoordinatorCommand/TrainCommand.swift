@@ -128,9 +128,9 @@ struct TrainCommand: ParsableCommand {
         return server
     }
 
-    /// The run's settings: the defaults, then the preset, then the flags given. `itemCount` (nil before the data is
-    /// loaded) lets a preset size what depends on the catalogue.
-    func settings(itemCount: Int? = nil) throws -> CoordinatorSettings {
+    /// The run's settings: the defaults, then the preset, then the flags given. `data` (nil before the data is
+    /// loaded) lets a preset size what depends on the data.
+    func settings(data: DataShape? = nil) throws -> CoordinatorSettings {
         var s = CoordinatorSettings()
         s.bind = bind
         s.minimumWorkers = workers ?? max(spawnWorkers, 1)
@@ -157,7 +157,7 @@ struct TrainCommand: ParsableCommand {
             guard let chosen = TrainingPreset.named(name) else {
                 throw ValidationError("--preset must be one of \(TrainingPreset.all.map(\.name).joined(separator: ", ")) (got \(name))")
             }
-            chosen.apply(to: &s, itemCount: itemCount ?? .max)
+            chosen.apply(to: &s, data: data ?? DataShape(users: 1, items: .max, pairs: 0))
         }
         if let epochs { s.epochs = epochs }
         if let batchSize { s.batchSize = batchSize }
@@ -247,9 +247,13 @@ struct TrainCommand: ParsableCommand {
         _ = try settings()
         let curve = try curveServer(logger: logger)
         var data = try loadData()
-        var settings = try settings(itemCount: data.itemCount)
+        let shape = DataShape(users: data.userCount, items: data.itemCount, pairs: data.trainUsers.count)
+        var settings = try settings(data: shape)
         settings.curve = curve
-        if let preset { logger.info("preset \(preset): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature), \(settings.epochs) epochs at most") }
+        if let preset {
+            let tauPlus = settings.loss.positiveTemperature.map { ", τ⁺ \($0)" } ?? ""
+            logger.info("preset \(preset) on \(data.name) (density \(String(format: "%.2g", shape.density))): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature)\(tauPlus), \(settings.epochs) epochs at most")
+        }
         if settings.validationFraction > 0 {
             let carved = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)
             if carved.validationCount == 0 {

@@ -1,11 +1,19 @@
 @testable import Coordinator
+import Foundation
 import Kernels
 import XCTest
 
 final class TrainingPresetTests: XCTestCase {
+    /// Gowalla's shape (the LightGCN split): 29,858 users, 40,981 items, 810,128 training pairs.
+    private let gowalla = DataShape(users: 29_858, items: 40_981, pairs: 810_128)
+    /// ml-1m-processed: 6,022 users, 3,043 items, 796,244 training pairs.
+    private let ml1m = DataShape(users: 6_022, items: 3_043, pairs: 796_244)
+
+    private func sparseShape(items: Int) -> DataShape { DataShape(users: 1000, items: items, pairs: 100) }
+
     func testQualityPresetSetsWhatItNamesAndSizesNegativesToTheCatalogue() {
         var s = CoordinatorSettings()
-        TrainingPreset.quality.apply(to: &s, itemCount: 40_981)
+        TrainingPreset.quality.apply(to: &s, data: gowalla)
         XCTAssertEqual(s.loss.negatives, 4096)
         XCTAssertEqual(s.batchSize, 1024)
         XCTAssertTrue(s.loss.liveNegatives)
@@ -18,20 +26,53 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.optimizer.kind, .denseAdam)
         XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
         var small = CoordinatorSettings()
-        TrainingPreset.quality.apply(to: &small, itemCount: 1000)
+        TrainingPreset.quality.apply(to: &small, data: sparseShape(items: 1000))
         XCTAssertEqual(small.loss.negatives, 500, "at most half of a small catalogue")
         var medium = CoordinatorSettings()
-        TrainingPreset.quality.apply(to: &medium, itemCount: 3043)
+        TrainingPreset.quality.apply(to: &medium, data: ml1m)
         XCTAssertEqual(medium.loss.negatives, 1521)
         var tiny = CoordinatorSettings()
-        TrainingPreset.quality.apply(to: &tiny, itemCount: 1)
+        TrainingPreset.quality.apply(to: &tiny, data: sparseShape(items: 1))
         XCTAssertEqual(tiny.loss.negatives, 1)
+    }
+
+    func testQualityTemperaturesFollowTheDensity() {
+        XCTAssertEqual(gowalla.density, 810_128 / (29_858 * 40_981.0), accuracy: 1e-12)
+        var dense = CoordinatorSettings()
+        TrainingPreset.quality.apply(to: &dense, data: ml1m)
+        XCTAssertEqual(ml1m.density, 0.0434, accuracy: 1e-4)
+        XCTAssertEqual(dense.loss.temperature, 0.17, "above the dense anchor: the dense settings")
+        XCTAssertEqual(dense.loss.positiveTemperature!, 0.18, accuracy: 1e-6)
+
+        let rule = TrainingPreset.qualityTemperatures
+        for density in [0.0, 1e-6, 1e-3] {
+            let (tau, tauPlus) = rule.temperatures(density: density)
+            XCTAssertEqual(tau, 0.08, "density \(density)")
+            XCTAssertEqual(tauPlus, 0.0976, accuracy: 1e-6, "density \(density)")
+        }
+        for density in [0.03, 0.5, 1.0] {
+            let (tau, tauPlus) = rule.temperatures(density: density)
+            XCTAssertEqual(tau, 0.17, accuracy: 1e-6, "density \(density)")
+            XCTAssertEqual(tauPlus, 0.18, accuracy: 1e-6, "density \(density)")
+        }
+        // Between the anchors: τ and τ⁺/τ move linearly in log ρ; halfway in log ρ is halfway in both.
+        let middle = rule.temperatures(density: (0.001 * 0.03).squareRoot())
+        XCTAssertEqual(middle.temperature, 0.125, accuracy: 1e-5)
+        XCTAssertEqual(middle.positiveTemperature / middle.temperature, (1.22 + 0.18 / 0.17) / 2, accuracy: 1e-5)
+        var previous = rule.temperatures(density: 0.001)
+        for step in 1 ... 20 {
+            let next = rule.temperatures(density: 0.001 * pow(30, Double(step) / 20))
+            XCTAssertGreaterThan(next.temperature, previous.temperature, "τ grows with the density")
+            XCTAssertLessThan(next.positiveTemperature / next.temperature,
+                              previous.positiveTemperature / previous.temperature, "τ⁺/τ falls toward 1.06")
+            previous = next
+        }
     }
 
     func testBankPresetIsTheDefaults() {
         var s = CoordinatorSettings()
         let defaults = s
-        TrainingPreset.bank.apply(to: &s, itemCount: 5000)
+        TrainingPreset.bank.apply(to: &s, data: sparseShape(items: 5000))
         XCTAssertEqual(s.loss, defaults.loss)
         XCTAssertEqual(s.optimizer, defaults.optimizer)
         XCTAssertEqual(s.epochs, defaults.epochs)
@@ -44,7 +85,7 @@ final class TrainingPresetTests: XCTestCase {
         var expected = s.loss
         expected.liveNegatives = true
         let optimizer = s.optimizer
-        TrainingPreset.live.apply(to: &s, itemCount: 5000)
+        TrainingPreset.live.apply(to: &s, data: sparseShape(items: 5000))
         XCTAssertEqual(s.loss, expected)
         XCTAssertEqual(s.optimizer, optimizer)
     }

@@ -1,3 +1,4 @@
+import Coordinator
 import Foundation
 import TestSupport
 import XCTest
@@ -126,8 +127,15 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 4096")
         XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 25")
         XCTAssertEqual(start["live_negatives"] as? Bool, true, "from the preset")
-        XCTAssertEqual(try XCTUnwrap(start["temperature"] as? Double), 0.08, accuracy: 1e-6)
-        XCTAssertEqual(try XCTUnwrap(start["positive_temperature"] as? Double), 0.0976, accuracy: 1e-6)
+        // The preset's temperatures follow the density of the training pairs (before the validation split).
+        let users = try XCTUnwrap(start["users"] as? Int), items = try XCTUnwrap(start["items"] as? Int)
+        let pairs = try XCTUnwrap(start["train"] as? Int) + XCTUnwrap(start["validation"] as? Int)
+        let shape = DataShape(users: users, items: items, pairs: pairs)
+        let expected = TrainingPreset.qualityTemperatures.temperatures(density: shape.density)
+        XCTAssertEqual(try XCTUnwrap(start["temperature"] as? Double), Double(expected.temperature), accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(start["positive_temperature"] as? Double), Double(expected.positiveTemperature),
+                       accuracy: 1e-6)
+        XCTAssertTrue(log.contains("(density \(String(format: "%.2g", shape.density))): 64 negatives, τ \(expected.temperature)"), log)
         XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0, "the flag's validation split")
         XCTAssertEqual(start["patience"] as? Int, 5)
         XCTAssertEqual(lines.filter { $0["event"] as? String == "epoch" }.count, 1)
