@@ -3,7 +3,7 @@
 # with one line on stdout:
 #   dataset preset recall@20 ndcg@20 epochs seconds
 # The figures on that line are the test scores at the epoch chosen on the validation split when the run has one
-# (the quality preset does), else at the last epoch; the line before it names the epoch and also gives the best
+# (with --validation-fraction), else at the last epoch (the quality preset's fixed schedule); the line before it names the epoch and also gives the best
 # test epoch (chosen on the test set, as published tables do).
 #
 # Usage: bench/quality.sh DATASET_DIR_OR_FILE [PRESET] [EPOCHS|-] [WORKERS] [extra coordinator flags...]

@@ -7,23 +7,30 @@ public final class EmbeddingTable {
     /// values (rows, dim), row-major.
     public private(set) var values: [Float]
 
-    public init(rows: Int, dim: Int, values: [Float]) {
+    /// A table holding a copy of `values` on memory marked for 2 MiB pages (its rows are read at random: fewer TLB
+    /// misses; see `hugePageFloats`).
+    public convenience init(rows: Int, dim: Int, values: [Float]) {
+        self.init(rows: rows, dim: dim, placed: hugePageFloats(copying: values))
+    }
+
+    public convenience init(rows: Int, dim: Int) {
+        self.init(rows: rows, dim: dim, placed: hugePageFloats(repeating: 0, count: rows * dim))
+    }
+
+    /// A table with entries drawn from N(0, std²), reproducible from `random`.
+    public convenience init(rows: Int, dim: Int, normalStd std: Float, random: inout SeededRandom) {
+        var values = hugePageFloats(repeating: 0, count: rows * dim)
+        for i in values.indices { values[i] = Float(random.nextGaussian()) * std }
+        self.init(rows: rows, dim: dim, placed: values)
+    }
+
+    /// Takes `values` as they are (already placed by `hugePageFloats`).
+    private init(rows: Int, dim: Int, placed values: [Float]) {
         precondition(rows >= 0 && dim > 0, "EmbeddingTable needs rows >= 0 and dim > 0, got \(rows)×\(dim)")
         precondition(values.count == rows * dim, "EmbeddingTable(\(rows)×\(dim)) given \(values.count) values")
         self.rows = rows
         self.dim = dim
         self.values = values
-    }
-
-    public convenience init(rows: Int, dim: Int) {
-        self.init(rows: rows, dim: dim, values: [Float](repeating: 0, count: rows * dim))
-    }
-
-    /// A table with entries drawn from N(0, std²), reproducible from `random`.
-    public convenience init(rows: Int, dim: Int, normalStd std: Float, random: inout SeededRandom) {
-        var values = [Float](repeating: 0, count: rows * dim)
-        for i in values.indices { values[i] = Float(random.nextGaussian()) * std }
-        self.init(rows: rows, dim: dim, values: values)
     }
 
     public func copy() -> EmbeddingTable { EmbeddingTable(rows: rows, dim: dim, values: values) }

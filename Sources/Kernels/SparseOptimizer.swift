@@ -39,12 +39,12 @@ public final class SparseOptimizer {
         restAfter = settings.kind == .denseAdam ? Self.restingHorizon(beta1: settings.beta1, beta2: settings.beta2) : 0
         idle = []
         switch settings.kind {
-        case .adam:
-            first = [Float](repeating: 0, count: rows * dim)
-            second = [Float](repeating: 0, count: rows * dim)
+        case .adam:   // random rows: on 2 MiB pages, like the tables
+            first = hugePageFloats(repeating: 0, count: rows * dim)
+            second = hugePageFloats(repeating: 0, count: rows * dim)
         case .denseAdam:
-            first = [Float](repeating: 0, count: rows * dim)
-            second = [Float](repeating: 0, count: rows * dim)
+            first = hugePageFloats(repeating: 0, count: rows * dim)
+            second = hugePageFloats(repeating: 0, count: rows * dim)
             idle = [Float](repeating: Float(restAfter), count: rows)
         case .adagrad:
             first = [Float](repeating: 0, count: rows)
@@ -93,8 +93,8 @@ public final class SparseOptimizer {
             throw OptimizerStateError(description: "dense Adam idle step count \(bad) outside 0...\(restAfter)")
         }
         switch settings.kind {
-        case .adam: first = state[0]; second = state[1]
-        case .denseAdam: first = state[0]; second = state[1]; idle = state[2]
+        case .adam: first = hugePageFloats(copying: state[0]); second = hugePageFloats(copying: state[1])
+        case .denseAdam: first = hugePageFloats(copying: state[0]); second = hugePageFloats(copying: state[1]); idle = state[2]
         case .adagrad: first = state[0]
         case .sgd: break
         }

@@ -14,15 +14,15 @@ final class TrainingPresetTests: XCTestCase {
     func testQualityPresetSetsWhatItNamesAndSizesNegativesToTheCatalogue() {
         var s = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &s, data: gowalla)
-        XCTAssertEqual(s.loss.negatives, 4096)
+        XCTAssertEqual(s.loss.negatives, 2048)
         XCTAssertEqual(s.batchSize, 1024)
         XCTAssertTrue(s.loss.liveNegatives)
-        XCTAssertEqual(s.loss.temperature, 0.08)
-        XCTAssertEqual(s.loss.positiveTemperature, 0.0976)
-        XCTAssertEqual(s.validationFraction, 0.02)
-        XCTAssertEqual(s.patience, 5)
+        XCTAssertEqual(s.loss.temperature, 0.1, "Gowalla is below the sparse anchor")
+        XCTAssertEqual(s.loss.positiveTemperature, 0.122)
+        XCTAssertEqual(s.validationFraction, 0, "no validation split: it would take training pairs away")
+        XCTAssertEqual(s.patience, 0)
         XCTAssertEqual(s.learningRateSchedule, .cosine(finalFraction: 0.01))
-        XCTAssertEqual(s.epochs, 25)
+        XCTAssertEqual(s.epochs, 20)
         XCTAssertEqual(s.optimizer.kind, .denseAdam)
         XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
         var small = CoordinatorSettings()
@@ -47,8 +47,8 @@ final class TrainingPresetTests: XCTestCase {
         let rule = TrainingPreset.qualityTemperatures
         for density in [0.0, 1e-6, 1e-3] {
             let (tau, tauPlus) = rule.temperatures(density: density)
-            XCTAssertEqual(tau, 0.08, "density \(density)")
-            XCTAssertEqual(tauPlus, 0.0976, accuracy: 1e-6, "density \(density)")
+            XCTAssertEqual(tau, 0.1, "density \(density)")
+            XCTAssertEqual(tauPlus, 0.122, accuracy: 1e-6, "density \(density)")
         }
         for density in [0.03, 0.5, 1.0] {
             let (tau, tauPlus) = rule.temperatures(density: density)
@@ -57,7 +57,7 @@ final class TrainingPresetTests: XCTestCase {
         }
         // Between the anchors: τ and τ⁺/τ move linearly in log ρ; halfway in log ρ is halfway in both.
         let middle = rule.temperatures(density: (0.001 * 0.03).squareRoot())
-        XCTAssertEqual(middle.temperature, 0.125, accuracy: 1e-5)
+        XCTAssertEqual(middle.temperature, 0.135, accuracy: 1e-5)
         XCTAssertEqual(middle.positiveTemperature / middle.temperature, (1.22 + 0.18 / 0.17) / 2, accuracy: 1e-5)
         var previous = rule.temperatures(density: 0.001)
         for step in 1 ... 20 {

@@ -124,8 +124,8 @@ final class LocalClusterTests: XCTestCase {
                                                         "--validation-fraction", "0.1"])
         let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
         let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" }, log)
-        XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 4096")
-        XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 25")
+        XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 2048")
+        XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 20")
         XCTAssertEqual(start["live_negatives"] as? Bool, true, "from the preset")
         // The preset's temperatures follow the density of the training pairs (before the validation split).
         let users = try XCTUnwrap(start["users"] as? Int), items = try XCTUnwrap(start["items"] as? Int)
@@ -137,7 +137,7 @@ final class LocalClusterTests: XCTestCase {
                        accuracy: 1e-6)
         XCTAssertTrue(log.contains("(density \(String(format: "%.2g", shape.density))): 64 negatives, τ \(expected.temperature)"), log)
         XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0, "the flag's validation split")
-        XCTAssertEqual(start["patience"] as? Int, 5)
+        XCTAssertEqual(start["patience"] as? Int, 0, "the preset has no early stopping")
         XCTAssertEqual(lines.filter { $0["event"] as? String == "epoch" }.count, 1)
     }
 
@@ -246,12 +246,13 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(figures[0], figures[1])
     }
 
-    /// The quality preset's 2 % validation split holds out nothing when every user has few items (round(0.02 · n)
-    /// is 0 below 25 items): the run says so and trains on all of it, without early stopping, instead of failing
-    /// or selecting on an empty split.
+    /// A 2 % validation split holds out nothing when every user has few items (round(0.02 · n) is 0 below 25
+    /// items): the run says so and trains on all of it, without early stopping, instead of failing or selecting on
+    /// an empty split.
     func testAValidationSplitThatHoldsOutNothingIsReportedAndTurnedOff() throws {
         let (output, log) = try runCluster(workers: 1, epochs: 1, name: "empty-validation",
-                                           extraFlags: ["--preset", "quality", "--negatives", "64"])
+                                           extraFlags: ["--preset", "quality", "--negatives", "64",
+                                                        "--validation-fraction", "0.02", "--patience", "5"])
         XCTAssertTrue(log.contains("holds out nothing"), log)
         let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
         let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" })
