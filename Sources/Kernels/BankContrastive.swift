@@ -30,7 +30,11 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 /// logitBound: an upper bound of every logit (1/τ for cosine similarity without offsets), or nil. A row whose
 /// positive logit is within 60 of it uses it as the softmax shift instead of the row maximum, which saves a pass.
 /// positiveTemperature: τ⁺ of the bilateral softmax loss (see above), nil for InfoNCE.
-/// block (threads · min(blockRows, B), K) scratch. dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp.
+/// block (2 · threads · min(blockRows, B), K) scratch: per thread a logits block and a weights block. The logits
+/// block is zeroed once per call and kept zero: the weights pass reads each logit, writes its weight to the other
+/// block and a 0 back, so every further block's GEMM accumulates onto zeros (beta 1) and OpenBLAS does not clear
+/// the block first (for beta 0 it writes the whole block once more before each GEMM).
+/// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp.
 /// threads: the rows are cut into this many contiguous ranges, run side by side, each calling OpenBLAS from its
 /// own thread; more than one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). The loss is summed in range
 /// order, so a given thread count gives the same result every time.
@@ -61,22 +65,24 @@ public func bankContrastiveForwardBackward(
         }
         let sortedKeys = UnsafeBufferPointer(keys)
 
-        // Rows `range` of the batch, block by block in `block` (blockRows, K); returns their Σ loss_b.
-        func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>) -> Double {
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
+        // Rows `range` of the batch, block by block: logits in `block` (blockRows, K), kept zero between blocks,
+        // softmax weights in `weights` (blockRows, K); returns their Σ loss_b.
+        func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) -> Double {
+            block.update(repeating: 0, count: Swift.min(blockRows, range.count) * K)
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
                 // rowScalars: per row of the block, 1/(τ Z_b) then g_b0.
                 var lossSum = 0.0
                 var r0 = range.lowerBound
                 while r0 < range.upperBound {
                     let rows = Swift.min(blockRows, range.upperBound - r0)
                     if K > 0, let n {
-                        // block (rows, K) = q[r0..<r0+rows] (rows, d) · nᵀ (d, K) / τ
+                        // block (rows, K) = 0 + q[r0..<r0+rows] (rows, d) · nᵀ (d, K) / τ
                         BLAS.sgemm(.none, .transpose, m: rows, n: K, k: d, alpha: invTau, a: q + r0 * d, lda: d,
-                                   b: n, ldb: d, beta: 0, c: block, ldc: K)
+                                   b: n, ldb: d, beta: 1, c: block, ldc: K)
                     }
                     for i in 0 ..< rows {
                         let b = r0 + i
-                        let row = block + i * K
+                        let row = block + i * K, weight = weights + i * K
                         let positive = dotProduct(q + b * d, p + b * d, count: d) * invTau
                         if let offsets = negativeLogitOffset { subtractRow(row, offsets, count: K) }
                         let hits = masking ? hitRange(of: positiveIds![b], in: sortedKeys) : 0 ..< 0
@@ -85,14 +91,15 @@ public func bankContrastiveForwardBackward(
                             let mx = K > 0 ? rowMaximum(row, count: K) : -.infinity
                             var z = 0.0
                             if mx > -.infinity {
-                                z = exponentiateRow(row, count: K, shift: mx)
+                                z = exponentiateRow(row, into: weight, count: K, shift: mx)
                                 for h in hits {
                                     let column = Int(sortedKeys[h] & 0xFFFF_FFFF)
-                                    z -= Double(row[column])
-                                    row[column] = 0
+                                    z -= Double(weight[column])
+                                    weight[column] = 0
                                 }
-                            } else if K > 0 {
+                            } else if K > 0 {   // every negative masked
                                 row.update(repeating: 0, count: K)
+                                weight.update(repeating: 0, count: K)
                             }
                             lossSum -= Double(positive) * Double(temperature / tauPlus)
                             if z > 0 { lossSum += Double(mx) + log(z) }
@@ -107,11 +114,11 @@ public func bankContrastiveForwardBackward(
                             mx = Swift.max(positive, rowMaximum(row, count: K))
                         }
                         let ePositive = Double(exp(positive - mx))
-                        var z = ePositive + exponentiateRow(row, count: K, shift: mx)
+                        var z = ePositive + exponentiateRow(row, into: weight, count: K, shift: mx)
                         for h in hits {
                             let column = Int(sortedKeys[h] & 0xFFFF_FFFF)
-                            z -= Double(row[column])
-                            row[column] = 0
+                            z -= Double(weight[column])
+                            weight[column] = 0
                         }
                         lossSum += Double(mx) + log(z) - Double(positive)
                         rowScalars[2 * i] = Float(Double(invTau) / z)
@@ -119,7 +126,7 @@ public func bankContrastiveForwardBackward(
                     }
                     // dq[r0..<r0+rows] (rows, d) = E (rows, K) · n (K, d), then scaled and the positive term added.
                     if K > 0, let n {
-                        BLAS.sgemm(.none, .none, m: rows, n: d, k: K, alpha: 1, a: block, lda: K, b: n, ldb: d,
+                        BLAS.sgemm(.none, .none, m: rows, n: d, k: K, alpha: 1, a: weights, lda: K, b: n, ldb: d,
                                    beta: 0, c: dq + r0 * d, ldc: d)
                     }
                     for i in 0 ..< rows {
@@ -139,13 +146,15 @@ public func bankContrastiveForwardBackward(
         }
 
         let workers = Swift.min(threads, B)
-        if workers == 1 { return lossOfRows(0 ..< B, block: block) }
+        let perBlock = Swift.min(blockRows, B) * K   // each worker: logits block, then weights block
+        if workers == 1 { return lossOfRows(0 ..< B, block: block, weights: block + perBlock) }
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: workers) { partial in
             // Each worker writes only its own rows of dq, dp, its own block and its own partial sum.
             let shared = UncheckedSendable((lossOfRows, partial, block))
             DispatchQueue.concurrentPerform(iterations: workers) { w in
                 let (work, partial, block) = shared.value
-                partial[w] = work(B * w / workers ..< B * (w + 1) / workers, block + w * Swift.min(blockRows, B) * K)
+                let own = block + 2 * w * perBlock
+                partial[w] = work(B * w / workers ..< B * (w + 1) / workers, own, own + perBlock)
             }
             return partial.reduce(0, +)
         }

@@ -64,7 +64,7 @@ public final class MinibatchGradientComputer {
     }
 
     // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | qNorms (B) | pNorms (B) | offsets (K)
-    //         | logits: (B, C) for the in-batch losses, one block (blockRows, K) for bank InfoNCE
+    //         | logits: (B, C) for the in-batch losses, per kernel thread two blocks (blockRows, K) (logits, weights) for bank InfoNCE
     private func computeContrastive(
         users: [UInt32], items: [UInt32], negatives: [UInt32], negativeLogQ: [Float]?,
         userTable: EmbeddingTable, itemTable: EmbeddingTable, bank: EmbeddingTable
@@ -83,7 +83,7 @@ public final class MinibatchGradientComputer {
         let logitsAt = offAt + K
         let blockRows = bankBlockRows ?? bankContrastiveBlockRows(negatives: K)
         let fused = !inBatch && !live && settings.kind != .ccl
-        ensureScratch(logitsAt + (fused ? kernelThreads * Swift.min(B, blockRows) * K : B * C))
+        ensureScratch(logitsAt + (fused ? 2 * kernelThreads * Swift.min(B, blockRows) * K : B * C))
         let temperature = settings.effectiveTemperature
         let ccl = settings.kind == .ccl ? (margin: settings.cclMargin, weight: settings.cclNegativeWeight) : nil
         let removeHits = settings.removeAccidentalHits

@@ -70,6 +70,27 @@ func exponentiateRow(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float)
     return total
 }
 
+/// weights[i] ← e^(logits[i] − shift) and logits[i] ← 0 for i < count; returns Σ of the weights (the same values and
+/// sum as `exponentiateRow` in place). Writing the 0 while the logit is in cache keeps the logits block zero for
+/// the next GEMM that accumulates onto it.
+@inline(__always)
+func exponentiateRow(_ logits: UnsafeMutablePointer<Float>, into weights: UnsafeMutablePointer<Float>, count: Int,
+                     shift: Float) -> Double {
+    for i in 0 ..< count {
+        weights[i] = branchFreeExp(logits[i] - shift)
+        logits[i] = 0
+    }
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        acc += UnsafeRawPointer(weights + i).loadUnaligned(as: SIMD8<Float>.self)
+        i += 8
+    }
+    var total = Double(acc.sum())
+    while i < count { total += Double(weights[i]); i += 1 }
+    return total
+}
+
 /// √x lane by lane (correctly rounded, like `Float.squareRoot()`); the standard library's SIMD square root is a
 /// loop of scalar calls.
 @inline(__always)

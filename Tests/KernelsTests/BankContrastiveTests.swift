@@ -63,7 +63,7 @@ final class BankContrastiveTests: XCTestCase {
         let tau: Float = 0.5
         let c60 = Float(0.5), s60 = Float(3).squareRoot() / 2
         let q: [Float] = [1, 0], p: [Float] = [c60, s60], n: [Float] = [1, 0, 0, 1]
-        var block = [Float](repeating: 0, count: 2), dq = [Float](repeating: 0, count: 2), dp = dq
+        var block = [Float](repeating: 0, count: 4), dq = [Float](repeating: 0, count: 2), dp = dq
         var directions: [[Float]] = []
         for tauPlus: Float in [0.5, 1] {
             let loss = bankContrastiveForwardBackward(
