@@ -55,24 +55,9 @@ func branchFreeExp(_ x: Float) -> Float {
     return y * Float(bitPattern: UInt32(bitPattern: exponent))
 }
 
-/// x[i] ← e^(x[i] − shift) for i < count; returns Σ of the new values (float32 lanes, summed in float64 at the end).
-@inline(__always)
-func exponentiateRow(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Double {
-    for i in 0 ..< count { x[i] = branchFreeExp(x[i] - shift) }
-    var acc = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= count {
-        acc += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-        i += 8
-    }
-    var total = Double(acc.sum())
-    while i < count { total += Double(x[i]); i += 1 }
-    return total
-}
-
-/// weights[i] ← e^(logits[i] − shift) and logits[i] ← 0 for i < count; returns Σ of the weights (the same values and
-/// sum as `exponentiateRow` in place). Writing the 0 while the logit is in cache keeps the logits block zero for
-/// the next GEMM that accumulates onto it.
+/// weights[i] ← e^(logits[i] − shift) and logits[i] ← 0 for i < count; returns Σ of the weights (float32 lanes,
+/// summed in float64 at the end). Writing the 0 while the logit is in cache keeps the logits block zero for the
+/// next GEMM that accumulates onto it.
 @inline(__always)
 func exponentiateRow(_ logits: UnsafeMutablePointer<Float>, into weights: UnsafeMutablePointer<Float>, count: Int,
                      shift: Float) -> Double {

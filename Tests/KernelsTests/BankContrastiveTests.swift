@@ -99,9 +99,13 @@ final class BankContrastiveTests: XCTestCase {
         XCTAssertLessThan(branchFreeExp(-.infinity), 1e-37)
         XCTAssertGreaterThanOrEqual(branchFreeExp(-.infinity), 0)
         var row: [Float] = (0 ..< 21).map { Float($0) * -0.5 }
-        let sum = row.withUnsafeMutableBufferPointer { exponentiateRow($0.baseAddress!, count: 21, shift: 0.25) }
+        var weights = [Float](repeating: -1, count: 21)
+        let sum = row.withUnsafeMutableBufferPointer { logits in
+            weights.withUnsafeMutableBufferPointer { exponentiateRow(logits.baseAddress!, into: $0.baseAddress!, count: 21, shift: 0.25) }
+        }
         let expected = (0 ..< 21).reduce(0.0) { $0 + Foundation.exp(Double($1) * -0.5 - 0.25) }
         XCTAssertEqual(sum, expected, accuracy: 1e-6 * expected)
-        XCTAssertEqual(Double(row[20]), Foundation.exp(-10.25), accuracy: 1e-6 * Foundation.exp(-10.25))
+        XCTAssertEqual(Double(weights[20]), Foundation.exp(-10.25), accuracy: 1e-6 * Foundation.exp(-10.25))
+        XCTAssertEqual(row, [Float](repeating: 0, count: 21), "the logits are left zero for the next GEMM")
     }
 }
