@@ -7,7 +7,8 @@ import Glibc
 /// (`/sys/kernel/mm/transparent_hugepage/enabled` = madvise, Debian's default) before it is first written.
 /// These helpers allocate such float arrays: the values are the same, only the pages differ.
 
-/// Arrays below this many bytes are allocated as usual (they cannot hold a whole 2 MiB page).
+/// The size of a transparent huge page on x86-64 Linux: only whole, aligned pages of this size inside an array are
+/// marked, and arrays that cannot hold two of them are not copied to be marked.
 let hugePageBytes = 2 << 20
 
 /// An array of `count` floats, each `value`, on memory marked for transparent huge pages before it is written.
