@@ -55,24 +55,50 @@ func branchFreeExp(_ x: Float) -> Float {
     return y * Float(bitPattern: UInt32(bitPattern: exponent))
 }
 
+/// branchFreeExp on eight lanes at once, with the same operations in the same order (so the same results).
+@inline(__always)
+func branchFreeExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let clamped = x.replacing(with: -87.3, where: x .< -87.3)
+    let t = clamped * 1.442_695_04 + magic
+    let n = t - magic
+    var r = clamped - n * 0.693_359_375
+    r = r + n * 2.121_944_4e-4
+    var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_6e-2
+    p = p * r + 1.666_666_5e-1
+    p = p * r + 5.000_000_1e-1
+    let y = p * (r * r) + r + 1
+    let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+}
+
 /// weights[i] ← e^(logits[i] − shift) and logits[i] ← 0 for i < count; returns Σ of the weights (float32 lanes,
-/// summed in float64 at the end). Writing the 0 while the logit is in cache keeps the logits block zero for the
-/// next GEMM that accumulates onto it.
+/// summed in float64 at the end). One pass: each group of eight is exponentiated, stored and added while in
+/// registers. Writing the 0 while the logit is in cache keeps the logits block zero for the next GEMM that
+/// accumulates onto it.
 @inline(__always)
 func exponentiateRow(_ logits: UnsafeMutablePointer<Float>, into weights: UnsafeMutablePointer<Float>, count: Int,
                      shift: Float) -> Double {
-    for i in 0 ..< count {
-        weights[i] = branchFreeExp(logits[i] - shift)
-        logits[i] = 0
-    }
+    let zero = SIMD8<Float>(), s = SIMD8<Float>(repeating: shift)
     var acc = SIMD8<Float>()
     var i = 0
     while i + 8 <= count {
-        acc += UnsafeRawPointer(weights + i).loadUnaligned(as: SIMD8<Float>.self)
+        let w = branchFreeExp(load8(logits + i) - s)
+        store8(w, weights + i)
+        store8(zero, logits + i)
+        acc += w
         i += 8
     }
     var total = Double(acc.sum())
-    while i < count { total += Double(weights[i]); i += 1 }
+    while i < count {
+        weights[i] = branchFreeExp(logits[i] - shift)
+        logits[i] = 0
+        total += Double(weights[i])
+        i += 1
+    }
     return total
 }
 

@@ -98,7 +98,14 @@ final class BankContrastiveTests: XCTestCase {
         XCTAssertLessThan(worst, 3e-7)
         XCTAssertLessThan(branchFreeExp(-.infinity), 1e-37)
         XCTAssertGreaterThanOrEqual(branchFreeExp(-.infinity), 0)
-        var row: [Float] = (0 ..< 21).map { Float($0) * -0.5 }
+        // The eight-lane form gives the scalar form's bits, lane by lane.
+        var lanes: [Float] = [-.infinity, -100, -87.3, -20.5, -1e-3, 0, 0.5, 1]
+        for _ in 0 ..< 200 {
+            let vector = branchFreeExp(SIMD8<Float>(lanes))
+            for (j, v) in lanes.enumerated() { XCTAssertEqual(vector[j].bitPattern, branchFreeExp(v).bitPattern, "x = \(v)") }
+            lanes = lanes.map { $0 == -.infinity ? -0.4321 : $0 * 0.97 - 0.013 }
+        }
+        var row: [Float] = (0 ..< 21).map { Float($0) * -0.5 }   // two groups of eight and a tail of five
         var weights = [Float](repeating: -1, count: 21)
         let sum = row.withUnsafeMutableBufferPointer { logits in
             weights.withUnsafeMutableBufferPointer { exponentiateRow(logits.baseAddress!, into: $0.baseAddress!, count: 21, shift: 0.25) }
