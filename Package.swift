@@ -20,8 +20,11 @@ let package = Package(
 
         // Software prefetch hints for loops over random rows; imported only by Kernels.
         .target(name: "CPrefetch"),
+        // The softmax exp-and-sum pass with AVX2 and FMA, chosen at run time (no global -mavx2); imported only by
+        // Kernels/VectorMath.swift.
+        .target(name: "CFastExp"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["COpenBLAS", "CPrefetch"]),
+        .target(name: "Kernels", dependencies: ["COpenBLAS", "CPrefetch", "CFastExp"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.

@@ -115,4 +115,42 @@ final class BankContrastiveTests: XCTestCase {
         XCTAssertEqual(Double(weights[20]), Foundation.exp(-10.25), accuracy: 1e-6 * Foundation.exp(-10.25))
         XCTAssertEqual(row, [Float](repeating: 0, count: 21), "the logits are left zero for the next GEMM")
     }
+
+    /// Both forms of the exp-and-sum pass (the AVX2 + FMA kernel where the CPU has it, and the portable Swift one)
+    /// match Foundation's exp over the softmax range, write zeros over the logits, and neither read nor write past
+    /// the row's end, for every tail length.
+    func testRowPassesMatchFoundation() throws {
+        #if arch(x86_64)
+        // Every x86-64 machine this project runs on has AVX2 and FMA; a change that loses the fast path shows here.
+        XCTAssertTrue(exponentiationUsesFMA, "no AVX2 + FMA kernel on this CPU")
+        #endif
+        typealias Pass = (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, Int, Float) -> Double
+        var passes: [(String, Pass)] = [("portable", { exponentiateRowPortably($0, into: $1, count: $2, shift: $3) })]
+        if exponentiationUsesFMA { passes.append(("avx2+fma", { exponentiateRow($0, into: $1, count: $2, shift: $3) })) }
+        for (name, pass) in passes {
+            for count in [0, 1, 7, 8, 9, 15, 1031] {
+                let shift: Float = 10.001
+                let values: [Float] = (0 ..< count).map { i in i == 3 ? -.infinity : i == 5 ? -200 : shift + 1e-3 - Float(i % 877) * 0.0991 }
+                // One sentinel after the row in both buffers.
+                var logits = values + [42], weights = [Float](repeating: -7, count: count + 1)
+                let sum = logits.withUnsafeMutableBufferPointer { l in
+                    weights.withUnsafeMutableBufferPointer { pass(l.baseAddress!, $0.baseAddress!, count, shift) }
+                }
+                var expected = 0.0
+                for i in 0 ..< count {
+                    let e = Foundation.exp(Double(values[i] - shift))   // the argument is rounded to float first
+                    expected += e
+                    if values[i] - shift < -87.3 {   // −∞ and −200: clamped
+                        XCTAssertLessThan(weights[i], 1.3e-38, "\(name) count \(count)")
+                    } else {
+                        XCTAssertEqual(Double(weights[i]), e, accuracy: 4e-7 * e, "\(name) count \(count) at \(i)")
+                    }
+                }
+                XCTAssertEqual(sum, expected, accuracy: 1e-6 * Swift.max(expected, 1e-30), "\(name) count \(count)")
+                XCTAssertEqual(Array(logits.prefix(count)), [Float](repeating: 0, count: count), "\(name) count \(count)")
+                XCTAssertEqual(logits[count], 42, "\(name) wrote past the logits")
+                XCTAssertEqual(weights[count], -7, "\(name) wrote past the weights")
+            }
+        }
+    }
 }

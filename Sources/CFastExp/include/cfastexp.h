@@ -1,0 +1,15 @@
+#ifndef CFASTEXP_H
+#define CFASTEXP_H
+
+// The softmax kernels' exp-and-sum pass with AVX2 and FMA, chosen at run time. Imported only by
+// Kernels/VectorMath.swift.
+
+/// Nonzero when this CPU has AVX2 and FMA (x86-64 only; 0 on every other architecture).
+int cfastexp_available(void);
+
+/// weights[i] = e^(logits[i] - shift) and logits[i] = 0 for i < count; returns the sum of the weights (float32
+/// lanes, added up in float64 at the end). Arguments after the shift must be at most about 1; below -87.3
+/// (including -infinity) they give about 1e-38, not 0. Call only when `cfastexp_available()` is nonzero.
+double cfastexp_row(float *logits, float *weights, long count, float shift);
+
+#endif
