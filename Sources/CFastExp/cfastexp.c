@@ -21,7 +21,9 @@ int cfastexp_available(void) {
 __attribute__((target("avx2,fma")))
 static inline __m256 exp8(__m256 x) {
     const __m256 magic = _mm256_set1_ps(12582912.0f);   // 1.5·2^23: adding it rounds to an integer
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
+    const __m256 lowest = _mm256_set1_ps(-87.3f);
+    __m256 inRange = _mm256_cmp_ps(x, lowest, _CMP_GE_OQ);   // false below −87.3 and for −∞ (and NaN)
+    x = _mm256_max_ps(x, lowest);
     __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic);
     __m256 n = _mm256_sub_ps(t, magic);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
@@ -37,18 +39,20 @@ static inline __m256 exp8(__m256 x) {
     __m256i e = _mm256_slli_epi32(
         _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(0x4B400000)),
                          _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(y, _mm256_castsi256_ps(e));
+    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(e)), inRange);
 }
 
+// The pass over one row; `in_place` (a constant where it is inlined) keeps the weights in `logits` instead of
+// writing zeros there.
 __attribute__((target("avx2,fma")))
-double cfastexp_row(float *logits, float *weights, long count, float shift) {
+static inline double exponentiate(float *logits, float *weights, long count, float shift, int in_place) {
     const __m256 s = _mm256_set1_ps(shift), zero = _mm256_setzero_ps();
     __m256 acc = zero;
     long i = 0;
     for (; i + 8 <= count; i += 8) {
         __m256 w = exp8(_mm256_sub_ps(_mm256_loadu_ps(logits + i), s));
         _mm256_storeu_ps(weights + i, w);
-        _mm256_storeu_ps(logits + i, zero);
+        if (!in_place) _mm256_storeu_ps(logits + i, zero);
         acc = _mm256_add_ps(acc, w);
     }
     if (i < count) {   // the last 1–7: lanes at or past the end are neither read nor written nor added
@@ -57,7 +61,7 @@ double cfastexp_row(float *logits, float *weights, long count, float shift) {
         __m256 w = exp8(_mm256_sub_ps(_mm256_maskload_ps(logits + i, mask), s));
         w = _mm256_and_ps(w, _mm256_castsi256_ps(mask));
         _mm256_maskstore_ps(weights + i, mask, w);
-        _mm256_maskstore_ps(logits + i, mask, zero);
+        if (!in_place) _mm256_maskstore_ps(logits + i, mask, zero);
         acc = _mm256_add_ps(acc, w);
     }
     float lanes[8];
@@ -67,6 +71,16 @@ double cfastexp_row(float *logits, float *weights, long count, float shift) {
     return (double)sum;
 }
 
+__attribute__((target("avx2,fma")))
+double cfastexp_row(float *logits, float *weights, long count, float shift) {
+    return exponentiate(logits, weights, count, shift, 0);
+}
+
+__attribute__((target("avx2,fma")))
+double cfastexp_row_in_place(float *row, long count, float shift) {
+    return exponentiate(row, row, count, shift, 1);
+}
+
 #else
 
 int cfastexp_available(void) { return 0; }
@@ -74,6 +88,11 @@ int cfastexp_available(void) { return 0; }
 double cfastexp_row(float *logits, float *weights, long count, float shift) {
     (void)logits; (void)weights; (void)count; (void)shift;
     __builtin_trap();   // callers ask cfastexp_available() first
+}
+
+double cfastexp_row_in_place(float *row, long count, float shift) {
+    (void)row; (void)count; (void)shift;
+    __builtin_trap();
 }
 
 #endif

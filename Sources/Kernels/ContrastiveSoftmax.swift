@@ -82,18 +82,11 @@ public func contrastiveSoftmaxForwardBackward(
             lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature, positiveTemperature: tauPlus)
             continue
         }
-        var mx = -Float.infinity
-        for c in 0 ..< C { mx = Swift.max(mx, row[c]) }
+        let mx = rowMaximum(row, count: C)   // finite: the target is never masked
         let targetLogit = row[target]
-        var sum: Float = 0
-        for c in 0 ..< C {
-            let e = exp(row[c] - mx)
-            row[c] = e
-            sum += e
-        }
-        lossSum += Double(mx) + log(Double(sum)) - Double(targetLogit)
-        let scale = invTau / sum
-        for c in 0 ..< C { row[c] *= scale }
+        let sum = exponentiateRowInPlace(row, count: C, shift: mx)
+        lossSum += Double(mx) + log(sum) - Double(targetLogit)
+        scaleRow(row, by: Float(Double(invTau) / sum), count: C)
         row[target] -= invTau
     }
 
@@ -131,21 +124,14 @@ func bilateralRow(_ row: UnsafeMutablePointer<Float>, columns C: Int, target: In
                   positiveTemperature tauPlus: Float) -> Double {
     let targetLogit = row[target]
     row[target] = -.infinity
-    var mx = -Float.infinity
-    for c in 0 ..< C { mx = Swift.max(mx, row[c]) }
+    let mx = rowMaximum(row, count: C)
     var loss = -Double(targetLogit) * Double(temperature) / Double(tauPlus)
     if mx == -.infinity {
         row.update(repeating: 0, count: C)
     } else {
-        var sum: Float = 0
-        for c in 0 ..< C {
-            let e = exp(row[c] - mx)
-            row[c] = e
-            sum += e
-        }
-        loss += Double(mx) + log(Double(sum))
-        let scale = 1 / (temperature * sum)
-        for c in 0 ..< C { row[c] *= scale }
+        let sum = exponentiateRowInPlace(row, count: C, shift: mx)
+        loss += Double(mx) + log(sum)
+        scaleRow(row, by: Float(1 / (Double(temperature) * sum)), count: C)
     }
     row[target] = -1 / tauPlus
     return loss

@@ -35,7 +35,7 @@ func rowMaximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
 /// e^x for x ≤ 1 (softmax arguments after the shift), written as a branch-free scalar function so that a loop of
 /// it is vectorised by LLVM at the width of the target (SSE: 4, AVX2: 8 lanes): Cody–Waite range reduction
 /// x = n·ln2 + r, |r| ≤ ln2/2, and the Cephes polynomial for e^r (relative error below 2e-7). Inputs below −87.3
-/// (including −∞) give about 1e-38, not 0: callers that need an exact zero (masked columns) write it afterwards.
+/// (including −∞, a masked column) give 0.
 @inline(__always)
 func branchFreeExp(_ x: Float) -> Float {
     let magic: Float = 12_582_912   // 1.5·2²³: adding it rounds to an integer
@@ -53,7 +53,8 @@ func branchFreeExp(_ x: Float) -> Float {
     let y = p * (r * r) + r + 1
     // 2ⁿ from the integer that the rounding left in the low mantissa bits of t.
     let exponent = (Int32(bitPattern: t.bitPattern) &- 0x4B40_0000 &+ 127) &<< 23
-    return y * Float(bitPattern: UInt32(bitPattern: exponent))
+    let value = y * Float(bitPattern: UInt32(bitPattern: exponent))
+    return x < -87.3 ? 0 : value
 }
 
 /// branchFreeExp on eight lanes at once, with the same operations in the same order (so the same results).
@@ -73,7 +74,7 @@ func branchFreeExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 5.000_000_1e-1
     let y = p * (r * r) + r + 1
     let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-    return y * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    return (y * unsafeBitCast(exponent, to: SIMD8<Float>.self)).replacing(with: 0, where: x .< -87.3)
 }
 
 /// weights[i] ← e^(logits[i] − shift) and logits[i] ← 0 for i < count; returns Σ of the weights (float32 lanes,
@@ -114,6 +115,46 @@ func exponentiateRowPortably(_ logits: UnsafeMutablePointer<Float>, into weights
         i += 1
     }
     return total
+}
+
+/// row[i] ← e^(row[i] − shift) for i < count; returns their sum, as `exponentiateRow` does (and, like it, with
+/// AVX2 + FMA where the CPU has them).
+@inline(__always)
+func exponentiateRowInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Double {
+    if exponentiationUsesFMA { return cfastexp_row_in_place(row, count, shift) }
+    return exponentiateRowInPlacePortably(row, count: count, shift: shift)
+}
+
+/// `exponentiateRowInPlace` in Swift, for every CPU.
+@inline(__always)
+func exponentiateRowInPlacePortably(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Double {
+    let s = SIMD8<Float>(repeating: shift)
+    var acc = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+        let w = branchFreeExp(load8(row + i) - s)
+        store8(w, row + i)
+        acc += w
+        i += 8
+    }
+    var total = Double(acc.sum())
+    while i < count {
+        row[i] = branchFreeExp(row[i] - shift)
+        total += Double(row[i])
+        i += 1
+    }
+    return total
+}
+
+/// x[i] ← x[i] · factor for i < count.
+@inline(__always)
+func scaleRow(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        store8(load8(x + i) * factor, x + i)
+        i += 8
+    }
+    while i < count { x[i] *= factor; i += 1 }
 }
 
 /// √x lane by lane (correctly rounded, like `Float.squareRoot()`); the standard library's SIMD square root is a

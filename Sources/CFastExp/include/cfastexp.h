@@ -9,7 +9,10 @@ int cfastexp_available(void);
 
 /// weights[i] = e^(logits[i] - shift) and logits[i] = 0 for i < count; returns the sum of the weights (float32
 /// lanes, added up in float64 at the end). Arguments after the shift must be at most about 1; below -87.3
-/// (including -infinity) they give about 1e-38, not 0. Call only when `cfastexp_available()` is nonzero.
+/// (including -infinity) they give 0. Call only when `cfastexp_available()` is nonzero.
 double cfastexp_row(float *logits, float *weights, long count, float shift);
+
+/// row[i] = e^(row[i] - shift) for i < count; returns their sum, as `cfastexp_row` does.
+double cfastexp_row_in_place(float *row, long count, float shift);
 
 #endif
