@@ -22,7 +22,7 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.validationFraction, 0, "no validation split: it would take training pairs away")
         XCTAssertEqual(s.patience, 0)
         XCTAssertEqual(s.learningRateSchedule, .cosine(finalFraction: 0.01))
-        XCTAssertEqual(s.epochs, 20)
+        XCTAssertEqual(s.epochs, 30)
         XCTAssertEqual(s.optimizer.kind, .denseAdam)
         XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
         var small = CoordinatorSettings()
