@@ -32,35 +32,12 @@ func rowMaximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
     return m
 }
 
-/// e^x for x ≤ 1 (softmax arguments after the shift), written as a branch-free scalar function so that a loop of
-/// it is vectorised by LLVM at the width of the target (SSE: 4, AVX2: 8 lanes): Cody–Waite range reduction
+/// e^x for x ≤ 1 (softmax arguments after the shift) on eight lanes, branch-free: Cody–Waite range reduction
 /// x = n·ln2 + r, |r| ≤ ln2/2, and the Cephes polynomial for e^r (relative error below 2e-7). Inputs below −87.3
-/// (including −∞, a masked column) give 0.
-@inline(__always)
-func branchFreeExp(_ x: Float) -> Float {
-    let magic: Float = 12_582_912   // 1.5·2²³: adding it rounds to an integer
-    let clamped = x < -87.3 ? -87.3 : x
-    let t = clamped * 1.442_695_04 + magic
-    let n = t - magic
-    var r = clamped - n * 0.693_359_375
-    r = r + n * 2.121_944_4e-4
-    var p: Float = 1.987_569_15e-4
-    p = p * r + 1.398_199_95e-3
-    p = p * r + 8.333_451_9e-3
-    p = p * r + 4.166_579_6e-2
-    p = p * r + 1.666_666_5e-1
-    p = p * r + 5.000_000_1e-1
-    let y = p * (r * r) + r + 1
-    // 2ⁿ from the integer that the rounding left in the low mantissa bits of t.
-    let exponent = (Int32(bitPattern: t.bitPattern) &- 0x4B40_0000 &+ 127) &<< 23
-    let value = y * Float(bitPattern: UInt32(bitPattern: exponent))
-    return x < -87.3 ? 0 : value
-}
-
-/// branchFreeExp on eight lanes at once, with the same operations in the same order (so the same results).
+/// (including −∞, a masked column) give 0. `CFastExp` has the same algorithm with fused multiply-adds.
 @inline(__always)
 func branchFreeExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let magic = SIMD8<Float>(repeating: 12_582_912)   // 1.5·2²³: adding it rounds to an integer
     let clamped = x.replacing(with: -87.3, where: x .< -87.3)
     let t = clamped * 1.442_695_04 + magic
     let n = t - magic
@@ -73,9 +50,14 @@ func branchFreeExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.666_666_5e-1
     p = p * r + 5.000_000_1e-1
     let y = p * (r * r) + r + 1
+    // 2ⁿ from the integer that the rounding left in the low mantissa bits of t.
     let exponent = (unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
     return (y * unsafeBitCast(exponent, to: SIMD8<Float>.self)).replacing(with: 0, where: x .< -87.3)
 }
+
+/// The same for one value (the tails of the row passes).
+@inline(__always)
+func branchFreeExp(_ x: Float) -> Float { branchFreeExp(SIMD8(repeating: x))[0] }
 
 /// weights[i] ← e^(logits[i] − shift) and logits[i] ← 0 for i < count; returns Σ of the weights (float32 lanes,
 /// summed in float64 at the end). One pass: each group of eight is exponentiated, stored and added while in
