@@ -75,25 +75,27 @@ func exponentiateRow(_ logits: UnsafeMutablePointer<Float>, into weights: Unsafe
 /// Whether `exponentiateRow` runs the AVX2 + FMA kernel.
 let exponentiationUsesFMA = cfastexp_available() != 0
 
-/// `exponentiateRow` in Swift, for every CPU.
+/// `exponentiateRow` in Swift, for every CPU; with `weights` == `logits`, in place (the logits become the weights).
 @inline(__always)
 func exponentiateRowPortably(_ logits: UnsafeMutablePointer<Float>, into weights: UnsafeMutablePointer<Float>,
                              count: Int, shift: Float) -> Double {
+    let clearLogits = logits != weights   // the same buffer: in place, the weights stay
     let zero = SIMD8<Float>(), s = SIMD8<Float>(repeating: shift)
     var acc = SIMD8<Float>()
     var i = 0
     while i + 8 <= count {
         let w = branchFreeExp(load8(logits + i) - s)
         store8(w, weights + i)
-        store8(zero, logits + i)
+        if clearLogits { store8(zero, logits + i) }
         acc += w
         i += 8
     }
     var total = Double(acc.sum())
     while i < count {
-        weights[i] = branchFreeExp(logits[i] - shift)
-        logits[i] = 0
-        total += Double(weights[i])
+        let w = branchFreeExp(logits[i] - shift)
+        weights[i] = w
+        if clearLogits { logits[i] = 0 }
+        total += Double(w)
         i += 1
     }
     return total
@@ -110,22 +112,7 @@ func exponentiateRowInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, shif
 /// `exponentiateRowInPlace` in Swift, for every CPU.
 @inline(__always)
 func exponentiateRowInPlacePortably(_ row: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Double {
-    let s = SIMD8<Float>(repeating: shift)
-    var acc = SIMD8<Float>()
-    var i = 0
-    while i + 8 <= count {
-        let w = branchFreeExp(load8(row + i) - s)
-        store8(w, row + i)
-        acc += w
-        i += 8
-    }
-    var total = Double(acc.sum())
-    while i < count {
-        row[i] = branchFreeExp(row[i] - shift)
-        total += Double(row[i])
-        i += 1
-    }
-    return total
+    exponentiateRowPortably(row, into: row, count: count, shift: shift)
 }
 
 /// x[i] ← x[i] · factor for i < count.
