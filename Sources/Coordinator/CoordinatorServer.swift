@@ -134,7 +134,8 @@ public final class CoordinatorServer {
             "temperature": Double(settings.loss.temperature), "loss": "\(settings.loss.kind)",
             "positive_temperature": settings.loss.positiveTemperature.map { Double($0) } ?? NSNull(),
             "live_negatives": settings.loss.liveNegatives, "optimizer": settings.optimizer.kind.rawValue,
-            "lr": Double(settings.optimizer.learningRate), "lr_schedule": "\(settings.learningRateSchedule)",
+            "lr": Double(settings.optimizer.learningRate), "weight_decay": Double(settings.optimizer.weightDecay),
+            "lr_schedule": "\(settings.learningRateSchedule)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint.boundEndpoint,
             "validation": data.validationCount, "patience": settings.patience,
         ])

@@ -94,6 +94,9 @@ public struct CoordinatorSettings: Sendable {
         }
         if !(momentum >= 0 && momentum < 1) { out.append("--momentum must be in [0, 1) (got \(momentum))") }
         if !(optimizer.learningRate > 0) { out.append("--lr must be positive (got \(optimizer.learningRate))") }
+        if !(optimizer.weightDecay >= 0 && optimizer.weightDecay.isFinite) {
+            out.append("--weight-decay must be finite and at least 0 (got \(optimizer.weightDecay))")
+        }
         if evaluationKs.isEmpty || evaluationKs.contains(where: { $0 < 1 }) {
             out.append("--eval-k needs positive cutoffs (got \(evaluationKs))")
         }

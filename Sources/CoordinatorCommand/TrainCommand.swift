@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Optimizer: adam (lazy: only the rows in the gradient move, like torch SparseAdam), dense-adam (every row each step, like torch Adam on a dense table: absent rows keep moving on their momentum; the step's delta then holds those rows too), sgd, adagrad (default: adam).")
     var optimizer: String?
     @Option(help: "Learning rate (default 0.01).") var lr: Float?
-    @Option(help: "L2 regularisation on touched rows.") var weightDecay: Float = 0
+    @Option(help: "L2 regularisation on the rows in each step's gradient (default 0; the quality preset sets it from the data's density).") var weightDecay: Float?
     @Option(help: "Learning-rate schedule over the planned epochs: constant, cosine (half a cosine down to lr/100) or cosine:F (down to F·lr) (default: constant).")
     var lrSchedule: String?
 
@@ -152,7 +152,7 @@ struct TrainCommand: ParsableCommand {
         s.sampler = samplerKind
         s.popularityAlpha = popularityAlpha
         s.momentum = momentum
-        s.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01, weightDecay: weightDecay)
+        s.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01)
         if let name = preset {
             guard let chosen = TrainingPreset.named(name) else {
                 throw ValidationError("--preset must be one of \(TrainingPreset.all.map(\.name).joined(separator: ", ")) (got \(name))")
@@ -172,6 +172,7 @@ struct TrainCommand: ParsableCommand {
             s.optimizer.kind = kind
         }
         if let lr { s.optimizer.learningRate = lr }
+        if let weightDecay { s.optimizer.weightDecay = weightDecay }
         if let lrSchedule {
             guard let parsed = LearningRateSchedule(parsing: lrSchedule) else {
                 throw ValidationError("--lr-schedule must be constant, cosine or cosine:F with 0 ≤ F ≤ 1 (got \(lrSchedule))")
@@ -252,7 +253,7 @@ struct TrainCommand: ParsableCommand {
         settings.curve = curve
         if let preset {
             let tauPlus = settings.loss.positiveTemperature.map { ", τ⁺ \($0)" } ?? ""
-            logger.info("preset \(preset) on \(data.name) (density \(String(format: "%.2g", shape.density))): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature)\(tauPlus), \(settings.epochs) epochs at most")
+            logger.info("preset \(preset) on \(data.name) (density \(String(format: "%.2g", shape.density))): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature)\(tauPlus), weight decay \(settings.optimizer.weightDecay), \(settings.epochs) epochs at most")
         }
         if settings.validationFraction > 0 {
             let carved = data.carveValidation(fraction: settings.validationFraction, seed: settings.seed)

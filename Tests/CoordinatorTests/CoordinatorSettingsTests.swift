@@ -13,6 +13,7 @@ final class CoordinatorSettingsTests: XCTestCase {
         s.dim = 4096
         s.loss.negatives = 1 << 20
         s.momentum = 0
+        s.optimizer.weightDecay = 0
         s.minibatchSize = s.batchSize
         s.epochs = 1
         s.checkpointEverySteps = 0
@@ -44,6 +45,8 @@ final class CoordinatorSettingsTests: XCTestCase {
             ("--momentum", { $0.momentum = .nan }, "nan"),
             ("--lr", { $0.optimizer.learningRate = 0 }, "0"),
             ("--lr", { $0.optimizer.learningRate = .nan }, "nan"),
+            ("--weight-decay", { $0.optimizer.weightDecay = -1e-4 }, "-0.0001"),
+            ("--weight-decay", { $0.optimizer.weightDecay = .infinity }, "inf"),
             ("--eval-k", { $0.evaluationKs = [] }, "[]"),
             ("--eval-k", { $0.evaluationKs = [20, 0] }, "[20, 0]"),
             ("--checkpoint-every", { $0.checkpointEverySteps = -1 }, "0 or more"),

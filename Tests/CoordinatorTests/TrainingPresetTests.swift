@@ -24,6 +24,7 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.learningRateSchedule, .cosine(finalFraction: 0.01))
         XCTAssertEqual(s.epochs, 30)
         XCTAssertEqual(s.optimizer.kind, .denseAdam)
+        XCTAssertEqual(s.optimizer.weightDecay, 0, "Gowalla is below the sparse anchor: no weight decay")
         XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
         var small = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &small, data: sparseShape(items: 1000))
@@ -36,36 +37,44 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(tiny.loss.negatives, 1)
     }
 
-    func testQualityTemperaturesFollowTheDensity() {
+    func testQualityTemperaturesAndWeightDecayFollowTheDensity() {
         XCTAssertEqual(gowalla.density, 810_128 / (29_858 * 40_981.0), accuracy: 1e-12)
         var dense = CoordinatorSettings()
         TrainingPreset.quality.apply(to: &dense, data: ml1m)
         XCTAssertEqual(ml1m.density, 0.0434, accuracy: 1e-4)
         XCTAssertEqual(dense.loss.temperature, 0.17, "above the dense anchor: the dense settings")
         XCTAssertEqual(dense.loss.positiveTemperature!, 0.18, accuracy: 1e-6)
+        XCTAssertEqual(dense.optimizer.weightDecay, 1e-4, accuracy: 1e-10)
 
-        let rule = TrainingPreset.qualityTemperatures
+        let rule = TrainingPreset.qualityRule
         for density in [0.0, 1e-6, 1e-3] {
             let (tau, tauPlus) = rule.temperatures(density: density)
             XCTAssertEqual(tau, 0.1, "density \(density)")
             XCTAssertEqual(tauPlus, 0.122, accuracy: 1e-6, "density \(density)")
+            XCTAssertEqual(rule.weightDecay(density: density), 0, "density \(density)")
         }
         for density in [0.03, 0.5, 1.0] {
             let (tau, tauPlus) = rule.temperatures(density: density)
             XCTAssertEqual(tau, 0.17, accuracy: 1e-6, "density \(density)")
             XCTAssertEqual(tauPlus, 0.18, accuracy: 1e-6, "density \(density)")
+            XCTAssertEqual(rule.weightDecay(density: density), 1e-4, accuracy: 1e-10, "density \(density)")
         }
         // Between the anchors: τ and τ⁺/τ move linearly in log ρ; halfway in log ρ is halfway in both.
         let middle = rule.temperatures(density: (0.001 * 0.03).squareRoot())
         XCTAssertEqual(middle.temperature, 0.135, accuracy: 1e-5)
         XCTAssertEqual(middle.positiveTemperature / middle.temperature, (1.22 + 0.18 / 0.17) / 2, accuracy: 1e-5)
+        XCTAssertEqual(rule.weightDecay(density: (0.001 * 0.03).squareRoot()), 0.5e-4, accuracy: 1e-9)
         var previous = rule.temperatures(density: 0.001)
+        var previousDecay = rule.weightDecay(density: 0.001)
         for step in 1 ... 20 {
-            let next = rule.temperatures(density: 0.001 * pow(30, Double(step) / 20))
+            let density = 0.001 * pow(30, Double(step) / 20)
+            let next = rule.temperatures(density: density)
             XCTAssertGreaterThan(next.temperature, previous.temperature, "τ grows with the density")
             XCTAssertLessThan(next.positiveTemperature / next.temperature,
                               previous.positiveTemperature / previous.temperature, "τ⁺/τ falls toward 1.06")
+            XCTAssertGreaterThan(rule.weightDecay(density: density), previousDecay, "the decay grows with the density")
             previous = next
+            previousDecay = rule.weightDecay(density: density)
         }
     }
 
@@ -78,6 +87,7 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.epochs, defaults.epochs)
         XCTAssertEqual(s.batchSize, defaults.batchSize)
         XCTAssertEqual(s.validationFraction, 0)
+        XCTAssertEqual(s.optimizer.weightDecay, 0)
     }
 
     func testLivePresetOnlyTurnsOnLiveNegatives() {

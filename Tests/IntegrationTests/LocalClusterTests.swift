@@ -131,10 +131,12 @@ final class LocalClusterTests: XCTestCase {
         let users = try XCTUnwrap(start["users"] as? Int), items = try XCTUnwrap(start["items"] as? Int)
         let pairs = try XCTUnwrap(start["train"] as? Int) + XCTUnwrap(start["validation"] as? Int)
         let shape = DataShape(users: users, items: items, pairs: pairs)
-        let expected = TrainingPreset.qualityTemperatures.temperatures(density: shape.density)
+        let expected = TrainingPreset.qualityRule.temperatures(density: shape.density)
         XCTAssertEqual(try XCTUnwrap(start["temperature"] as? Double), Double(expected.temperature), accuracy: 1e-6)
         XCTAssertEqual(try XCTUnwrap(start["positive_temperature"] as? Double), Double(expected.positiveTemperature),
                        accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(start["weight_decay"] as? Double),
+                       Double(TrainingPreset.qualityRule.weightDecay(density: shape.density)), accuracy: 1e-9)
         XCTAssertTrue(log.contains("(density \(String(format: "%.2g", shape.density))): 64 negatives, τ \(expected.temperature)"), log)
         XCTAssertGreaterThan(try XCTUnwrap(start["validation"] as? Int), 0, "the flag's validation split")
         XCTAssertEqual(start["patience"] as? Int, 0, "the preset has no early stopping")
@@ -210,6 +212,29 @@ final class LocalClusterTests: XCTestCase {
         let bad = try ProcessHarness.start("coordinator", ["--optimizer", "adamw"], logName: "bad", in: dir)
         XCTAssertNotEqual(bad.wait(seconds: 30), 0)
         XCTAssertTrue(bad.log.contains("--optimizer must be one of adam, dense-adam, sgd, adagrad (got adamw)"), bad.log)
+    }
+
+    func testWeightDecayFlagOverridesThePresetAndReachesTheOptimizer() throws {
+        let common = ["--preset", "quality", "--negatives", "64"]
+        let decayed = try runCluster(workers: 1, epochs: 1, name: "decay", extraFlags: common + ["--weight-decay", "0.01"])
+        let plain = try runCluster(workers: 1, epochs: 1, name: "no-decay", extraFlags: common + ["--weight-decay", "0"])
+        func start(_ output: URL) throws -> [String: Any] {
+            try XCTUnwrap(try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+                .first { $0["event"] as? String == "start" })
+        }
+        XCTAssertEqual(try XCTUnwrap(start(decayed.output)["weight_decay"] as? Double), 0.01, accuracy: 1e-9)
+        XCTAssertEqual(try start(plain.output)["weight_decay"] as? Double, 0)
+        XCTAssertTrue(decayed.coordinatorLog.contains("weight decay 0.01,"), decayed.coordinatorLog)
+        let a = try ProcessHarness.readNpy(decayed.output.appendingPathComponent("user_embeddings.npy")).values
+        let b = try ProcessHarness.readNpy(plain.output.appendingPathComponent("user_embeddings.npy")).values
+        XCTAssertGreaterThan(zip(a, b).filter { $0 != $1 }.count, a.count / 2, "the decay moved the rows")
+        let norm = { (v: [Float]) in v.reduce(0) { $0 + Double($1 * $1) } }
+        XCTAssertLessThan(norm(a), norm(b), "L2 decay shrinks the rows")
+
+        let dir = try ProcessHarness.temporaryDirectory("bad-decay")
+        let bad = try ProcessHarness.start("coordinator", ["--weight-decay=-1"], logName: "bad", in: dir)
+        XCTAssertNotEqual(bad.wait(seconds: 30), 0)
+        XCTAssertTrue(bad.log.contains("--weight-decay must be finite and at least 0 (got -1.0)"), bad.log)
     }
 
     func testLearningRateScheduleReachesTheOptimizer() throws {
