@@ -8,7 +8,7 @@
 #
 # Usage: bench/quality.sh DATASET_DIR_OR_FILE [PRESET] [EPOCHS|-] [WORKERS] [extra coordinator flags...]
 #   PRESET   bank, live or quality (see `coordinator train --help`); default quality
-#   EPOCHS   number of epochs, or - for the preset's own (quality: up to 25, early stopping)
+#   EPOCHS   number of epochs, or - for the preset's own (quality: 30, no early stopping)
 #   WORKERS  local worker processes; default 2
 # REACH (default 0.18): also report the first epoch whose test Recall@20 reaches it, and the wall time until then.
 # Ablation: bench/quality.sh DATASET ablation [EPOCHS] [WORKERS] runs the loss variants side by side (same seed)
