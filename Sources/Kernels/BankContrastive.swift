@@ -56,12 +56,13 @@ public func bankContrastiveForwardBackward(
     if B == 0 { return 0 }
     let invTau = 1 / temperature
     let masking = positiveIds != nil && negativeIds != nil && K > 0
-    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: masking ? K : 0) { scratchKeys in
-        var keys = scratchKeys
-        // keys (K): negative id << 32 | column, sorted, to find a row's accidental hits by binary search.
+    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: masking ? 2 * K : 0) { scratchKeys in
+        // keys (K): negative id << 32 | column, sorted, to find a row's accidental hits by binary search; then K of
+        // scratch for the sort.
+        let keys = UnsafeMutableBufferPointer(rebasing: scratchKeys[0 ..< (masking ? K : 0)])
         if masking, let negIds = negativeIds {
             for k in 0 ..< K { keys[k] = UInt64(negIds[k]) << 32 | UInt64(k) }
-            keys.sort()
+            radixSort(keys, scratch: UnsafeMutableBufferPointer(rebasing: scratchKeys[K ..< 2 * K]))
         }
         let sortedKeys = UnsafeBufferPointer(keys)
 

@@ -11,8 +11,9 @@ public final class MemoryBank {
     /// m in bank[i] ← normalize(m·bank[i] + (1−m)·normalize(V[i])).
     public let momentum: Float
     public private(set) var version: UInt64
-    /// Reused scratch: the sorted unique ids of an update.
+    /// Reused scratch: the sorted unique ids of an update, and the sort's own scratch.
     private var sortedIds: [UInt32] = []
+    private var sortScratch: [UInt32] = []
 
     /// Bank initialised from the normalised rows of `initialItems`, version 0.
     public convenience init(initialItems: EmbeddingTable, momentum: Float) {
@@ -39,7 +40,7 @@ public final class MemoryBank {
                      "bank of \(table.rows)×\(table.dim) updated from an item table of \(itemTable.rows)×\(itemTable.dim)")
         sortedIds.removeAll(keepingCapacity: true)
         sortedIds.append(contentsOf: itemIds)
-        sortedIds.sort()
+        radixSort(&sortedIds, scratch: &sortScratch)
         var unique = 0
         for id in sortedIds where unique == 0 || sortedIds[unique - 1] != id {
             precondition(Int(id) < table.rows, "bank update of item \(id) outside 0..<\(table.rows)")
