@@ -4,47 +4,55 @@
 public final class EmbeddingTable {
     public let rows: Int
     public let dim: Int
-    /// values (rows, dim), row-major.
-    public private(set) var values: [Float]
+    /// values (rows, dim), row-major, on cache-line-aligned memory marked for 2 MiB pages (its rows are read at
+    /// random: each row of 16·k floats is k whole lines, and fewer TLB misses; see `AlignedFloats`).
+    private let storage: AlignedFloats
 
-    /// A table holding a copy of `values` on memory marked for 2 MiB pages (its rows are read at random: fewer TLB
-    /// misses; see `hugePageFloats`).
+    /// A table holding a copy of `values`.
     public convenience init(rows: Int, dim: Int, values: [Float]) {
-        self.init(rows: rows, dim: dim, placed: hugePageFloats(copying: values))
+        precondition(values.count == rows * dim, "EmbeddingTable(\(rows)×\(dim)) given \(values.count) values")
+        self.init(rows: rows, dim: dim, storage: AlignedFloats(copying: values))
     }
 
     public convenience init(rows: Int, dim: Int) {
-        self.init(rows: rows, dim: dim, placed: hugePageFloats(repeating: 0, count: rows * dim))
+        precondition(rows >= 0 && dim > 0, "EmbeddingTable needs rows >= 0 and dim > 0, got \(rows)×\(dim)")
+        self.init(rows: rows, dim: dim, storage: AlignedFloats(repeating: 0, count: rows * dim))
     }
 
     /// A table with entries drawn from N(0, std²), reproducible from `random`.
     public convenience init(rows: Int, dim: Int, normalStd std: Float, random: inout SeededRandom) {
-        var values = hugePageFloats(repeating: 0, count: rows * dim)
-        for i in values.indices { values[i] = Float(random.nextGaussian()) * std }
-        self.init(rows: rows, dim: dim, placed: values)
+        self.init(rows: rows, dim: dim)
+        storage.withUnsafeMutableBufferPointer { values in
+            for i in values.indices { values[i] = Float(random.nextGaussian()) * std }
+        }
     }
 
-    /// Takes `values` as they are (already placed by `hugePageFloats`).
-    private init(rows: Int, dim: Int, placed values: [Float]) {
+    private init(rows: Int, dim: Int, storage: AlignedFloats) {
         precondition(rows >= 0 && dim > 0, "EmbeddingTable needs rows >= 0 and dim > 0, got \(rows)×\(dim)")
-        precondition(values.count == rows * dim, "EmbeddingTable(\(rows)×\(dim)) given \(values.count) values")
+        precondition(storage.count == rows * dim, "EmbeddingTable(\(rows)×\(dim)) given \(storage.count) values")
         self.rows = rows
         self.dim = dim
-        self.values = values
+        self.storage = storage
     }
 
-    public func copy() -> EmbeddingTable { EmbeddingTable(rows: rows, dim: dim, values: values) }
+    /// The values (rows, dim), row-major: a copy.
+    public var values: [Float] { storage.array }
 
-    public func row(_ r: Int) -> ArraySlice<Float> {
+    public func copy() -> EmbeddingTable { EmbeddingTable(rows: rows, dim: dim, storage: storage.copy()) }
+
+    /// Row r (a copy).
+    public func row(_ r: Int) -> [Float] {
         precondition(r >= 0 && r < rows, "row \(r) outside 0..<\(rows)")
-        return values[r * dim ..< (r + 1) * dim]
+        return storage.withUnsafeBufferPointer { Array(UnsafeBufferPointer(rebasing: $0[r * dim ..< (r + 1) * dim])) }
     }
 
     public func setRow(_ r: Int, _ newValues: some Collection<Float>) {
         precondition(r >= 0 && r < rows, "row \(r) outside 0..<\(rows)")
         precondition(newValues.count == dim, "row of \(newValues.count) values for dim \(dim)")
-        var i = r * dim
-        for v in newValues { values[i] = v; i += 1 }
+        storage.withUnsafeMutableBufferPointer { values in
+            var i = r * dim
+            for v in newValues { values[i] = v; i += 1 }
+        }
     }
 
     /// Copies `rowIds.count` rows into `destination` (rowIds.count, dim).
@@ -53,7 +61,7 @@ public final class EmbeddingTable {
         if destination.count < rowIds.count * d {
             destination = [Float](repeating: 0, count: rowIds.count * d)
         }
-        values.withUnsafeBufferPointer { src in
+        storage.withUnsafeBufferPointer { src in
             destination.withUnsafeMutableBufferPointer { dst in
                 for (k, r) in rowIds.enumerated() {
                     let row = Int(r)
@@ -71,7 +79,7 @@ public final class EmbeddingTable {
         let d = dim
         let n = rows
         sparse.values.withUnsafeBufferPointer { src in
-            values.withUnsafeMutableBufferPointer { dst in
+            storage.withUnsafeMutableBufferPointer { dst in
                 for (k, r) in sparse.ids.enumerated() {
                     precondition(Int(r) < n, "row id \(r) outside 0..<\(n)")
                     (dst.baseAddress! + Int(r) * d).update(from: src.baseAddress! + k * d, count: d)
@@ -85,7 +93,7 @@ public final class EmbeddingTable {
         let d = dim, n = rows
         let out = [Float](unsafeUninitializedCapacity: ids.count * d) { out, initialized in
             guard ids.count * d > 0 else { return }
-            values.withUnsafeBufferPointer { src in
+            storage.withUnsafeBufferPointer { src in
                 for (k, r) in ids.enumerated() {
                     precondition(Int(r) < n, "row id \(r) outside 0..<\(n)")
                     (out.baseAddress! + k * d).initialize(from: src.baseAddress! + Int(r) * d, count: d)
@@ -98,16 +106,16 @@ public final class EmbeddingTable {
 
     /// Gives the closure mutable access to the whole buffer (rows, dim).
     public func withUnsafeMutableValues<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
-        try values.withUnsafeMutableBufferPointer { try body($0) }
+        try storage.withUnsafeMutableBufferPointer { try body($0) }
     }
 
     public func withUnsafeValues<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
-        try values.withUnsafeBufferPointer { try body($0) }
+        try storage.withUnsafeBufferPointer { try body($0) }
     }
 
     /// Order-dependent 64-bit FNV-1a hash of the raw bytes, for replica comparison.
     public func contentHash(seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
-        values.withUnsafeBytes { StateHash.fnv1a($0, seed: seed) }
+        storage.withUnsafeBufferPointer { StateHash.fnv1a(UnsafeRawBufferPointer($0), seed: seed) }
     }
 }
 

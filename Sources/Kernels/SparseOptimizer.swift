@@ -22,9 +22,9 @@ public final class SparseOptimizer {
     public let dim: Int
     public private(set) var stepCount: Int = 0
     /// Adam: m (rows, dim); Adagrad: accumulator (rows); SGD: empty.
-    private var first: [Float]
+    private var first: AlignedFloats
     /// Adam: v (rows, dim); otherwise empty.
-    private var second: [Float]
+    private var second: AlignedFloats
     /// Dense Adam: steps since each row was last in a gradient, capped at `restAfter` (a row at the cap rests);
     /// otherwise empty. Small integers, so a Float array holds them exactly (and checkpoints like the others).
     private var idle: [Float]
@@ -39,19 +39,19 @@ public final class SparseOptimizer {
         restAfter = settings.kind == .denseAdam ? Self.restingHorizon(beta1: settings.beta1, beta2: settings.beta2) : 0
         idle = []
         switch settings.kind {
-        case .adam:   // random rows: on 2 MiB pages, like the tables
-            first = hugePageFloats(repeating: 0, count: rows * dim)
-            second = hugePageFloats(repeating: 0, count: rows * dim)
+        case .adam:   // random rows: aligned and on 2 MiB pages, like the tables
+            first = AlignedFloats(repeating: 0, count: rows * dim)
+            second = AlignedFloats(repeating: 0, count: rows * dim)
         case .denseAdam:
-            first = hugePageFloats(repeating: 0, count: rows * dim)
-            second = hugePageFloats(repeating: 0, count: rows * dim)
+            first = AlignedFloats(repeating: 0, count: rows * dim)
+            second = AlignedFloats(repeating: 0, count: rows * dim)
             idle = [Float](repeating: Float(restAfter), count: rows)
         case .adagrad:
-            first = [Float](repeating: 0, count: rows)
-            second = []
+            first = AlignedFloats(repeating: 0, count: rows)
+            second = AlignedFloats(repeating: 0, count: 0)
         case .sgd:
-            first = []
-            second = []
+            first = AlignedFloats(repeating: 0, count: 0)
+            second = AlignedFloats(repeating: 0, count: 0)
         }
     }
 
@@ -66,9 +66,9 @@ public final class SparseOptimizer {
     /// The state arrays for a checkpoint: Adam [m, v], dense Adam [m, v, idle steps], Adagrad [accumulator], SGD [].
     public var state: [[Float]] {
         switch settings.kind {
-        case .adam: return [first, second]
-        case .denseAdam: return [first, second, idle]
-        case .adagrad: return [first]
+        case .adam: return [first.array, second.array]
+        case .denseAdam: return [first.array, second.array, idle]
+        case .adagrad: return [first.array]
         case .sgd: return []
         }
     }
@@ -93,9 +93,9 @@ public final class SparseOptimizer {
             throw OptimizerStateError(description: "dense Adam idle step count \(bad) outside 0...\(restAfter)")
         }
         switch settings.kind {
-        case .adam: first = hugePageFloats(copying: state[0]); second = hugePageFloats(copying: state[1])
-        case .denseAdam: first = hugePageFloats(copying: state[0]); second = hugePageFloats(copying: state[1]); idle = state[2]
-        case .adagrad: first = state[0]
+        case .adam: first = AlignedFloats(copying: state[0]); second = AlignedFloats(copying: state[1])
+        case .denseAdam: first = AlignedFloats(copying: state[0]); second = AlignedFloats(copying: state[1]); idle = state[2]
+        case .adagrad: first = AlignedFloats(copying: state[0])
         case .sgd: break
         }
         self.stepCount = stepCount

@@ -22,7 +22,9 @@ public enum SnapshotChunker {
             let (name, table, range) = piece
             return SnapshotChunk(version: version, table: name, firstRow: range.lowerBound,
                                  rowCount: range.count, chunkIndex: index, chunkCount: pieces.count, dim: table.dim,
-                                 values: Array(table.values[range.lowerBound * table.dim ..< range.upperBound * table.dim]))
+                                 values: table.withUnsafeValues {
+                                     Array($0[range.lowerBound * table.dim ..< range.upperBound * table.dim])
+                                 })
         }
     }
 }

@@ -3,18 +3,40 @@ import Foundation
 import XCTest
 
 final class HugePagesTests: XCTestCase {
-    func testHugePageArraysHoldTheValuesTheyAreGiven() {
-        let filled = hugePageFloats(repeating: 1.5, count: 3_000_000)
+    func testAlignedStorageHoldsTheValuesItIsGiven() {
+        let filled = AlignedFloats(repeating: 1.5, count: 3_000_000)
         XCTAssertEqual(filled.count, 3_000_000)
-        XCTAssertTrue(filled.allSatisfy { $0 == 1.5 })
+        XCTAssertTrue(filled.array.allSatisfy { $0 == 1.5 })
         let source = (0 ..< 2_000_000).map { Float($0) * 0.25 }
-        XCTAssertEqual(hugePageFloats(copying: source), source)
+        XCTAssertEqual(AlignedFloats(copying: source).array, source)
         let small: [Float] = [1, 2, 3]
-        XCTAssertEqual(hugePageFloats(copying: small), small)
-        XCTAssertEqual(hugePageFloats(repeating: 7, count: 0), [])
+        XCTAssertEqual(AlignedFloats(copying: small).array, small)
+        XCTAssertEqual(AlignedFloats(repeating: 7, count: 0).array, [])
+        let copy = AlignedFloats(copying: small).copy()
+        copy.withUnsafeMutableBufferPointer { $0[0] = 9 }
+        XCTAssertEqual(copy.array, [9, 2, 3])
         let table = EmbeddingTable(rows: 40_000, dim: 64)
         XCTAssertEqual(table.values.count, 40_000 * 64)
         XCTAssertTrue(table.values.allSatisfy { $0 == 0 })
+        let twin = table.copy()
+        twin.setRow(3, [Float](repeating: 2, count: 64))
+        XCTAssertEqual(twin.row(3), [Float](repeating: 2, count: 64))
+        XCTAssertEqual(table.row(3), [Float](repeating: 0, count: 64), "a copy does not share the storage")
+    }
+
+    /// Every row of 64 floats starts on a cache line (4 lines per row, not 5), small or large, and large storage
+    /// starts on a 2 MiB page.
+    func testStorageStartsOnACacheLineAndLargeStorageOnAHugePage() {
+        for count in [1, 16, 1000, 64 * 1000, 3 << 20] {
+            let storage = AlignedFloats(repeating: 0, count: count)
+            let address = storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress!) }
+            XCTAssertEqual(address % 64, 0, "\(count) floats")
+            if count * 4 >= 4 << 20 { XCTAssertEqual(address % (2 << 20), 0, "\(count) floats") }
+        }
+        let table = EmbeddingTable(rows: 29_858, dim: 64)
+        table.withUnsafeValues { XCTAssertEqual(UInt(bitPattern: $0.baseAddress!) % 64, 0) }
+        let optimizer = SparseOptimizer(settings: OptimizerSettings(kind: .adam), rows: 1000, dim: 64)
+        XCTAssertEqual(optimizer.state.map(\.count), [64_000, 64_000])
     }
 
     /// Where the kernel offers transparent huge pages on request (`madvise` or `always`), a large table's memory is
@@ -25,12 +47,12 @@ final class HugePagesTests: XCTestCase {
         guard setting.contains("[madvise]") || setting.contains("[always]") else {
             throw XCTSkip("transparent huge pages are off here (\(setting.trimmingCharacters(in: .whitespacesAndNewlines)))")
         }
-        let values = hugePageFloats(repeating: 1, count: 8 << 20)   // 32 MiB
-        // Only the whole 2 MiB pages inside the array are marked, which splits its mapping: look in the middle.
+        let values = AlignedFloats(repeating: 1, count: 8 << 20)   // 32 MiB
+        // The marked pages may split the mapping: look in the middle.
         let address = values.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress! + $0.count / 2) }
         let hugeKiB = try anonHugePagesKiB(containing: address)
-        XCTAssertGreaterThanOrEqual(hugeKiB, 2048, "the mapping holding the array has no huge page")
-        XCTAssertEqual(values[values.count - 1], 1)
+        XCTAssertGreaterThanOrEqual(hugeKiB, 2048, "the mapping holding the storage has no huge page")
+        XCTAssertEqual(values.withUnsafeBufferPointer { $0[$0.count - 1] }, 1)
         #else
         throw XCTSkip("transparent huge pages are a Linux feature")
         #endif

@@ -45,7 +45,7 @@ final class MemoryBankTests: XCTestCase {
         XCTAssertEqual(bank.version, 0)
         XCTAssertEqual(Array(bank.table.row(0)), [0.6, 0.8])
         XCTAssertEqual(Array(bank.table.row(1)), [0, -1])
-        XCTAssertEqual(bank.table.row(2)[4], Float(0.5).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(bank.table.row(2)[0], Float(0.5).squareRoot(), accuracy: 1e-6)
         XCTAssertEqual(Array(items.row(0)), [3, 4], "the item table is not modified")
     }
 
