@@ -21,7 +21,26 @@ public final class AlignedFloats: @unchecked Sendable {
     private let base: UnsafeMutablePointer<Float>
 
     /// `count` floats, each `value`.
-    public init(repeating value: Float, count: Int) {
+    public convenience init(repeating value: Float, count: Int) {
+        self.init(count: count) { $0.initialize(repeating: value, count: count) }
+    }
+
+    /// A copy of `values`.
+    public convenience init(copying values: UnsafeBufferPointer<Float>) {
+        self.init(count: values.count) { target in
+            if let source = values.baseAddress { target.initialize(from: source, count: values.count) }
+        }
+    }
+
+    /// A copy of `values`.
+    public convenience init(copying values: [Float]) {
+        self.init(count: values.count) { target in
+            values.withUnsafeBufferPointer { if let source = $0.baseAddress { target.initialize(from: source, count: $0.count) } }
+        }
+    }
+
+    /// Allocates, marks the pages, then lets `initialize` write every value once.
+    private init(count: Int, initialize: (UnsafeMutablePointer<Float>) -> Void) {
         precondition(count >= 0, "AlignedFloats needs count >= 0, got \(count)")
         self.count = count
         let bytes = Swift.max(count, 1) * MemoryLayout<Float>.stride
@@ -29,19 +48,7 @@ public final class AlignedFloats: @unchecked Sendable {
         base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
             .bindMemory(to: Float.self, capacity: Swift.max(count, 1))
         adviseHugePages(UnsafeMutableBufferPointer(start: base, count: count))
-        base.initialize(repeating: value, count: count)
-    }
-
-    /// A copy of `values`.
-    public convenience init(copying values: UnsafeBufferPointer<Float>) {
-        self.init(repeating: 0, count: values.count)
-        if let source = values.baseAddress { base.update(from: source, count: values.count) }
-    }
-
-    /// A copy of `values`.
-    public convenience init(copying values: [Float]) {
-        self.init(repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { if let source = $0.baseAddress { base.update(from: source, count: $0.count) } }
+        initialize(base)
     }
 
     deinit { base.deallocate() }
