@@ -14,11 +14,6 @@ public func radixSort(_ keys: UnsafeMutableBufferPointer<UInt64>, scratch: Unsaf
     sortByBytes(keys, scratch: scratch)
 }
 
-/// `radixSort` for 32-bit keys.
-public func radixSort(_ keys: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>) {
-    sortByBytes(keys, scratch: scratch)
-}
-
 /// Sorts an array with `radixSort`, growing the caller's reusable `scratch` when it is too short.
 public func radixSort(_ keys: inout [UInt64], scratch: inout [UInt64]) {
     sortArray(&keys, scratch: &scratch)
