@@ -16,7 +16,9 @@ let package = Package(
     targets: [
         // C libraries: each is imported by exactly one Swift file.
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
-        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // OpenBLAS behind function pointers: the linked build (libopenblas-dev) or one loaded at run time; imported
+        // only by Kernels/BLAS.swift.
+        .target(name: "CBLAS", linkerSettings: [.linkedLibrary("openblas"), .linkedLibrary("dl")]),
 
         // Software prefetch hints for loops over random rows; imported only by Kernels.
         .target(name: "CPrefetch"),
@@ -24,7 +26,7 @@ let package = Package(
         // Kernels/VectorMath.swift.
         .target(name: "CFastExp"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["COpenBLAS", "CPrefetch", "CFastExp"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.

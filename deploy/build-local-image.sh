@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the runtime image from local parts, for machines that reach no image registry: the release executables
 # built on this host (Swift runtime linked statically), the shared libraries they load (their ldd closure: libzmq,
-# OpenBLAS, libc and what those need), a passwd entry for the non-root user 10001, a /tmp and a /data owned by it,
+# OpenBLAS, libc and what those need, and the current OpenBLAS build that scripts/setup.sh installs), a passwd entry for the non-root user 10001, a /tmp and a /data owned by it,
 # all assembled into a root filesystem and `docker import`ed. The result runs like deploy/Dockerfile's image.
 #
 #   bash deploy/build-local-image.sh [TAG]          default TAG: mbt-runtime:local
@@ -27,8 +27,18 @@ trap 'rm -rf "$rootfs"' EXIT
 install -D -m 0755 "$bin/coordinator" "$rootfs/usr/local/bin/coordinator"
 install -D -m 0755 "$bin/worker" "$rootfs/usr/local/bin/worker"
 
+# The OpenBLAS build that `--blas auto` loads at run time, when scripts/setup.sh installed it here.
+blas=/usr/local/lib/mbt/libscipy_openblas.so
+loaded=()
+if [ -f "$blas" ]; then
+  install -D -m 0644 "$blas" "$rootfs$blas"
+  loaded=("$blas")
+else
+  echo "build-local-image: no $blas (scripts/setup.sh installs it); the image will use Debian's OpenBLAS" >&2
+fi
+
 # The shared libraries, each copied (symlinks followed) to the path the loader found it at, and the loader itself.
-libraries=$(for exe in coordinator worker; do ldd "$bin/$exe"; done \
+libraries=$(for exe in "$bin/coordinator" "$bin/worker" "${loaded[@]}"; do ldd "$exe"; done \
   | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
 if ldd "$bin/coordinator" | grep -q "not found"; then
   echo "build-local-image: missing libraries:" >&2

@@ -92,7 +92,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 1. Docker from Debian, and a running daemon.
+# 1. The project's own setup (libraries, and the OpenBLAS build the image carries), Docker from Debian, and a
+# running daemon.
+bash scripts/setup.sh
 missing=()
 command -v docker >/dev/null || missing+=(docker.io)
 command -v dockerd >/dev/null || missing+=(docker.io)
@@ -236,6 +238,11 @@ check "$clean: the time limit ended it, after a few epochs" \
   test "$(metric_events "$clean" time_limit)" = 1 -a "$(epochs_done "$clean")" -ge 3 -a "$(epochs_done "$clean")" -lt 1000
 check "$clean: exactly the 3 compose workers joined" test "$(log_count "$clean" ') joined')" = 3
 check "$clean: each was admitted by its CURVE key" logged_at_least "$clean" "admitted CURVE client worker" 3
+blas_path=/usr/local/lib/mbt/libscipy_openblas.so
+check "$clean: the coordinator computes with the OpenBLAS build that the image carries" \
+  logged_at_least "$clean" "BLAS: OpenBLAS 0.3.34.481.3 DYNAMIC_ARCH NO_AFFINITY" 1
+check "$clean: so does a worker" \
+  sh -c "docker logs ${clean}_worker_1 2>&1 | grep -F 'BLAS: OpenBLAS 0.3.34.481.3' | grep -q -F '($blas_path)'"
 say "clean run took $(($(date +%s) - run_began)) s"
 
 # 4. The same with faults.

@@ -22,6 +22,17 @@ struct ShapeOptions: ParsableArguments {
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Option(help: "Seed of tables, minibatches and negatives.") var seed: UInt64 = 7
     @Option(help: "OpenBLAS threads.") var threads = 1
+    @Option(help: "The OpenBLAS build: auto (the one scripts/setup.sh installs when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library.")
+    var blas = "auto"
+
+    /// Loads the chosen OpenBLAS and gives it `threads`; every mode calls this first.
+    func startBLAS() throws {
+        try BLAS.select(BLAS.Choice(blas))
+        BLAS.setThreads(threads)
+    }
+
+    /// For RESULT lines: which OpenBLAS timed it.
+    var blasImpl: String { BLAS.libraryPath == nil ? "openblas-system" : "openblas-library" }
 
     var shape: StepShape {
         StepShape(users: users, items: items, dim: dim, batch: batch, negatives: negatives, temperature: temperature,
@@ -63,6 +74,7 @@ struct StepCommand: ParsableCommand {
         guard parallel == "rows" || parallel == "blas" else {
             throw ValidationError("--parallel must be rows or blas, got \(parallel)")
         }
+        try options.startBLAS()
         let stepBLASThreads = parallel == "rows" ? 1 : options.threads
         BLAS.setThreads(stepBLASThreads)
         let shape = options.shape
@@ -100,6 +112,7 @@ struct StepCommand: ParsableCommand {
             line += " gemm_ms=\(fixed(g * 1000, 2)) gemm_gflops=\(fixed(shape.gemmFlops / g / 1e9, 1))"
                 + " gemm_fraction=\(fixed(g / step, 3))"
         }
+        line += " blas=\"\(BLAS.summary)\""
         print(line)
         if phases {
             let total = workload.phaseSeconds.reduce(0, +)
@@ -121,7 +134,7 @@ struct GemmCommand: ParsableCommand {
     @Option(help: "Calls per window.") var callsPerWindow = 5
 
     func run() throws {
-        BLAS.setThreads(options.threads)
+        try options.startBLAS()
         let s = options.shape
         let w = GemmWorkload(batch: s.batch, negatives: s.negatives, dim: s.dim)
         w.pair()
@@ -137,7 +150,7 @@ struct GemmCommand: ParsableCommand {
         }
         let half = s.gemmFlops / 2
         let f = median(forward), b = median(backward)
-        print("RESULT impl=openblas-debian B=\(s.batch) K=\(s.negatives) d=\(s.dim) threads=\(options.threads)"
+        print("RESULT impl=\(options.blasImpl) B=\(s.batch) K=\(s.negatives) d=\(s.dim) threads=\(options.threads)"
               + " fwd_gflops=\(fixed(half / f / 1e9, 1)) bwd_gflops=\(fixed(half / b / 1e9, 1))"
               + " pair_ms=\(fixed((f + b) * 1000, 2)) config=\"\(BLAS.configuration)\"")
     }

@@ -17,7 +17,7 @@ struct DumpCommand: ParsableCommand {
     var forcedHits = 32
 
     func run() throws {
-        BLAS.setThreads(options.threads)
+        try options.startBLAS()
         let shape = options.shape
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let w = StepWorkload(shape: shape, path: .kernels)

@@ -100,6 +100,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
     @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
     @Option(help: "OpenBLAS threads for evaluation in this process.") var blasThreads = 1
+    @Option(help: "The OpenBLAS build for this process and the workers it spawns: auto (the one scripts/setup.sh installs at \(BLAS.installedLibraryPath) when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library.")
+    var blas = "auto"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
@@ -241,7 +243,9 @@ struct TrainCommand: ParsableCommand {
         let level = Logger.Level(rawValue: logLevel)!
         ProcessLogging.bootstrap(level: level)
         let logger = Logger(label: "coordinator")
+        try BLAS.select(BLAS.Choice(blas))
         BLAS.setThreads(blasThreads)
+        logger.info("BLAS: \(BLAS.summary)")
         let status = StatusFile(path: statusFile ?? Environment.value("MBT_STATUS_FILE"))
         status.write("starting")
         // Flags and key files are checked before the data loads; a preset then sizes what depends on the catalogue.
@@ -274,7 +278,7 @@ struct TrainCommand: ParsableCommand {
             let executable = workerExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0])
                 .deletingLastPathComponent().appendingPathComponent("worker").path
             local = try LocalWorkers(count: spawnWorkers, executable: executable, endpoint: server.boundEndpoint,
-                                     arguments: ["--log-level", level <= .debug ? logLevel : "warning"],
+                                     arguments: ["--log-level", level <= .debug ? logLevel : "warning", "--blas", blas],
                                      logger: logger)
         }
         defer { local?.finish() }

@@ -1,12 +1,84 @@
-import COpenBLAS
+import CBLAS
+import Foundation
 
 /// The one door to OpenBLAS: every dense product in the project goes through here.
 ///
+/// Calls go to the OpenBLAS the executables link (Debian's `libopenblas-dev`) until `select` loads another build
+/// at run time (by default the newer one that `scripts/setup.sh` installs at `installedLibraryPath`).
 /// Pointers are the callers' `withUnsafe…` buffers; none is kept.
 public enum BLAS {
     public enum Transpose: Sendable {
         case none, transpose
-        var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+        var cblas: Int32 { self == .none ? 111 : 112 }
+    }
+
+    static let rowMajor: Int32 = 101
+
+    /// Where the newer OpenBLAS goes when `scripts/setup.sh` installs it (the library of the scipy-openblas32
+    /// wheel, its symbols prefixed `scipy_`).
+    public static let installedLibraryPath = "/usr/local/lib/mbt/libscipy_openblas.so"
+
+    /// Which OpenBLAS a process uses: `--blas auto`, `system` or a library path.
+    public enum Choice: Equatable, Sendable, CustomStringConvertible {
+        /// The library at `installedLibraryPath` when it is there, else the linked one.
+        case automatic
+        /// The OpenBLAS the executables link.
+        case system
+        /// An OpenBLAS shared library, its symbols plain or prefixed `scipy_`.
+        case library(String)
+
+        public init(_ text: String) {
+            switch text {
+            case "auto": self = .automatic
+            case "system": self = .system
+            default: self = .library(text)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .automatic: "auto"
+            case .system: "system"
+            case .library(let path): path
+            }
+        }
+    }
+
+    public struct LoadError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Routes every call to the chosen OpenBLAS; call it before any other thread uses BLAS. Throws, and keeps the
+    /// current routing, when a named library cannot be loaded or is not an OpenBLAS build.
+    public static func select(_ choice: Choice) throws {
+        switch choice {
+        case .system:
+            mbt_blas_use_linked()
+        case .automatic:
+            if FileManager.default.fileExists(atPath: installedLibraryPath) {
+                try load(installedLibraryPath)
+            } else {
+                mbt_blas_use_linked()
+            }
+        case .library(let path):
+            try load(path)
+        }
+    }
+
+    private static func load(_ path: String) throws {
+        var message = [CChar](repeating: 0, count: 1024)
+        if mbt_blas_load(path, &message, message.count) != 0 {
+            throw LoadError(description: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) },
+                                                as: UTF8.self))
+        }
+    }
+
+    /// The loaded library's path, nil while calls go to the linked OpenBLAS.
+    public static var libraryPath: String? { mbt_blas_loaded_path().map { String(cString: $0) } }
+
+    /// What is in use, for logs: the build description and where it came from.
+    public static var summary: String {
+        "\(configuration) (\(libraryPath ?? "linked"))"
     }
 
     /// C (m, n) = alpha · op(A) (m, k) · op(B) (k, n) + beta · C, row-major.
@@ -20,7 +92,7 @@ public enum BLAS {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "sgemm with negative shape \(m)×\(n)×\(k)")
         if m == 0 || n == 0 { return }
-        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas,
+        mbt_blas_sgemm(rowMajor, transA.cblas, transB.cblas,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
@@ -32,17 +104,17 @@ public enum BLAS {
         beta: Float, y: UnsafeMutablePointer<Float>
     ) {
         if m == 0 || n == 0 { return }
-        cblas_sgemv(CblasRowMajor, transA.cblas, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        mbt_blas_sgemv(rowMajor, transA.cblas, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }
 
     /// Sets the number of threads OpenBLAS uses in this process.
     public static func setThreads(_ count: Int) {
         precondition(count >= 1, "BLAS thread count must be at least 1, got \(count)")
-        openblas_set_num_threads(Int32(count))
+        mbt_blas_set_num_threads(Int32(count))
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    public static var threads: Int { Int(mbt_blas_get_num_threads()) }
 
     /// OpenBLAS's build description (core type, threading), for benchmark reports.
-    public static var configuration: String { String(cString: openblas_get_config()) }
+    public static var configuration: String { String(cString: mbt_blas_config()) }
 }

@@ -44,6 +44,8 @@ struct WorkerCommand: ParsableCommand {
     var maxMessageBytes = 1 << 30
     @Option(help: "OpenBLAS threads for the gradient computation.")
     var blasThreads = 1
+    @Option(help: "The OpenBLAS build: auto (the one scripts/setup.sh installs at \(BLAS.installedLibraryPath) when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library.")
+    var blas = "auto"
     @Option(help: "Fault injection on this worker's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults: String?
     @Option(help: "CurveZMQ: this worker's secret key file (from `coordinator keygen`); needs --coordinator-public-key (also MBT_CURVE_SECRET_KEY).")
@@ -83,6 +85,7 @@ struct WorkerCommand: ParsableCommand {
     func run() throws {
         let level = Logger.Level(rawValue: logLevel)!
         ProcessLogging.bootstrap(level: level)
+        try BLAS.select(BLAS.Choice(blas))
         BLAS.setThreads(blasThreads)
         if let path = statusFile ?? Environment.value("MBT_STATUS_FILE") {
             Thread.detachNewThread {
@@ -97,6 +100,7 @@ struct WorkerCommand: ParsableCommand {
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "worker \(workerName)")
         logger.logLevel = level
+        logger.info("BLAS: \(BLAS.summary)")
         var faultSettings: FaultSettings?
         if let spec = faults ?? Environment.value("MBT_FAULTS") {
             faultSettings = try FaultSettings(parsing: spec)

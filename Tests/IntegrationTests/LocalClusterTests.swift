@@ -1,5 +1,6 @@
 import Coordinator
 import Foundation
+import Kernels
 import TestSupport
 import XCTest
 
@@ -235,6 +236,35 @@ final class LocalClusterTests: XCTestCase {
         let bad = try ProcessHarness.start("coordinator", ["--weight-decay=-1"], logName: "bad", in: dir)
         XCTAssertNotEqual(bad.wait(seconds: 30), 0)
         XCTAssertTrue(bad.log.contains("--weight-decay must be finite and at least 0 (got -1.0)"), bad.log)
+    }
+
+    /// `--blas`: the default loads the build scripts/setup.sh installs; `system` keeps the linked one, in the
+    /// coordinator and in the workers it spawns; a library that cannot be loaded stops either executable.
+    func testBLASFlagChoosesTheBuildInEveryProcess() throws {
+        let installed = BLAS.installedLibraryPath
+        let byDefault = try runCluster(workers: 1, epochs: 1, name: "blas-default").coordinatorLog
+        XCTAssertTrue(byDefault.contains("BLAS: OpenBLAS 0.3.34"), byDefault)
+        XCTAssertTrue(byDefault.contains("(\(installed))"), "run scripts/setup.sh to install \(installed):\n\(byDefault)")
+
+        let dir = try ProcessHarness.temporaryDirectory("blas-system")
+        let spawned = try ProcessHarness.start("coordinator", [
+            "--spawn-workers", "2", "--bind", "tcp://127.0.0.1:0", "--epochs", "1", "--synthetic-users", "300",
+            "--synthetic-items", "200", "--batch-size", "256", "--negatives", "64", "--dim", "16",
+            "--output", dir.appendingPathComponent("run").path, "--blas", "system", "--log-level", "debug",
+        ], logName: "coordinator", in: dir)
+        XCTAssertEqual(spawned.wait(seconds: 120), 0, spawned.log)
+        let linkedLines = spawned.log.split(separator: "\n").filter { $0.contains("BLAS: ") }
+        XCTAssertEqual(linkedLines.count, 3, "the coordinator and both workers say which BLAS:\n\(spawned.log)")
+        for line in linkedLines { XCTAssertTrue(line.hasSuffix("(linked)"), String(line)) }
+
+        let missing = "/nonexistent/libnothing.so"
+        let bad = try ProcessHarness.start("coordinator", ["--blas", missing], logName: "bad", in: dir)
+        XCTAssertNotEqual(bad.wait(seconds: 30), 0)
+        XCTAssertTrue(bad.log.contains("cannot load BLAS library \(missing)"), bad.log)
+        let badWorker = try ProcessHarness.start("worker", ["--coordinator", "tcp://127.0.0.1:1", "--blas", missing],
+                                                 logName: "bad-worker", in: dir)
+        XCTAssertNotEqual(badWorker.wait(seconds: 30), 0)
+        XCTAssertTrue(badWorker.log.contains("cannot load BLAS library \(missing)"), badWorker.log)
     }
 
     func testLearningRateScheduleReachesTheOptimizer() throws {
