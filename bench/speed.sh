@@ -2,8 +2,10 @@
 # Swift's training step against the PyTorch reference (bench/torch_step.py), side by side in one invocation.
 #
 # For each shape, ROUNDS rounds; each round runs, one process after another: the Swift step (with its GEMM ceiling
-# measured in alternating windows), then PyTorch {fused, straight} × {default allocator, tcmalloc}, then the GEMM
-# rates of Debian's OpenBLAS and of NumPy's bundled OpenBLAS. Every process warms up and reports the median of its
+# measured in alternating windows, both with the OpenBLAS the product uses: by default the 0.3.34 build that
+# scripts/setup.sh installs), then PyTorch {fused, straight} × {default allocator, tcmalloc}, then the GEMM rates of
+# Debian's linked OpenBLAS 0.3.21, of the installed 0.3.34 build and of NumPy's bundled OpenBLAS, each in its own
+# process. The GEMM work's share of the best rate compares the step with the fastest of all of them. Every process warms up and reports the median of its
 # timed windows; the table gives the median over rounds and the median over rounds of the per-round ratio
 # Swift / best PyTorch (the machine's speed drifts: only ratios within a round mean much).
 #
@@ -72,6 +74,8 @@ setup_tcmalloc() {
     fi
 }
 
+[ -f /usr/local/lib/mbt/libscipy_openblas.so ] \
+    || log "warning: /usr/local/lib/mbt/libscipy_openblas.so is missing (bash scripts/setup.sh installs it): the step runs on Debian's OpenBLAS"
 [ -n "${TORCH_PYTHON:-}" ] || setup_torch
 setup_tcmalloc
 log "building bench (release, flags: ${SWIFT_BUILD_FLAGS:-none})"
@@ -102,7 +106,9 @@ for shape in $SHAPES; do
             LD_PRELOAD=$TCMALLOC "$PY" bench/torch_step.py --form "$form" "${common[@]}" \
                 | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
         done
-        "$BENCH" gemm "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        for blas in system auto; do
+            "$BENCH" gemm "${common[@]}" --blas "$blas" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        done
         "$PY" bench/numpy_gemm.py "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
     done
 done

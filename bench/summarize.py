@@ -13,6 +13,8 @@ def parse(path):
     for line in open(path):
         if line.startswith("RESULT "):
             fields = dict(token.split("=", 1) for token in shlex.split(line[len("RESULT "):]))
+            if fields.get("impl") == "openblas-debian":   # logs from before the loadable BLAS
+                fields["impl"] = "openblas-system"
             rows.append(fields)
     return rows
 
@@ -28,9 +30,11 @@ def main():
     for r in rows:
         by_shape[(int(r["B"]), int(r["K"]), int(r["d"]), int(r["threads"]))][r["round"]][variant(r)] = r
     torch_variants = ["torch-fused/default", "torch-fused/tcmalloc", "torch-straight/default", "torch-straight/tcmalloc"]
+    blas_impls = ("openblas-system", "openblas-library", "openblas-numpy")
     print("| B | K | d | threads | Swift interactions/s | " + " | ".join(v.replace("torch-", "PyTorch ") for v in torch_variants)
-          + " | Swift / best PyTorch | GEMM fraction | sgemm GFLOP/s Debian 0.3.21 fwd/bwd | NumPy's OpenBLAS fwd/bwd |")
-    print("|" + "---|" * (9 + len(torch_variants)))
+          + " | Swift / best PyTorch | GEMM fraction (in-process) | GEMM work / best rate"
+          + " | sgemm GFLOP/s fwd/bwd: Debian 0.3.21 | installed 0.3.34 | NumPy's |")
+    print("|" + "---|" * (9 + len(torch_variants) + 2))
     for (B, K, d, threads), rounds in sorted(by_shape.items(), key=lambda kv: (kv[0][0] * kv[0][1], kv[0])):
         med = lambda v, key: statistics.median(float(rs[v][key]) for rs in rounds.values() if v in rs)
         ratios = []
@@ -42,7 +46,18 @@ def main():
         cells += [f"{med(v, 'ips'):.0f}" if any(v in rs for rs in rounds.values()) else "–" for v in torch_variants]
         cells.append(f"**{statistics.median(ratios):.2f}×** ({', '.join(f'{x:.2f}' for x in ratios)})" if ratios else "–")
         cells.append(f"{med('swift', 'gemm_fraction'):.2f}")
-        for impl in ("openblas-debian", "openblas-numpy"):
+        # The step's GEMM rate (its GEMM flops over the step's time) over the best rate measured in the round: the
+        # in-process ceiling and every separate GEMM process.
+        shares = []
+        for rs in rounds.values():
+            if "swift" not in rs or "gemm_gflops" not in rs["swift"]:
+                continue
+            s = rs["swift"]
+            rates = [float(s["gemm_gflops"])]
+            rates += [4.0 * B * K * d / (float(rs[i]["pair_ms"]) * 1e6) for i in blas_impls if i in rs]
+            shares.append(float(s["gemm_gflops"]) * float(s["gemm_fraction"]) / max(rates))
+        cells.append(f"{statistics.median(shares):.2f} ({', '.join(f'{x:.2f}' for x in shares)})" if shares else "–")
+        for impl in blas_impls:
             if any(impl in rs for rs in rounds.values()):
                 cells.append(f"{med(impl, 'fwd_gflops'):.1f} / {med(impl, 'bwd_gflops'):.1f}")
             else:
@@ -51,7 +66,9 @@ def main():
     print()
     print(f"{len(rows)} measurements from {sys.argv[1]}; medians over rounds; the ratio is the median of the "
           "per-round ratios (listed). GEMM fraction: time of the step's two GEMMs alone at full size / time of the "
-          "whole step, in alternating windows of the same process.")
+          "whole step, in alternating windows of the same process. GEMM work / best rate: the step's GEMM flops per second of "
+          "step over the fastest rate of the round for the same shapes (the in-process ceiling, Debian's OpenBLAS, the "
+          "installed 0.3.34 build, NumPy's OpenBLAS), median over rounds (listed).")
 
 
 if __name__ == "__main__":
