@@ -66,7 +66,7 @@ let package = Package(
         ]),
         // Speed benchmarks of the training step and its GEMMs (bench/speed.sh runs them against PyTorch).
         .executableTarget(name: "Bench", dependencies: [
-            "Kernels", "MemoryBank", "Replication", "Coordinator", "Worker", "Dataset", "Wire",
+            "Kernels", "MemoryBank", "Replication", "Coordinator", "Worker", "Dataset", "Wire", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 import Kernels
 
@@ -8,6 +9,12 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Speed benchmarks of the training step; bench/speed.sh runs them side by side with PyTorch.",
         subcommands: [StepCommand.self, GemmCommand.self, DumpCommand.self, CRCCommand.self])
+
+    /// The allocator settings of `coordinator` and `worker`, so that the step is timed as they run it.
+    static func main() {
+        ProcessMemory.keepFreedBlocks()
+        main(nil)
+    }
 }
 
 /// The shape flags shared by every mode.
