@@ -27,12 +27,10 @@ struct routing {
     config_fn config;
 };
 
-static const struct routing linked = {
-    cblas_sgemm, cblas_sgemv, openblas_set_num_threads, openblas_get_num_threads, openblas_get_config,
-};
-static struct routing current = {
-    cblas_sgemm, cblas_sgemv, openblas_set_num_threads, openblas_get_num_threads, openblas_get_config,
-};
+#define LINKED_ROUTING \
+    { cblas_sgemm, cblas_sgemv, openblas_set_num_threads, openblas_get_num_threads, openblas_get_config }
+static const struct routing linked = LINKED_ROUTING;
+static struct routing current = LINKED_ROUTING;
 static char loaded_path[4096];
 
 static void *symbol(void *handle, const char *prefix, const char *name) {
