@@ -29,7 +29,7 @@ struct ShapeOptions: ParsableArguments {
     @Option(help: "Adam learning rate.") var lr: Float = 1e-3
     @Option(help: "Seed of tables, minibatches and negatives.") var seed: UInt64 = 7
     @Option(help: "OpenBLAS threads.") var threads = 1
-    @Option(help: "The OpenBLAS build: auto (the one scripts/setup.sh installs when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library.")
+    @Option(help: "The OpenBLAS build: \(BLAS.Choice.help).")
     var blas = "auto"
 
     /// Loads the chosen OpenBLAS and gives it `threads`; every mode calls this first.

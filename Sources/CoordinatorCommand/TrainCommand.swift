@@ -100,7 +100,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
     @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
     @Option(help: "OpenBLAS threads for evaluation in this process.") var blasThreads = 1
-    @Option(help: "The OpenBLAS build for this process and the workers it spawns: auto (the one scripts/setup.sh installs at \(BLAS.installedLibraryPath) when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library.")
+    @Option(help: "The OpenBLAS build for this process and the workers it spawns: \(BLAS.Choice.help).")
     var blas = "auto"
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 

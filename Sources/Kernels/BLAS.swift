@@ -35,6 +35,9 @@ public enum BLAS {
             }
         }
 
+        /// The values of a `--blas` flag, for its help text.
+        public static let help = "auto (the one scripts/setup.sh installs at \(installedLibraryPath) when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library"
+
         public var description: String {
             switch self {
             case .automatic: "auto"

@@ -44,7 +44,7 @@ struct WorkerCommand: ParsableCommand {
     var maxMessageBytes = 1 << 30
     @Option(help: "OpenBLAS threads for the gradient computation.")
     var blasThreads = 1
-    @Option(help: "The OpenBLAS build: auto (the one scripts/setup.sh installs at \(BLAS.installedLibraryPath) when it is there, else the linked one), system (the linked libopenblas) or the path of an OpenBLAS shared library.")
+    @Option(help: "The OpenBLAS build: \(BLAS.Choice.help).")
     var blas = "auto"
     @Option(help: "Fault injection on this worker's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults: String?
