@@ -111,7 +111,11 @@ public final class CoordinatorServer {
         spec = TrainingSpec(users: data.userCount, items: data.itemCount, dim: settings.dim, loss: settings.loss,
                             sampler: settings.sampler, popularityAlpha: settings.popularityAlpha,
                             popularity: data.itemPopularity(), seed: settings.seed,
-                            verifyReplicas: settings.verifyReplicas)
+                            verifyReplicas: settings.verifyReplicas,
+                            seenItems: settings.loss.maskSeenItems
+                                ? SeenItems(users: data.trainUsers, items: data.trainItems, userCount: data.userCount,
+                                            itemCount: data.itemCount)
+                                : nil)
         evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
         validationEvaluator = data.validationCount > 0
             ? RankingEvaluator(data: data, ks: settings.evaluationKs, target: .validation) : nil

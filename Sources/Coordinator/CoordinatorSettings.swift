@@ -89,6 +89,9 @@ public struct CoordinatorSettings: Sendable {
             }
             if loss.logQCorrection { out.append("--logq applies to the softmax losses, not ccl") }
         }
+        if loss.maskSeenItems && !loss.removeAccidentalHits {
+            out.append("--mask-seen-items removes the row's positive among the rest, so it cannot go with --keep-accidental-hits")
+        }
         if !(popularityAlpha >= 0 && popularityAlpha.isFinite) {
             out.append("--popularity-alpha must be finite and at least 0 (got \(popularityAlpha))")
         }

@@ -76,6 +76,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows (default: off).")
     var liveNegatives: Bool?
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
+    @Flag(inversion: .prefixedNo, help: "Also remove every negative (and, in-batch, every other positive) that the row's user has in the training data, not only the row's own positive: no false negatives from the user's history. Workers then receive every user's training items when they join (default: off).")
+    var maskSeenItems: Bool?
     @Option(help: "Memory-bank momentum m.") var momentum: Float = 0.5
     @Option(help: "Standard deviation of the initial embeddings.") var initStd: Float = 0.1
 
@@ -167,6 +169,7 @@ struct TrainCommand: ParsableCommand {
         if let temperature { s.loss.temperature = temperature }
         if let positiveTemperature { s.loss.positiveTemperature = positiveTemperature }
         if let liveNegatives { s.loss.liveNegatives = liveNegatives }
+        if let maskSeenItems { s.loss.maskSeenItems = maskSeenItems }
         if let optimizer {
             guard let kind = OptimizerKind(rawValue: optimizer) else {
                 throw ValidationError("--optimizer must be one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(optimizer))")

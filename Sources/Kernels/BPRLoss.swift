@@ -7,10 +7,11 @@ import Foundation
 ///
 /// u (B, d), p (B, d), n (B, d); du, dp, dn (B, d) overwritten with the gradients of the sum.
 /// positiveIds, negativeIds (B): when given, a triple whose negative id equals its positive id is skipped
-/// (loss 0, zero gradients): it is the same row, not a negative.
+/// (loss 0, zero gradients): it is the same row, not a negative; with `seen`, so is a triple whose negative is
+/// among the items of its user (`SeenItems`).
 public func bprForwardBackward(
     u: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>, batch B: Int, dim d: Int,
-    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
+    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?, seen: SeenItemsView? = nil,
     du: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>
 ) -> Double {
     precondition(B >= 0 && d > 0, "BPR kernel shape B=\(B) d=\(d)")
@@ -18,7 +19,8 @@ public func bprForwardBackward(
     for b in 0 ..< B {
         let ub = u + b * d, pb = p + b * d, nb = n + b * d
         let dub = du + b * d, dpb = dp + b * d, dnb = dn + b * d
-        if let pos = positiveIds, let neg = negativeIds, pos[b] == neg[b] {
+        if let pos = positiveIds, let neg = negativeIds,
+           pos[b] == neg[b] || seen?.contains(row: b, item: neg[b]) == true {
             dub.update(repeating: 0, count: d)
             dpb.update(repeating: 0, count: d)
             dnb.update(repeating: 0, count: d)

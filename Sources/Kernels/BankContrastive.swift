@@ -25,7 +25,8 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 /// Forward and backward of the bank softmax contrastive loss. Returns Σ_b loss_b.
 ///
 /// q (B, d) normalised queries; p (B, d) their positives; n (K, d) shared negatives (may be nil when K == 0).
-/// positiveIds (B), negativeIds (K): when both given, a negative whose id equals the row's positive id is masked.
+/// positiveIds (B), negativeIds (K): when both given, a negative whose id equals the row's positive id is masked;
+/// with `seen` also every negative among the items of the row's user (`SeenItems`).
 /// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction).
 /// logitBound: an upper bound of every logit (1/τ for cosine similarity without offsets), or nil. A row whose
 /// positive logit is within 60 of it uses it as the softmax shift instead of the row maximum, which saves a pass.
@@ -43,7 +44,7 @@ public func bankContrastiveForwardBackward(
     batch B: Int, negatives K: Int, dim d: Int, temperature: Float,
     positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
     negativeLogitOffset: UnsafePointer<Float>?, logitBound: Float? = nil, positiveTemperature: Float? = nil,
-    block: UnsafeMutablePointer<Float>, blockRows: Int,
+    seen: SeenItemsView? = nil, block: UnsafeMutablePointer<Float>, blockRows: Int,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, threads: Int = 1
 ) -> Double {
     precondition(B >= 0 && K >= 0 && d > 0 && blockRows > 0, "bank contrastive shape B=\(B) K=\(K) d=\(d) rows=\(blockRows)")
@@ -57,20 +58,14 @@ public func bankContrastiveForwardBackward(
     let invTau = 1 / temperature
     let masking = positiveIds != nil && negativeIds != nil && K > 0
     return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: masking ? 2 * K : 0) { scratchKeys in
-        // keys (K): negative id << 32 | column, sorted, to find a row's accidental hits by binary search; then K of
-        // scratch for the sort.
-        let keys = UnsafeMutableBufferPointer(rebasing: scratchKeys[0 ..< (masking ? K : 0)])
-        if masking, let negIds = negativeIds {
-            for k in 0 ..< K { keys[k] = UInt64(negIds[k]) << 32 | UInt64(k) }
-            radixSort(keys, scratch: UnsafeMutableBufferPointer(rebasing: scratchKeys[K ..< 2 * K]))
-        }
-        let sortedKeys = UnsafeBufferPointer(keys)
-
+      MaskedColumns.with(count: masking ? K : 0, id: { negativeIds![$0] }, column: { $0 }, seen: seen,
+                         scratch: scratchKeys) { mask in
         // Rows `range` of the batch, block by block: logits in `block` (blockRows, K), kept zero between blocks,
         // softmax weights in `weights` (blockRows, K); returns their Σ loss_b.
         func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) -> Double {
             block.update(repeating: 0, count: Swift.min(blockRows, range.count) * K)
-            return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
+            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: masking ? K : 0) { hitColumns in
+              withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
                 // rowScalars: per row of the block, 1/(τ Z_b) then g_b0.
                 var lossSum = 0.0
                 var r0 = range.lowerBound
@@ -86,17 +81,18 @@ public func bankContrastiveForwardBackward(
                         let row = block + i * K, weight = weights + i * K
                         let positive = dotProduct(q + b * d, p + b * d, count: d) * invTau
                         if let offsets = negativeLogitOffset { subtractRow(row, offsets, count: K) }
-                        let hits = masking ? hitRange(of: positiveIds![b], in: sortedKeys) : 0 ..< 0
-                        for h in hits { row[Int(sortedKeys[h] & 0xFFFF_FFFF)] = -.infinity }
+                        let hits = UnsafeBufferPointer(start: hitColumns.baseAddress, count: masking
+                            ? mask.columns(row: b, positive: positiveIds![b], target: -1, into: hitColumns.baseAddress!, capacity: K)
+                            : 0)
+                        for column in hits { row[Int(column)] = -.infinity }
                         if let tauPlus = positiveTemperature {
                             let mx = K > 0 ? rowMaximum(row, count: K) : -.infinity
                             var z = 0.0
                             if mx > -.infinity {
                                 z = exponentiateRow(row, into: weight, count: K, shift: mx)
-                                for h in hits {
-                                    let column = Int(sortedKeys[h] & 0xFFFF_FFFF)
-                                    z -= Double(weight[column])
-                                    weight[column] = 0
+                                for column in hits {
+                                    z -= Double(weight[Int(column)])
+                                    weight[Int(column)] = 0
                                 }
                             } else if K > 0 {   // every negative masked
                                 row.update(repeating: 0, count: K)
@@ -116,10 +112,9 @@ public func bankContrastiveForwardBackward(
                         }
                         let ePositive = Double(exp(positive - mx))
                         var z = ePositive + exponentiateRow(row, into: weight, count: K, shift: mx)
-                        for h in hits {
-                            let column = Int(sortedKeys[h] & 0xFFFF_FFFF)
-                            z -= Double(weight[column])
-                            weight[column] = 0
+                        for column in hits {
+                            z -= Double(weight[Int(column)])
+                            weight[Int(column)] = 0
                         }
                         lossSum += Double(mx) + log(z) - Double(positive)
                         rowScalars[2 * i] = Float(Double(invTau) / z)
@@ -143,6 +138,7 @@ public func bankContrastiveForwardBackward(
                     r0 += rows
                 }
                 return lossSum
+              }
             }
         }
 
@@ -159,6 +155,7 @@ public func bankContrastiveForwardBackward(
             }
             return partial.reduce(0, +)
         }
+      }
     }
 }
 
@@ -166,18 +163,4 @@ public func bankContrastiveForwardBackward(
 private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
-}
-
-/// The positions in `keys` (sorted id << 32 | column) whose id is `id`.
-@inline(__always)
-private func hitRange(of id: UInt32, in keys: UnsafeBufferPointer<UInt64>) -> Range<Int> {
-    let lowest = UInt64(id) << 32
-    var lo = 0, hi = keys.count
-    while lo < hi {
-        let mid = (lo + hi) / 2
-        if keys[mid] < lowest { lo = mid + 1 } else { hi = mid }
-    }
-    var end = lo
-    while end < keys.count && keys[end] >> 32 == UInt64(id) { end += 1 }
-    return lo ..< end
 }

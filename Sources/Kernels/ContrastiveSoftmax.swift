@@ -18,7 +18,8 @@ public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -
 ///
 /// q (B, d) queries; p (B, d) positives; n (K, d) shared negatives (ignored when K == 0).
 /// positiveIds (B), negativeIds (K): when given, a negative column whose item id equals the row's positive id is
-/// masked (logit −∞); with inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b].
+/// masked (logit −∞); with inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b]. With `seen`
+/// (and positiveIds), so is every such column whose item is among the items of the row's user (`SeenItems`).
 /// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction: log(K·q_k)).
 /// ccl (margin m, weight w): instead of a softmax, the cosine contrastive loss of each row (`cclRow`); pass
 /// temperature 1 and no offsets.
@@ -32,7 +33,7 @@ public func contrastiveSoftmaxForwardBackward(
     batch B: Int, negatives K: Int, dim d: Int, inBatch: Bool, temperature: Float,
     positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
     negativeLogitOffset: UnsafePointer<Float>?, positiveTemperature: Float? = nil,
-    ccl: (margin: Float, weight: Float)? = nil,
+    ccl: (margin: Float, weight: Float)? = nil, seen: SeenItemsView? = nil,
     logits: UnsafeMutablePointer<Float>,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>?
 ) -> Double {
@@ -57,37 +58,50 @@ public func contrastiveSoftmaxForwardBackward(
                    beta: 0, c: logits + P, ldc: C)
     }
 
-    // Masks, logQ, softmax and loss, row by row; the row becomes (softmax − onehot)/τ.
-    var lossSum = 0.0
-    for b in 0 ..< B {
-        let row = logits + b * C
-        let target = inBatch ? b : 0
-        if let offsets = negativeLogitOffset {
-            for k in 0 ..< K { row[P + k] -= offsets[k] }
-        }
-        if let ids = positiveIds {
-            let own = ids[b]
-            if let negIds = negativeIds {
-                for k in 0 ..< K where negIds[k] == own { row[P + k] = -.infinity }
+    // Masks, logQ, softmax and loss, row by row; the row becomes (softmax − onehot)/τ. The candidates for masking
+    // are the other rows' positives (in-batch, columns 0..<B) and the negatives (columns P..<C).
+    let maskedPositives = positiveIds != nil && inBatch ? B : 0
+    let maskedNegatives = positiveIds != nil && negativeIds != nil ? K : 0
+    let candidates = maskedPositives + maskedNegatives
+    let lossSum = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * candidates) { scratchKeys in
+        MaskedColumns.with(
+            count: candidates,
+            id: { $0 < maskedPositives ? positiveIds![$0] : negativeIds![$0 - maskedPositives] },
+            column: { $0 < maskedPositives ? $0 : P + $0 - maskedPositives },
+            seen: seen, scratch: scratchKeys
+        ) { mask in
+            withUnsafeTemporaryAllocation(of: Int32.self, capacity: candidates) { hitColumns in
+                var lossSum = 0.0
+                for b in 0 ..< B {
+                    let row = logits + b * C
+                    let target = inBatch ? b : 0
+                    if let offsets = negativeLogitOffset {
+                        for k in 0 ..< K { row[P + k] -= offsets[k] }
+                    }
+                    if candidates > 0 {
+                        let hits = mask.columns(row: b, positive: positiveIds![b], target: target,
+                                                into: hitColumns.baseAddress!, capacity: candidates)
+                        for h in 0 ..< hits { row[Int(hitColumns[h])] = -.infinity }
+                    }
+                    if let ccl {
+                        lossSum += cclRow(row, columns: C, target: target, margin: ccl.margin, weight: ccl.weight)
+                        continue
+                    }
+                    if let tauPlus = positiveTemperature {
+                        lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature,
+                                                positiveTemperature: tauPlus)
+                        continue
+                    }
+                    let mx = rowMaximum(row, count: C)   // finite: the target is never masked
+                    let targetLogit = row[target]
+                    let sum = exponentiateRowInPlace(row, count: C, shift: mx)
+                    lossSum += Double(mx) + log(sum) - Double(targetLogit)
+                    scaleRow(row, by: Float(Double(invTau) / sum), count: C)
+                    row[target] -= invTau
+                }
+                return lossSum
             }
-            if inBatch {
-                for j in 0 ..< B where j != b && ids[j] == own { row[j] = -.infinity }
-            }
         }
-        if let ccl {
-            lossSum += cclRow(row, columns: C, target: target, margin: ccl.margin, weight: ccl.weight)
-            continue
-        }
-        if let tauPlus = positiveTemperature {
-            lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature, positiveTemperature: tauPlus)
-            continue
-        }
-        let mx = rowMaximum(row, count: C)   // finite: the target is never masked
-        let targetLogit = row[target]
-        let sum = exponentiateRowInPlace(row, count: C, shift: mx)
-        lossSum += Double(mx) + log(sum) - Double(targetLogit)
-        scaleRow(row, by: Float(Double(invTau) / sum), count: C)
-        row[target] -= invTau
     }
 
     // dq (B, d) = G[:, 0..<P] · (p or diag p) + G[:, P..<C] (B, K) · n (K, d)

@@ -28,13 +28,14 @@ public enum LossReference {
     /// users (B × d) queries, positives (B × d), negatives (K × d). inBatch: the positives block is every
     /// positive of the batch with target b, else only the row's own positive with target 0.
     /// positiveIds (B), negativeIds (K): accidental hits removed when given (see `contrastiveSoftmaxForwardBackward`).
+    /// rowSeenItems (B lists), with positiveIds: a column whose item is in row b's list is removed from row b too.
     /// negativeLogitOffset (K): subtracted from negative logit k.
     /// positiveTemperature τ⁺ (BSL): the row's loss is −sim(target)/τ⁺ + log Σ_{c ≠ target} exp(logit_c),
     /// 0 for the sum when every other column is masked.
     public static func contrastive(
         users: [[Double]], positives: [[Double]], negatives: [[Double]], similarity: Similarity,
         temperature: Double, inBatch: Bool, positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil,
-        negativeLogitOffset: [Double]? = nil, positiveTemperature: Double? = nil
+        negativeLogitOffset: [Double]? = nil, positiveTemperature: Double? = nil, rowSeenItems: [[UInt32]]? = nil
     ) -> Result {
         var result = Result.zero(users: users, positives: positives, negatives: negatives)
         let B = users.count, K = negatives.count, d = users.first?.count ?? 0
@@ -50,8 +51,9 @@ public enum LossReference {
                 logits[c] = similarityValue(users[b], other, similarity) / temperature
                 if col.negative, let offsets = negativeLogitOffset { logits[c] -= offsets[col.index] }
                 if let pid = positiveIds {
-                    if col.negative, let nid = negativeIds, nid[col.index] == pid[b] { logits[c] = -.infinity }
-                    if !col.negative, col.index != b, pid[col.index] == pid[b] { logits[c] = -.infinity }
+                    let masked = { (id: UInt32) in id == pid[b] || rowSeenItems?[b].contains(id) == true }
+                    if col.negative, let nid = negativeIds, masked(nid[col.index]) { logits[c] = -.infinity }
+                    if !col.negative, col.index != b, masked(pid[col.index]) { logits[c] = -.infinity }
                 }
             }
             // dSims[c]: d(loss_b)/d(similarity of column c)
@@ -91,17 +93,17 @@ public enum LossReference {
     }
 
     /// Cosine contrastive loss: Σ_b max(0, 1 − cos(u_b, p_b)) + (w / K_b) Σ_k max(0, cos(u_b, n_k) − m), over the
-    /// K_b negatives whose id differs from the row's positive id (all K without ids).
+    /// K_b negatives whose id differs from the row's positive id and is not in rowSeenItems[b] (all K without ids).
     public static func ccl(
         users: [[Double]], positives: [[Double]], negatives: [[Double]], margin: Double, weight: Double,
-        positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil
+        positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil, rowSeenItems: [[UInt32]]? = nil
     ) -> Result {
         var result = Result.zero(users: users, positives: positives, negatives: negatives)
         let B = users.count, K = negatives.count, d = users.first?.count ?? 0
         for b in 0 ..< B {
             let kept = (0 ..< K).filter { k in
                 guard let pid = positiveIds, let nid = negativeIds else { return true }
-                return nid[k] != pid[b]
+                return nid[k] != pid[b] && rowSeenItems?[b].contains(nid[k]) != true
             }
             let positive = similarityValue(users[b], positives[b], .cosine)
             if positive < 1 {
@@ -127,16 +129,18 @@ public enum LossReference {
         return result
     }
 
-    /// BPR: Σ_b softplus(<u_b, n_b> − <u_b, p_b>); a triple with positiveIds[b] == negativeIds[b] is skipped.
+    /// BPR: Σ_b softplus(<u_b, n_b> − <u_b, p_b>); a triple with positiveIds[b] == negativeIds[b], or with its
+    /// negative in rowSeenItems[b], is skipped.
     public static func bpr(
         users: [[Double]], positives: [[Double]], negatives: [[Double]],
-        positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil
+        positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil, rowSeenItems: [[UInt32]]? = nil
     ) -> Result {
         let B = users.count
         let d = users.first?.count ?? 0
         var result = Result(lossSum: 0, users: zeros(B, d), positives: zeros(B, d), negatives: zeros(B, d))
         for b in 0 ..< B {
-            if let pid = positiveIds, let nid = negativeIds, pid[b] == nid[b] { continue }
+            if let pid = positiveIds, let nid = negativeIds,
+               pid[b] == nid[b] || rowSeenItems?[b].contains(nid[b]) == true { continue }
             let x = dot(users[b], negatives[b]) - dot(users[b], positives[b])
             result.lossSum += log(1 + exp(x))
             let s = 1 / (1 + exp(-x))

@@ -29,6 +29,9 @@ public struct LossSettings: Sendable, Equatable {
     public var negatives: Int
     /// Removes a negative whose item id equals the row's positive item id (logit −∞).
     public var removeAccidentalHits: Bool
+    /// Also removes every negative that the row's user has in the training data (`SeenItems`, which the
+    /// gradient computer then needs); implies `removeAccidentalHits`.
+    public var maskSeenItems: Bool
     /// Subtracts log(K·q_k) from bank negative k's logit, q_k being its sampling probability.
     public var logQCorrection: Bool
     /// In-batch InfoNCE also scores against the K bank negatives (extra constant columns).
@@ -55,13 +58,15 @@ public struct LossSettings: Sendable, Equatable {
         liveNegatives: Bool = false,
         positiveTemperature: Float? = nil,
         cclMargin: Float = 0.9,
-        cclNegativeWeight: Float = 150
+        cclNegativeWeight: Float = 150,
+        maskSeenItems: Bool = false
     ) {
         self.kind = kind
         self.similarity = similarity
         self.temperature = temperature
         self.negatives = negatives
         self.removeAccidentalHits = removeAccidentalHits
+        self.maskSeenItems = maskSeenItems
         self.logQCorrection = logQCorrection
         self.mixInBatch = mixInBatch
         self.liveNegatives = liveNegatives
@@ -90,6 +95,9 @@ public struct LossSettings: Sendable, Equatable {
 
     /// The temperature the kernels actually use (BPR and CCL have none).
     public var effectiveTemperature: Float { kind == .bpr || kind == .ccl ? 1 : temperature }
+
+    /// Whether negatives that are the row's positive are removed (by either setting).
+    public var masksAccidentalHits: Bool { removeAccidentalHits || maskSeenItems }
 
     /// Whether the loss scores each pair against the minibatch's other positives.
     public var isInBatch: Bool { kind == .inBatchInfoNCE || kind == .mnr }

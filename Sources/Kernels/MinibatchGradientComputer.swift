@@ -21,11 +21,24 @@ public final class MinibatchGradientComputer {
         didSet { precondition((bankBlockRows ?? 1) > 0, "bankBlockRows must be positive") }
     }
 
-    public init(settings: LossSettings, dim: Int) {
+    /// The users' training items, masked among their negatives; required when `settings.maskSeenItems`.
+    public let seenItems: SeenItems?
+    /// The lookup table of `SeenItems.withView`.
+    private var seenSlots: [Int32] = []
+
+    public init(settings: LossSettings, dim: Int, seenItems: SeenItems? = nil) {
         precondition(dim > 0, "MinibatchGradientComputer needs dim > 0, got \(dim)")
         precondition(settings.temperature > 0, "temperature must be positive, got \(settings.temperature)")
+        precondition(!settings.maskSeenItems || seenItems != nil, "maskSeenItems needs the users' seen items")
         self.settings = settings
         self.dim = dim
+        self.seenItems = settings.maskSeenItems ? seenItems : nil
+    }
+
+    /// Runs `body` with the view of the seen items for these rows' users, or nil when they are not masked.
+    private func withSeenItems<R>(users: [UInt32], _ body: (SeenItemsView?) -> R) -> R {
+        guard let seenItems else { return body(nil) }
+        return seenItems.withView(users: users, scratch: &seenSlots) { body($0) }
     }
 
     /// users, items: the B (user, positive item) pairs. negatives: K bank row ids for bankInfoNCE / mixInBatch, or
@@ -86,9 +99,10 @@ public final class MinibatchGradientComputer {
         ensureScratch(logitsAt + (fused ? 2 * kernelThreads * Swift.min(B, blockRows) * K : B * C))
         let temperature = settings.effectiveTemperature
         let ccl = settings.kind == .ccl ? (margin: settings.cclMargin, weight: settings.cclNegativeWeight) : nil
-        let removeHits = settings.removeAccidentalHits
+        let removeHits = settings.masksAccidentalHits
         var lossSum = 0.0
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
+        withSeenItems(users: users) { seen in
         scratch.withUnsafeMutableBufferPointer { buffer in
             let s = buffer.baseAddress!
             if cosine {   // gathered and normalised in one pass
@@ -114,7 +128,7 @@ public final class MinibatchGradientComputer {
                         positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        positiveTemperature: settings.positiveTemperature, ccl: ccl,
+                        positiveTemperature: settings.positiveTemperature, ccl: ccl, seen: seen,
                         logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: live ? s + dnAt : nil)
                     : bankContrastiveForwardBackward(
                         q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
@@ -123,7 +137,7 @@ public final class MinibatchGradientComputer {
                         negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
                         negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
                         logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
-                        positiveTemperature: settings.positiveTemperature,
+                        positiveTemperature: settings.positiveTemperature, seen: seen,
                         block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
                         threads: kernelThreads)
                 }
@@ -144,6 +158,7 @@ public final class MinibatchGradientComputer {
                 SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
             }
         }
+        }
         return MinibatchGradient(lossSum: lossSum, examples: B, users: userGrads, items: itemGrads)
     }
 
@@ -158,9 +173,10 @@ public final class MinibatchGradientComputer {
         itemIds.removeAll(keepingCapacity: true)
         itemIds.append(contentsOf: items)
         itemIds.append(contentsOf: negatives)
-        let removeHits = settings.removeAccidentalHits
+        let removeHits = settings.masksAccidentalHits
         var lossSum = 0.0
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
+        withSeenItems(users: users) { seen in
         scratch.withUnsafeMutableBufferPointer { buffer in
             let s = buffer.baseAddress!
             gatherRows(userTable, ids: users, into: s + uAt)
@@ -170,7 +186,7 @@ public final class MinibatchGradientComputer {
                 negatives.withUnsafeBufferPointer { negIds in
                     bprForwardBackward(u: s + uAt, p: s + pAt, n: s + nAt, batch: B, dim: d,
                                        positiveIds: removeHits ? posIds.baseAddress : nil,
-                                       negativeIds: removeHits ? negIds.baseAddress : nil,
+                                       negativeIds: removeHits ? negIds.baseAddress : nil, seen: seen,
                                        du: s + duAt, dp: s + dpAt, dn: s + dnAt)
                 }
             }
@@ -180,6 +196,7 @@ public final class MinibatchGradientComputer {
             itemGrads = itemIds.withUnsafeBufferPointer {
                 SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
             }
+        }
         }
         return MinibatchGradient(lossSum: lossSum, examples: B, users: userGrads, items: itemGrads)
     }

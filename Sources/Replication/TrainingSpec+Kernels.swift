@@ -9,7 +9,9 @@ public enum SamplerKind: UInt8, Sendable, CaseIterable {
 extension TrainingSpec {
     /// The spec that tells a worker how to compute gradients.
     public init(users: Int, items: Int, dim: Int, loss: LossSettings, sampler: SamplerKind, popularityAlpha: Float,
-                popularity: [Float], seed: UInt64, verifyReplicas: Bool) {
+                popularity: [Float], seed: UInt64, verifyReplicas: Bool, seenItems: SeenItems? = nil) {
+        precondition(!loss.maskSeenItems || seenItems?.userCount == users, "maskSeenItems needs every user's seen items")
+        let seen = loss.maskSeenItems ? seenItems : nil
         self.init(users: users, items: items, dim: dim, loss: loss.kind.rawValue,
                   similarity: loss.similarity.rawValue, sampler: sampler.rawValue,
                   logQCorrection: loss.logQCorrection, mixInBatch: loss.mixInBatch,
@@ -19,7 +21,8 @@ extension TrainingSpec {
                   cclMargin: loss.kind == .ccl ? loss.cclMargin : 0,
                   cclNegativeWeight: loss.kind == .ccl ? loss.cclNegativeWeight : 0, negatives: loss.negatives,
                   popularityAlpha: popularityAlpha,
-                  seed: seed, popularity: sampler == .popularity ? popularity : [])
+                  seed: seed, popularity: sampler == .popularity ? popularity : [],
+                  maskSeenItems: seen != nil, seenCounts: seen?.counts ?? [], seenItems: seen?.items ?? [])
     }
 
     /// The loss settings the spec names; nil when a code is unknown.
@@ -29,7 +32,15 @@ extension TrainingSpec {
                             removeAccidentalHits: removeAccidentalHits, logQCorrection: logQCorrection,
                             mixInBatch: mixInBatch, liveNegatives: liveNegatives,
                             positiveTemperature: positiveTemperature,
-                            cclMargin: kind == .ccl ? cclMargin : 0.9, cclNegativeWeight: kind == .ccl ? cclNegativeWeight : 150)
+                            cclMargin: kind == .ccl ? cclMargin : 0.9, cclNegativeWeight: kind == .ccl ? cclNegativeWeight : 150,
+                            maskSeenItems: maskSeenItems)
+    }
+
+    /// The users' seen items that the spec carries (nil when it masks none); throws when they are malformed.
+    public func seenItemLists() throws(SeenItems.ValidationError) -> SeenItems? {
+        guard maskSeenItems else { return nil }
+        guard seenCounts.count == users else { throw .counts(seenCounts.count, users: users) }
+        return try SeenItems(counts: seenCounts, items: seenItems, itemCount: items)
     }
 
     /// The negative sampler the spec names; nil when the code is unknown, or the popularity counts are missing or

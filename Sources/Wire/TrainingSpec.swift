@@ -41,13 +41,19 @@ public struct TrainingSpec: Equatable, Sendable {
     public var seed: UInt64
     /// Item training counts (items) for the popularity sampler; empty for the uniform sampler.
     public var popularity: [Float]
+    /// Masking of every negative that the row's user has in the training data: per user (users) the number of
+    /// its training items, and those items, each user's ascending without repeats. Empty when off.
+    public var maskSeenItems: Bool
+    public var seenCounts: [UInt32]
+    public var seenItems: [UInt32]
 
     public init(
         users: Int, items: Int, dim: Int, loss: UInt8, similarity: UInt8, sampler: UInt8,
         logQCorrection: Bool = false, mixInBatch: Bool = false, removeAccidentalHits: Bool = false,
         verifyReplicas: Bool = false, liveNegatives: Bool = false, temperature: Float,
         positiveTemperature: Float? = nil, cclMargin: Float = 0, cclNegativeWeight: Float = 0, negatives: Int,
-        popularityAlpha: Float, seed: UInt64, popularity: [Float] = []
+        popularityAlpha: Float, seed: UInt64, popularity: [Float] = [], maskSeenItems: Bool = false,
+        seenCounts: [UInt32] = [], seenItems: [UInt32] = []
     ) {
         self.users = users
         self.items = items
@@ -68,6 +74,9 @@ public struct TrainingSpec: Equatable, Sendable {
         self.popularityAlpha = popularityAlpha
         self.seed = seed
         self.popularity = popularity
+        self.maskSeenItems = maskSeenItems
+        self.seenCounts = maskSeenItems ? seenCounts : []
+        self.seenItems = maskSeenItems ? seenItems : []
     }
 }
 
@@ -78,7 +87,8 @@ extension TrainingSpec {
     static let flagVerifyReplicas: UInt8 = 1 << 3
     static let flagLiveNegatives: UInt8 = 1 << 4
     static let flagPositiveTemperature: UInt8 = 1 << 5
-    static let knownFlags: UInt8 = 0x3F
+    static let flagMaskSeenItems: UInt8 = 1 << 6
+    static let knownFlags: UInt8 = 0x7F
 
     func write(to w: inout ByteWriter) {
         w.u32(users, "spec users")
@@ -94,6 +104,7 @@ extension TrainingSpec {
         if verifyReplicas { flags |= Self.flagVerifyReplicas }
         if liveNegatives { flags |= Self.flagLiveNegatives }
         if positiveTemperature != nil { flags |= Self.flagPositiveTemperature }
+        if maskSeenItems { flags |= Self.flagMaskSeenItems }
         w.u8(flags)
         w.f32(temperature)
         if let positiveTemperature { w.f32(positiveTemperature) }
@@ -106,6 +117,12 @@ extension TrainingSpec {
         w.u64(seed)
         w.u32(popularity.count, "spec popularity count")
         w.f32s(popularity)
+        if maskSeenItems {
+            precondition(seenCounts.count == users, "spec: \(seenCounts.count) seen-item counts for \(users) users")
+            w.u32s(seenCounts)
+            w.u32(seenItems.count, "spec seen items")
+            w.u32s(seenItems)
+        }
     }
 
     static func read(from r: inout ByteReader) throws(WireError) -> TrainingSpec {
@@ -140,6 +157,16 @@ extension TrainingSpec {
             throw .invalid("spec popularity has \(popularityCount) entries for \(items) items")
         }
         let popularity = try r.f32s(popularityCount, "spec popularity")
+        let maskSeenItems = flags & flagMaskSeenItems != 0
+        var seen: (counts: [UInt32], items: [UInt32]) = ([], [])
+        if maskSeenItems {
+            let counts = try r.u32s(users, "spec seen-item counts")
+            let total = try r.count("spec seen items")
+            guard counts.reduce(0, { $0 + Int($1) }) == total else {
+                throw .invalid("spec seen-item counts add up to \(counts.reduce(0, { $0 + Int($1) })), not \(total)")
+            }
+            seen = (counts, try r.u32s(total, "spec seen items"))
+        }
         return TrainingSpec(
             users: users, items: items, dim: dim, loss: loss, similarity: similarity, sampler: sampler,
             logQCorrection: flags & flagLogQCorrection != 0, mixInBatch: flags & flagMixInBatch != 0,
@@ -147,6 +174,6 @@ extension TrainingSpec {
             liveNegatives: flags & flagLiveNegatives != 0, temperature: temperature,
             positiveTemperature: positiveTemperature, cclMargin: ccl.margin, cclNegativeWeight: ccl.weight,
             negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
-            popularity: popularity)
+            popularity: popularity, maskSeenItems: maskSeenItems, seenCounts: seen.counts, seenItems: seen.items)
     }
 }

@@ -20,10 +20,12 @@ public final class TaskComputer {
         guard let sampler = spec.negativeSampler else {
             throw SpecError(description: "unknown sampler \(spec.sampler), or popularity counts missing or unusable (alpha \(spec.popularityAlpha)), in WELCOME")
         }
+        let seen: SeenItems?
+        do { seen = try spec.seenItemLists() } catch { throw SpecError(description: "\(error) in WELCOME") }
         self.spec = spec
         self.loss = loss
         self.sampler = sampler
-        computer = MinibatchGradientComputer(settings: loss, dim: spec.dim)
+        computer = MinibatchGradientComputer(settings: loss, dim: spec.dim, seenItems: seen)
     }
 
     /// The negatives of a minibatch: K bank rows for the bank losses, one live item per pair for BPR, none for

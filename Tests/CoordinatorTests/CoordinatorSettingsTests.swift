@@ -53,6 +53,8 @@ final class CoordinatorSettingsTests: XCTestCase {
             ("--popularity-alpha", { $0.popularityAlpha = -1 }, "-1"),
             ("--popularity-alpha", { $0.popularityAlpha = .infinity }, "inf"),
             ("--popularity-alpha", { $0.popularityAlpha = .nan }, "nan"),
+            ("--mask-seen-items", { $0.loss.maskSeenItems = true; $0.loss.removeAccidentalHits = false },
+             "--keep-accidental-hits"),
         ]
         for (flag, change, value) in cases {
             var s = CoordinatorSettings()

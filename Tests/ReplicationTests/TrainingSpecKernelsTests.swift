@@ -36,6 +36,37 @@ final class TrainingSpecKernelsTests: XCTestCase {
         }
     }
 
+    /// The users' lists travel with `maskSeenItems`, over the wire too, and come back as the same `SeenItems`.
+    func testSeenItemsTravelWithTheirFlag() throws {
+        let seen = SeenItems(users: [0, 2, 2, 0], items: [3, 1, 0, 3], userCount: 3, itemCount: 4)
+        let masked = TrainingSpec(users: 3, items: 4, dim: 2, loss: LossSettings(maskSeenItems: true), sampler: .uniform,
+                                  popularityAlpha: 0.5, popularity: [], seed: 1, verifyReplicas: false, seenItems: seen)
+        XCTAssertTrue(masked.maskSeenItems)
+        XCTAssertEqual(masked.seenCounts, [1, 0, 2])
+        XCTAssertEqual(masked.seenItems, [3, 0, 1])
+        XCTAssertEqual(masked.lossSettings?.maskSeenItems, true)
+        let (header, payload) = WireCodec.encode(Envelope(sender: 0, sequence: 1,
+                                                          message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: masked)))
+        guard case .welcome(_, _, _, let decoded) = try WireCodec.decode(header: header, payload: payload).message
+        else { return XCTFail("not a WELCOME") }
+        XCTAssertEqual(decoded, masked)
+        XCTAssertEqual(try decoded.seenItemLists(), seen)
+
+        // Off: no lists are sent even when given.
+        let plain = TrainingSpec(users: 3, items: 4, dim: 2, loss: LossSettings(), sampler: .uniform, popularityAlpha: 0.5,
+                                 popularity: [], seed: 1, verifyReplicas: false, seenItems: seen)
+        XCTAssertFalse(plain.maskSeenItems)
+        XCTAssertEqual(plain.seenItems, [])
+        XCTAssertNil(try plain.seenItemLists())
+
+        // Lists that are not ascending are refused when the worker reads them.
+        var unsorted = masked
+        unsorted.seenItems = [3, 1, 0]
+        XCTAssertThrowsError(try unsorted.seenItemLists()) {
+            XCTAssertEqual($0 as? SeenItems.ValidationError, .notAscending(user: 2, item: 0, after: 1))
+        }
+    }
+
     func testOtherFieldsAreCopied() {
         let s = spec(LossSettings(), sampler: .popularity)
         XCTAssertEqual([s.users, s.items, s.dim], [3, 4, 2])

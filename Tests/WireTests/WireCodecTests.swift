@@ -194,7 +194,7 @@ final class WireCodecTests: XCTestCase {
     func testSpecCodesAndFlagsAreChecked() {
         let good = WireCodec.encode(WireSamples.welcome).payload
         // spec starts at offset 20: users, items, dim (12 bytes), then loss, similarity, sampler, flags.
-        for (offset, value) in [(32, 5), (33, 2), (34, 2), (35, 0x40)] {
+        for (offset, value) in [(32, 5), (33, 2), (34, 2), (35, 0x80)] {
             var payload = good
             payload[offset] = UInt8(value)
             XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, payload), payload: payload)) { error in
@@ -231,6 +231,31 @@ final class WireCodecTests: XCTestCase {
         var bad = encoded.payload
         let at = 20 + 12 + 4 + 4   // spec start, three u32, four u8, the f32 temperature
         withUnsafeBytes(of: Float(-1).bitPattern.littleEndian) { bad.replaceSubrange(at ..< at + 4, with: $0) }
+        XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, bad), payload: bad)) { error in
+            guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
+        }
+    }
+
+    /// Flag bit 6 brings per-user counts and the items they add up to; counts that do not add up are refused.
+    func testSeenItemsTravelBehindTheirFlagAndMustAddUp() throws {
+        let spec = TrainingSpec(users: 3, items: 5, dim: 4, loss: 0, similarity: 0, sampler: 0, temperature: 0.1,
+                                negatives: 8, popularityAlpha: 0.75, seed: 9, maskSeenItems: true,
+                                seenCounts: [2, 0, 1], seenItems: [1, 4, 0])
+        let encoded = WireCodec.encode(Envelope(sender: 0, sequence: 1,
+                                                message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)))
+        XCTAssertEqual(encoded.payload[35] & 0x40, 0x40, "flag bit 6 set")
+        guard case let .welcome(_, _, _, decoded) = try WireCodec.decode(header: encoded.header, payload: encoded.payload).message else {
+            return XCTFail("not a WELCOME")
+        }
+        XCTAssertEqual(decoded, spec)
+        var off = spec
+        off.maskSeenItems = false
+        let plain = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: off)))
+        XCTAssertEqual(plain.payload.count + 4 * (3 + 1 + 3), encoded.payload.count, "counts, total and items only when set")
+        // The total (after the three counts) says 4, but the counts add up to 3.
+        var bad = encoded.payload
+        let at = bad.count - 4 * 3 - 4
+        withUnsafeBytes(of: UInt32(4).littleEndian) { bad.replaceSubrange(at ..< at + 4, with: $0) }
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, bad), payload: bad)) { error in
             guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
         }

@@ -59,6 +59,32 @@ final class TaskComputerTests: XCTestCase {
         }
     }
 
+    /// With the users' lists in the spec, the gradient is the computer's with those lists: different from the
+    /// one without them when a negative is in a user's list.
+    func testSeenItemsFromTheSpecReachTheComputer() throws {
+        let t = task(pairs: 8)
+        let plain = spec(negatives: 19)
+        var masked = plain
+        masked.maskSeenItems = true
+        let seen = SeenItems(users: t.users + t.users, items: t.items + t.users.map { ($0 * 2 + 3) % UInt32(items) },
+                             userCount: users, itemCount: items)
+        masked.seenCounts = seen.counts
+        masked.seenItems = seen.items
+        let computer = try TaskComputer(spec: masked)
+        XCTAssertTrue(computer.loss.maskSeenItems)
+        let negatives = computer.negatives(for: t).ids
+        XCTAssertTrue(zip(t.users, t.items).contains { pair in
+            negatives.contains { seen.contains(user: Int(pair.0), item: $0) && $0 != pair.1 }
+        }, "no negative is in a list: the comparison below would not test them")
+        let r = try replica()
+        let got = computer.gradient(for: t, step: 1, replica: r, hash: 0)
+        let expected = MinibatchGradientComputer(settings: computer.loss, dim: dim, seenItems: seen).compute(
+            users: t.users, items: t.items, userTable: r.users, itemTable: r.items, bank: r.bank.table,
+            negatives: negatives, negativeLogQ: nil)
+        XCTAssertEqual(got.lossSum, expected.lossSum)
+        XCTAssertNotEqual(got.lossSum, try TaskComputer(spec: plain).gradient(for: t, step: 1, replica: r, hash: 0).lossSum)
+    }
+
     /// The negatives are the minibatch stream's draws from the spec's sampler, and the gradient is the kernel's
     /// result with exactly those negatives.
     func testNegativesComeFromTheMinibatchStream() throws {
@@ -132,8 +158,15 @@ final class TaskComputerTests: XCTestCase {
         missingCounts.popularity = []
         var negativeAlpha = spec()
         negativeAlpha.popularityAlpha = -1
+        var unsortedSeen = spec()
+        unsortedSeen.maskSeenItems = true
+        unsortedSeen.seenCounts = [2] + [UInt32](repeating: 0, count: users - 1)
+        unsortedSeen.seenItems = [5, 2]
+        var seenOutOfRange = unsortedSeen
+        seenOutOfRange.seenItems = [2, UInt32(items)]
         for (s, words) in [(unknownLoss, "loss 7"), (unknownSimilarity, "similarity 9"), (unknownSampler, "sampler 5"),
-                           (missingCounts, "popularity counts"), (negativeAlpha, "alpha -1")] {
+                           (missingCounts, "popularity counts"), (negativeAlpha, "alpha -1"),
+                           (unsortedSeen, "not ascending"), (seenOutOfRange, "outside 0..<20")] {
             XCTAssertThrowsError(try TaskComputer(spec: s), words) { error in
                 guard let error = error as? TaskComputer.SpecError else { return XCTFail("\(error)") }
                 XCTAssertTrue(error.description.contains(words), error.description)
