@@ -57,15 +57,14 @@ public func bankContrastiveForwardBackward(
     if B == 0 { return 0 }
     let invTau = 1 / temperature
     let masking = positiveIds != nil && negativeIds != nil && K > 0
-    return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: masking ? 2 * K : 0) { scratchKeys in
-      MaskedColumns.with(count: masking ? K : 0, id: { negativeIds![$0] }, column: { $0 }, seen: seen,
-                         scratch: scratchKeys) { mask in
+    return MaskedColumns.with(count: masking ? K : 0, id: { negativeIds![$0] }, column: { $0 }, seen: seen) { mask in
         // Rows `range` of the batch, block by block: logits in `block` (blockRows, K), kept zero between blocks,
         // softmax weights in `weights` (blockRows, K); returns their Σ loss_b.
         func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) -> Double {
             block.update(repeating: 0, count: Swift.min(blockRows, range.count) * K)
-            return withUnsafeTemporaryAllocation(of: Int32.self, capacity: masking ? K : 0) { hitColumns in
-              withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
+            let hitColumns = UnsafeMutablePointer<Int32>.allocate(capacity: masking ? K : 0)   // a row's masked columns
+            defer { hitColumns.deallocate() }
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
                 // rowScalars: per row of the block, 1/(τ Z_b) then g_b0.
                 var lossSum = 0.0
                 var r0 = range.lowerBound
@@ -81,8 +80,8 @@ public func bankContrastiveForwardBackward(
                         let row = block + i * K, weight = weights + i * K
                         let positive = dotProduct(q + b * d, p + b * d, count: d) * invTau
                         if let offsets = negativeLogitOffset { subtractRow(row, offsets, count: K) }
-                        let hits = UnsafeBufferPointer(start: hitColumns.baseAddress, count: masking
-                            ? mask.columns(row: b, positive: positiveIds![b], target: -1, into: hitColumns.baseAddress!, capacity: K)
+                        let hits = UnsafeBufferPointer(start: hitColumns, count: masking
+                            ? mask.columns(row: b, positive: positiveIds![b], target: -1, into: hitColumns, capacity: K)
                             : 0)
                         for column in hits { row[Int(column)] = -.infinity }
                         if let tauPlus = positiveTemperature {
@@ -138,7 +137,6 @@ public func bankContrastiveForwardBackward(
                     r0 += rows
                 }
                 return lossSum
-              }
             }
         }
 
@@ -155,7 +153,6 @@ public func bankContrastiveForwardBackward(
             }
             return partial.reduce(0, +)
         }
-      }
     }
 }
 

@@ -63,45 +63,43 @@ public func contrastiveSoftmaxForwardBackward(
     let maskedPositives = positiveIds != nil && inBatch ? B : 0
     let maskedNegatives = positiveIds != nil && negativeIds != nil ? K : 0
     let candidates = maskedPositives + maskedNegatives
-    let lossSum = withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * candidates) { scratchKeys in
-        MaskedColumns.with(
-            count: candidates,
-            id: { $0 < maskedPositives ? positiveIds![$0] : negativeIds![$0 - maskedPositives] },
-            column: { $0 < maskedPositives ? $0 : P + $0 - maskedPositives },
-            seen: seen, scratch: scratchKeys
-        ) { mask in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: candidates) { hitColumns in
-                var lossSum = 0.0
-                for b in 0 ..< B {
-                    let row = logits + b * C
-                    let target = inBatch ? b : 0
-                    if let offsets = negativeLogitOffset {
-                        for k in 0 ..< K { row[P + k] -= offsets[k] }
-                    }
-                    if candidates > 0 {
-                        let hits = mask.columns(row: b, positive: positiveIds![b], target: target,
-                                                into: hitColumns.baseAddress!, capacity: candidates)
-                        for h in 0 ..< hits { row[Int(hitColumns[h])] = -.infinity }
-                    }
-                    if let ccl {
-                        lossSum += cclRow(row, columns: C, target: target, margin: ccl.margin, weight: ccl.weight)
-                        continue
-                    }
-                    if let tauPlus = positiveTemperature {
-                        lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature,
-                                                positiveTemperature: tauPlus)
-                        continue
-                    }
-                    let mx = rowMaximum(row, count: C)   // finite: the target is never masked
-                    let targetLogit = row[target]
-                    let sum = exponentiateRowInPlace(row, count: C, shift: mx)
-                    lossSum += Double(mx) + log(sum) - Double(targetLogit)
-                    scaleRow(row, by: Float(Double(invTau) / sum), count: C)
-                    row[target] -= invTau
-                }
-                return lossSum
+    let hitColumns = UnsafeMutablePointer<Int32>.allocate(capacity: candidates)   // a row's masked columns
+    defer { hitColumns.deallocate() }
+    let lossSum = MaskedColumns.with(
+        count: candidates,
+        id: { $0 < maskedPositives ? positiveIds![$0] : negativeIds![$0 - maskedPositives] },
+        column: { $0 < maskedPositives ? $0 : P + $0 - maskedPositives },
+        seen: seen
+    ) { mask in
+        var lossSum = 0.0
+        for b in 0 ..< B {
+            let row = logits + b * C
+            let target = inBatch ? b : 0
+            if let offsets = negativeLogitOffset {
+                for k in 0 ..< K { row[P + k] -= offsets[k] }
             }
+            if candidates > 0 {
+                let hits = mask.columns(row: b, positive: positiveIds![b], target: target,
+                                        into: hitColumns, capacity: candidates)
+                for h in 0 ..< hits { row[Int(hitColumns[h])] = -.infinity }
+            }
+            if let ccl {
+                lossSum += cclRow(row, columns: C, target: target, margin: ccl.margin, weight: ccl.weight)
+                continue
+            }
+            if let tauPlus = positiveTemperature {
+                lossSum += bilateralRow(row, columns: C, target: target, temperature: temperature,
+                                        positiveTemperature: tauPlus)
+                continue
+            }
+            let mx = rowMaximum(row, count: C)   // finite: the target is never masked
+            let targetLogit = row[target]
+            let sum = exponentiateRowInPlace(row, count: C, shift: mx)
+            lossSum += Double(mx) + log(sum) - Double(targetLogit)
+            scaleRow(row, by: Float(Double(invTau) / sum), count: C)
+            row[target] -= invTau
         }
+        return lossSum
     }
 
     // dq (B, d) = G[:, 0..<P] · (p or diag p) + G[:, P..<C] (B, K) · n (K, d)

@@ -35,10 +35,13 @@ public final class MinibatchGradientComputer {
         self.seenItems = settings.maskSeenItems ? seenItems : nil
     }
 
-    /// Runs `body` with the view of the seen items for these rows' users, or nil when they are not masked.
-    private func withSeenItems<R>(users: [UInt32], _ body: (SeenItemsView?) -> R) -> R {
-        guard let seenItems else { return body(nil) }
-        return seenItems.withView(users: users, scratch: &seenSlots) { body($0) }
+    /// Runs `body` with the float scratch and the view of the seen items for these rows' users (nil when they are
+    /// not masked).
+    private func withScratch<R>(users: [UInt32], _ body: (UnsafeMutablePointer<Float>, SeenItemsView?) -> R) -> R {
+        scratch.withUnsafeMutableBufferPointer { buffer in
+            guard let seenItems else { return body(buffer.baseAddress!, nil) }
+            return seenItems.withView(users: users, scratch: &seenSlots) { body(buffer.baseAddress!, $0) }
+        }
     }
 
     /// users, items: the B (user, positive item) pairs. negatives: K bank row ids for bankInfoNCE / mixInBatch, or
@@ -102,9 +105,7 @@ public final class MinibatchGradientComputer {
         let removeHits = settings.masksAccidentalHits
         var lossSum = 0.0
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
-        withSeenItems(users: users) { seen in
-        scratch.withUnsafeMutableBufferPointer { buffer in
-            let s = buffer.baseAddress!
+        withScratch(users: users) { s, seen in
             if cosine {   // gathered and normalised in one pass
                 users.withUnsafeBufferPointer { gatherNormalizedRows(userTable, ids: $0, into: s + qAt, norms: s + qNormAt) }
                 items.withUnsafeBufferPointer { gatherNormalizedRows(itemTable, ids: $0, into: s + pAt, norms: s + pNormAt) }
@@ -158,7 +159,6 @@ public final class MinibatchGradientComputer {
                 SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
             }
         }
-        }
         return MinibatchGradient(lossSum: lossSum, examples: B, users: userGrads, items: itemGrads)
     }
 
@@ -176,9 +176,7 @@ public final class MinibatchGradientComputer {
         let removeHits = settings.masksAccidentalHits
         var lossSum = 0.0
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
-        withSeenItems(users: users) { seen in
-        scratch.withUnsafeMutableBufferPointer { buffer in
-            let s = buffer.baseAddress!
+        withScratch(users: users) { s, seen in
             gatherRows(userTable, ids: users, into: s + uAt)
             gatherRows(itemTable, ids: items, into: s + pAt)
             gatherRows(itemTable, ids: negatives, into: s + nAt)
@@ -196,7 +194,6 @@ public final class MinibatchGradientComputer {
             itemGrads = itemIds.withUnsafeBufferPointer {
                 SparseRows.summingDuplicates(ids: $0, rows: s + dpAt, dim: d, keys: &sortKeys)
             }
-        }
         }
         return MinibatchGradient(lossSum: lossSum, examples: B, users: userGrads, items: itemGrads)
     }

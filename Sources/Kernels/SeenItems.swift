@@ -153,11 +153,17 @@ struct MaskedColumns {
     let keys: UnsafeBufferPointer<UInt64>
     let seen: SeenItemsView?
 
-    /// Sorts the candidates (`ids[c]` the item of column `columns(c)`, c < count) into `scratch` (2 · count) and
-    /// runs `body`; with seen items the lookup table holds each candidate item's first key.
+    /// Sorts the candidates (`id(c)` the item of column `column(c)`, c < count) and runs `body`; with seen items
+    /// the lookup table holds each candidate item's first key.
     static func with<R>(count: Int, id: (Int) -> UInt32, column: (Int) -> Int, seen: SeenItemsView?,
-                        scratch: UnsafeMutableBufferPointer<UInt64>, _ body: (MaskedColumns) -> R) -> R {
-        precondition(scratch.count >= 2 * count, "masked columns: scratch of \(scratch.count) for \(count) candidates")
+                        _ body: (MaskedColumns) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 2 * count) { scratch in
+            sorted(count: count, id: id, column: column, seen: seen, scratch: scratch, body)
+        }
+    }
+
+    private static func sorted<R>(count: Int, id: (Int) -> UInt32, column: (Int) -> Int, seen: SeenItemsView?,
+                                  scratch: UnsafeMutableBufferPointer<UInt64>, _ body: (MaskedColumns) -> R) -> R {
         let keys = UnsafeMutableBufferPointer(rebasing: scratch[0 ..< count])
         for c in 0 ..< count { keys[c] = UInt64(id(c)) << 32 | UInt64(column(c)) }
         radixSort(keys, scratch: UnsafeMutableBufferPointer(rebasing: scratch[count ..< 2 * count]))
