@@ -5,7 +5,10 @@
 # measured in alternating windows, both with the OpenBLAS the product uses: by default the 0.3.34 build that
 # scripts/setup.sh installs), then PyTorch {fused, straight} × {default allocator, tcmalloc}, then the GEMM rates of
 # Debian's linked OpenBLAS 0.3.21, of the installed 0.3.34 build and of NumPy's bundled OpenBLAS, each in its own
-# process. The GEMM work's share of the best rate compares the step with the fastest of all of them. Every process warms up and reports the median of its
+# process. The GEMM work's share of the best rate compares the step with the fastest of all of them. The step's
+# process also times the full-size GEMMs of Debian's build and of NumPy's OpenBLAS (loaded with --ceiling-blas) in
+# every window, alternating with the step, so that the share of the fastest build is measured without the drift
+# between processes ("in-process, best build"). Every process warms up and reports the median of its
 # timed windows; the table gives the median over rounds and the median over rounds of the per-round ratio
 # Swift / best PyTorch (the machine's speed drifts: only ratios within a round mean much).
 #
@@ -82,6 +85,9 @@ log "building bench (release, flags: ${SWIFT_BUILD_FLAGS:-none})"
 # shellcheck disable=SC2086
 swift build -c release --product bench --scratch-path "$SCRATCH" $SWIFT_BUILD_FLAGS >&2
 BENCH=$SCRATCH/release/bench
+# NumPy's OpenBLAS (an ILP64 build), loaded into the step's process beside Debian's for the in-process ceilings.
+NUMPY_BLAS=$("$PY" -c "import glob, os, numpy; print((glob.glob(os.path.join(os.path.dirname(numpy.__file__), os.pardir, 'numpy.libs', 'libscipy_openblas*.so')) + [''])[0])")
+CEILINGS=system${NUMPY_BLAS:+,$NUMPY_BLAS}
 
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
 
@@ -100,7 +106,7 @@ for shape in $SHAPES; do
     common=(--batch "$B" --negatives "$K" --dim "$DIM" --threads "$THREADS")
     for round in $(seq "$ROUNDS"); do
         log "B=$B K=$K round $round/$ROUNDS"
-        "$BENCH" step "${common[@]}" --gemm --parallel "$PARALLEL" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        "$BENCH" step "${common[@]}" --gemm --ceiling-blas "$CEILINGS" --parallel "$PARALLEL" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
         for form in fused straight; do
             "$PY" bench/torch_step.py --form "$form" "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
             LD_PRELOAD=$TCMALLOC "$PY" bench/torch_step.py --form "$form" "${common[@]}" \

@@ -32,9 +32,9 @@ def main():
     torch_variants = ["torch-fused/default", "torch-fused/tcmalloc", "torch-straight/default", "torch-straight/tcmalloc"]
     blas_impls = ("openblas-system", "openblas-library", "openblas-numpy")
     print("| B | K | d | threads | Swift interactions/s | " + " | ".join(v.replace("torch-", "PyTorch ") for v in torch_variants)
-          + " | Swift / best PyTorch | GEMM fraction (in-process) | GEMM work / best rate"
+          + " | Swift / best PyTorch | GEMM fraction (in-process) | GEMM work / best build in-process | GEMM work / best rate"
           + " | sgemm GFLOP/s fwd/bwd: Debian 0.3.21 | installed 0.3.34 | NumPy's |")
-    print("|" + "---|" * (9 + len(torch_variants) + 2))
+    print("|" + "---|" * (10 + len(torch_variants) + 2))
     for (B, K, d, threads), rounds in sorted(by_shape.items(), key=lambda kv: (kv[0][0] * kv[0][1], kv[0])):
         med = lambda v, key: statistics.median(float(rs[v][key]) for rs in rounds.values() if v in rs)
         ratios = []
@@ -46,6 +46,10 @@ def main():
         cells += [f"{med(v, 'ips'):.0f}" if any(v in rs for rs in rounds.values()) else "–" for v in torch_variants]
         cells.append(f"**{statistics.median(ratios):.2f}×** ({', '.join(f'{x:.2f}' for x in ratios)})" if ratios else "–")
         cells.append(f"{med('swift', 'gemm_fraction'):.2f}")
+        # The step's GEMM work over the fastest of the builds timed in the step's own windows (--ceiling-blas).
+        best = [float(rs["swift"]["gemm_work_vs_best"]) for rs in rounds.values()
+                if "swift" in rs and "gemm_work_vs_best" in rs["swift"]]
+        cells.append(f"**{statistics.median(best):.2f}** ({', '.join(f'{x:.2f}' for x in best)})" if best else "–")
         # The step's GEMM rate (its GEMM flops over the step's time) over the best rate measured in the round: the
         # in-process ceiling and every separate GEMM process.
         shares = []
@@ -66,7 +70,10 @@ def main():
     print()
     print(f"{len(rows)} measurements from {sys.argv[1]}; medians over rounds; the ratio is the median of the "
           "per-round ratios (listed). GEMM fraction: time of the step's two GEMMs alone at full size / time of the "
-          "whole step, in alternating windows of the same process. GEMM work / best rate: the step's GEMM flops per second of "
+          "whole step, in alternating windows of the same process. GEMM work / best build in-process: the step's GEMM "
+          "flops per second of step over the fastest full-size rate of the same window among the step's build, Debian's "
+          "and NumPy's OpenBLAS, all timed in the step's process, median over windows, then over rounds (listed). "
+          "GEMM work / best rate: the step's GEMM flops per second of "
           "step over the fastest rate of the round for the same shapes (the in-process ceiling, Debian's OpenBLAS, the "
           "installed 0.3.34 build, NumPy's OpenBLAS), median over rounds (listed).")
 

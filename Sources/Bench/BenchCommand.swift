@@ -67,6 +67,8 @@ struct StepCommand: ParsableCommand {
     var path = "kernels"
     @Flag(help: "Alternate each step window with a window of the step's two GEMMs alone (the ceiling).")
     var gemm = false
+    @Option(help: "With --gemm: other OpenBLAS builds (comma-separated --blas choices, e.g. system,/path/to/libscipy_openblas64_.so) whose full-size GEMMs are timed in every window too; the step's GEMM work is then compared with the fastest build of each window.")
+    var ceilingBlas: String?
     @Flag(help: "Print the share of time in sampling, gradient, optimizer and bank update.")
     var phases = false
     @Option(help: "Rows per fused softmax block of the bank kernel (default: bankContrastiveBlockRows).")
@@ -81,7 +83,12 @@ struct StepCommand: ParsableCommand {
         guard parallel == "rows" || parallel == "blas" else {
             throw ValidationError("--parallel must be rows or blas, got \(parallel)")
         }
+        let others = try (ceilingBlas?.split(separator: ",").map { String($0) } ?? []).map { choice in
+            guard gemm else { throw ValidationError("--ceiling-blas needs --gemm") }
+            return BLAS.Choice(choice)
+        }
         try options.startBLAS()
+        let stepBLAS = BLAS.libraryPath.map(BLAS.Choice.library) ?? .system
         let stepBLASThreads = parallel == "rows" ? 1 : options.threads
         BLAS.setThreads(stepBLASThreads)
         let shape = options.shape
@@ -96,6 +103,17 @@ struct StepCommand: ParsableCommand {
         for _ in 0 ..< min(warmup, 2) { ceiling?.pair() }
         BLAS.setThreads(stepBLASThreads)
         workload.resetPhases()
+        // Each other build: its configuration, and its GEMM seconds per window.
+        var otherConfigurations: [String] = []
+        for choice in others {
+            try BLAS.select(choice)
+            otherConfigurations.append(BLAS.configuration)
+            BLAS.setThreads(options.threads)
+            for _ in 0 ..< min(warmup, 2) { ceiling?.pair() }
+        }
+        try BLAS.select(stepBLAS)
+        BLAS.setThreads(stepBLASThreads)
+        var otherSeconds = [[Double]](repeating: [], count: others.count)
         var stepSeconds: [Double] = [], gemmSeconds: [Double] = []
         for _ in 0 ..< windows {
             let start = monotonicSeconds()
@@ -106,6 +124,14 @@ struct StepCommand: ParsableCommand {
                 let start = monotonicSeconds()
                 for _ in 0 ..< stepsPerWindow { ceiling.pair() }
                 gemmSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
+                for (i, choice) in others.enumerated() {
+                    try BLAS.select(choice)
+                    BLAS.setThreads(options.threads)
+                    let start = monotonicSeconds()
+                    for _ in 0 ..< stepsPerWindow { ceiling.pair() }
+                    otherSeconds[i].append((monotonicSeconds() - start) / Double(stepsPerWindow))
+                }
+                if !others.isEmpty { try BLAS.select(stepBLAS) }
                 BLAS.setThreads(stepBLASThreads)
             }
         }
@@ -118,6 +144,18 @@ struct StepCommand: ParsableCommand {
             let g = median(gemmSeconds)
             line += " gemm_ms=\(fixed(g * 1000, 2)) gemm_gflops=\(fixed(shape.gemmFlops / g / 1e9, 1))"
                 + " gemm_fraction=\(fixed(g / step, 3))"
+        }
+        if !others.isEmpty {
+            // Per window: the step's GEMM flops per second of step over the fastest build's full-size rate.
+            let shares = stepSeconds.indices.map { w in
+                (shape.gemmFlops / stepSeconds[w]) / (shape.gemmFlops / ([gemmSeconds[w]] + otherSeconds.map { $0[w] }).min()!)
+            }
+            let rates = zip(others, otherSeconds).map { choice, seconds in
+                "\(choice):\(fixed(shape.gemmFlops / median(seconds) / 1e9, 1))"
+            }
+            line += " ceilings=\"\(rates.joined(separator: ","))\" gemm_work_vs_best=\(fixed(median(shares), 3))"
+                + " gemm_work_vs_best_windows=\(shares.map { fixed($0, 3) }.joined(separator: ","))"
+                + " ceiling_configs=\"\(otherConfigurations.joined(separator: "; "))\""
         }
         line += " blas=\"\(BLAS.summary)\""
         print(line)

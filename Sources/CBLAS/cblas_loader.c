@@ -15,6 +15,12 @@ extern char *openblas_get_config(void);
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *, int, float,
                          float *, int);
 typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
+// The same two routines of an ILP64 build (64-bit integer arguments; the enums stay ints), such as the
+// `scipy_…64_` symbols of the OpenBLAS that NumPy's wheels bundle.
+typedef void (*sgemm64_fn)(int, int, int, long long, long long, long long, float, const float *, long long,
+                           const float *, long long, float, float *, long long);
+typedef void (*sgemv64_fn)(int, int, long long, long long, float, const float *, long long, const float *, long long,
+                           float, float *, long long);
 typedef void (*set_threads_fn)(int);
 typedef int (*get_threads_fn)(void);
 typedef char *(*config_fn)(void);
@@ -25,17 +31,19 @@ struct routing {
     set_threads_fn set_threads;
     get_threads_fn get_threads;
     config_fn config;
+    sgemm64_fn sgemm64;   // set instead of sgemm and sgemv for an ILP64 build
+    sgemv64_fn sgemv64;
 };
 
 #define LINKED_ROUTING \
-    { cblas_sgemm, cblas_sgemv, openblas_set_num_threads, openblas_get_num_threads, openblas_get_config }
+    { cblas_sgemm, cblas_sgemv, openblas_set_num_threads, openblas_get_num_threads, openblas_get_config, NULL, NULL }
 static const struct routing linked = LINKED_ROUTING;
 static struct routing current = LINKED_ROUTING;
 static char loaded_path[4096];
 
-static void *symbol(void *handle, const char *prefix, const char *name) {
+static void *symbol(void *handle, const char *prefix, const char *name, const char *suffix) {
     char full[128];
-    snprintf(full, sizeof full, "%s%s", prefix, name);
+    snprintf(full, sizeof full, "%s%s%s", prefix, name, suffix);
     return dlsym(handle, full);
 }
 
@@ -49,17 +57,32 @@ int mbt_blas_load(const char *path, char *error, size_t capacity) {
         snprintf(error, capacity, "cannot load BLAS library %s: %s", path, dlerror());
         return -1;
     }
-    static const char *const prefixes[] = {"", "scipy_"};
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
-        const char *p = prefixes[i];
+    // Plain symbols, the scipy-openblas32 prefix, and the scipy-openblas64 names (prefix and suffix). Whether the
+    // integers are 64-bit (ILP64) is read from the build's configuration, since an ILP64 build may also use
+    // plain names (Debian's libopenblas64).
+    static const struct { const char *prefix, *suffix; } names[] = {{"", ""}, {"scipy_", ""}, {"scipy_", "64_"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *p = names[i].prefix, *x = names[i].suffix;
+        void *gemm = symbol(handle, p, "cblas_sgemm", x), *gemv = symbol(handle, p, "cblas_sgemv", x);
         struct routing r = {
-            (sgemm_fn)symbol(handle, p, "cblas_sgemm"),
-            (sgemv_fn)symbol(handle, p, "cblas_sgemv"),
-            (set_threads_fn)symbol(handle, p, "openblas_set_num_threads"),
-            (get_threads_fn)symbol(handle, p, "openblas_get_num_threads"),
-            (config_fn)symbol(handle, p, "openblas_get_config"),
+            NULL, NULL,
+            (set_threads_fn)symbol(handle, p, "openblas_set_num_threads", x),
+            (get_threads_fn)symbol(handle, p, "openblas_get_num_threads", x),
+            (config_fn)symbol(handle, p, "openblas_get_config", x),
+            NULL, NULL,
         };
-        if (r.sgemm && r.sgemv && r.set_threads && r.get_threads && r.config) {
+        int routines = gemm && gemv;
+        if (routines && r.config) {
+            const char *config = r.config();
+            if (config && strstr(config, "USE64BITINT")) {
+                r.sgemm64 = (sgemm64_fn)gemm;
+                r.sgemv64 = (sgemv64_fn)gemv;
+            } else {
+                r.sgemm = (sgemm_fn)gemm;
+                r.sgemv = (sgemv_fn)gemv;
+            }
+        }
+        if (routines && r.set_threads && r.get_threads && r.config) {
             current = r;
             strcpy(loaded_path, path);
             return 0;
@@ -68,7 +91,8 @@ int mbt_blas_load(const char *path, char *error, size_t capacity) {
     dlclose(handle);
     snprintf(error, capacity,
              "%s is not an OpenBLAS build: it lacks cblas_sgemm, cblas_sgemv, openblas_set_num_threads, "
-             "openblas_get_num_threads or openblas_get_config (plain or with the scipy_ prefix)", path);
+             "openblas_get_num_threads or openblas_get_config (plain, with the scipy_ prefix, or as the "
+             "scipy_…64_ names of an ILP64 build)", path);
     return -1;
 }
 
@@ -81,12 +105,20 @@ const char *mbt_blas_loaded_path(void) { return loaded_path[0] ? loaded_path : N
 
 void mbt_blas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float *a, int lda,
                     const float *b, int ldb, float beta, float *c, int ldc) {
-    current.sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (current.sgemm64) {
+        current.sgemm64(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    } else {
+        current.sgemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
 }
 
 void mbt_blas_sgemv(int order, int transA, int m, int n, float alpha, const float *a, int lda, const float *x,
                     int incx, float beta, float *y, int incy) {
-    current.sgemv(order, transA, m, n, alpha, a, lda, x, incx, beta, y, incy);
+    if (current.sgemv64) {
+        current.sgemv64(order, transA, m, n, alpha, a, lda, x, incx, beta, y, incy);
+    } else {
+        current.sgemv(order, transA, m, n, alpha, a, lda, x, incx, beta, y, incy);
+    }
 }
 
 void mbt_blas_set_num_threads(int count) { current.set_threads(count); }

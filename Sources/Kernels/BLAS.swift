@@ -24,7 +24,8 @@ public enum BLAS {
         case automatic
         /// The OpenBLAS the executables link.
         case system
-        /// An OpenBLAS shared library, its symbols plain or prefixed `scipy_`.
+        /// An OpenBLAS shared library, its symbols plain, prefixed `scipy_`, or the `scipy_…64_` names of an ILP64
+        /// build (whose 64-bit integers the loader recognises from the build's configuration).
         case library(String)
 
         public init(_ text: String) {

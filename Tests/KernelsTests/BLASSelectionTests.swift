@@ -90,6 +90,18 @@ final class BLASSelectionTests: XCTestCase {
         checkProducts("libopenblas.so.0 by path")
     }
 
+    /// An ILP64 build (64-bit integer arguments) with plain symbols, Debian's libopenblas64, is recognised by its
+    /// configuration and called with 64-bit integers: the same products. (The scipy-openblas64 build in NumPy's
+    /// wheels, `scipy_…64_` names, takes the same path.)
+    func testAnILP64BuildIsCalledWithWideIntegers() throws {
+        let path = "/usr/lib/x86_64-linux-gnu/openblas64-pthread/libopenblas64.so.0"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path), "\(path) is missing: run scripts/setup.sh")
+        try BLAS.select(.library(path))
+        XCTAssertEqual(BLAS.libraryPath, path)
+        XCTAssertTrue(BLAS.configuration.contains("USE64BITINT"), BLAS.configuration)
+        checkProducts("ILP64 build")
+    }
+
     func testUnloadableLibrariesAreRefusedAndTheRoutingStays() throws {
         try BLAS.select(.system)
         let missing = "/nonexistent/libnothing.so"

@@ -7,8 +7,9 @@
 /// with and can be pointed at another OpenBLAS build loaded at run time. Row-major only; the enums take the
 /// CBLAS values (101 row-major, 111 no transpose, 112 transpose).
 
-/// Loads the shared library at `path` (an OpenBLAS build, its symbols plain or with the `scipy_` prefix of the
-/// scipy-openblas32 wheels) and routes every call below to it. Returns 0, or -1 with a message in `error`
+/// Loads the shared library at `path` (an OpenBLAS build, its symbols plain, with the `scipy_` prefix of the
+/// scipy-openblas32 wheels, or the `scipy_…64_` names of an ILP64 build such as the one NumPy's wheels bundle) and
+/// routes every call below to it. Returns 0, or -1 with a message in `error`
 /// (at most `capacity` bytes, NUL-terminated); on failure the previous routing stays. Not thread-safe: call
 /// it before any other thread uses BLAS.
 int mbt_blas_load(const char *path, char *error, size_t capacity);
