@@ -77,6 +77,7 @@ variants=(
   "live-K1024|live|"
   "live-K1024-logq|live|--logq"
   "live-K1024-bsl|live|--positive-temperature 0.1"
+  "live-K1024-mask-seen|live|--mask-seen-items"
   "in-batch-only|live|--loss in-batch --no-live-negatives"
   "bpr|live|--loss bpr --no-live-negatives"
   "ccl|live|--loss ccl"
