@@ -155,6 +155,9 @@ public final class CoordinatorServer {
     public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
         runStartedAt = MonotonicClock.now()
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
+        if spec.maskSeenItems {
+            logger.info("masking each user's training items among its negatives: \(spec.seenItems.count) distinct (user, item) pairs go to every worker in WELCOME (\(4 * (spec.seenItems.count + spec.users) / 1024) KiB)")
+        }
         var finished = machine.phase == .finished
         var lastSupervise = 0.0
         while !finished {

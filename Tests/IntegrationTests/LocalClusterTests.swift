@@ -301,6 +301,14 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(figures[0], figures[1])
     }
 
+    /// Masking the users' training items: the lists reach the workers in WELCOME, and one and three workers end
+    /// with the same parameters, their replicas checked on every gradient.
+    func testOneAndThreeWorkersEndWithTheSameParametersWhenSeenItemsAreMasked() throws {
+        let (one, _) = try compareOneAndThreeWorkers(flags: ["--mask-seen-items"])
+        let log = try String(contentsOf: one.deletingLastPathComponent().appendingPathComponent("coordinator.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("masking each user's training items among its negatives"), log)
+    }
+
     /// A 2 % validation split holds out nothing when every user has few items (round(0.02 · n) is 0 below 25
     /// items): the run says so and trains on all of it, without early stopping, instead of failing or selecting on
     /// an empty split.
