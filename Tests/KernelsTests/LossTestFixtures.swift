@@ -1,5 +1,6 @@
 import Kernels
 import TestSupport
+import XCTest
 
 /// Shared fixtures of the loss tests: tables from golden matrices, random minibatches, per-id gradient sums.
 enum LossFixtures {
@@ -36,6 +37,21 @@ enum LossFixtures {
     }
 
     static func asDouble(_ s: SparseRows) -> [Double] { s.values.map { Double($0) } }
+
+    /// The computer's coalesced gradients against the reference's per-row ones (2e-3 relative): users, and items
+    /// (the positives, and with live negatives the negative rows too, whose gradients join the positives').
+    static func assertGradientsMatch(_ out: MinibatchGradient, _ reference: LossReference.Result, problem p: Problem,
+                                     negatives: [UInt32], live: Bool, _ context: String,
+                                     file: StaticString = #filePath, line: UInt = #line) {
+        let users = sumById(ids: p.users, rows: reference.users)
+        let items = live
+            ? sumById(ids: p.items + negatives, rows: reference.positives + reference.negatives)
+            : sumById(ids: p.items, rows: reference.positives)
+        XCTAssertEqual(out.users.ids, users.ids, context, file: file, line: line)
+        XCTAssertEqual(out.items.ids, items.ids, context, file: file, line: line)
+        XCTAssertLessThan(maxRelativeError(asDouble(out.users), users.values), 2e-3, context, file: file, line: line)
+        XCTAssertLessThan(maxRelativeError(asDouble(out.items), items.values), 2e-3, context, file: file, line: line)
+    }
 
     /// A random minibatch with repeated users and items and accidental hits: ids drawn from small ranges.
     struct Problem {
