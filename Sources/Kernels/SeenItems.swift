@@ -96,21 +96,20 @@ public struct SeenItems: Sendable, Equatable {
 /// the memory it points into lives.
 public struct SeenItemsView {
     /// users (B): the user of each row.
-    public let users: UnsafePointer<UInt32>
-    public let offsets: UnsafePointer<Int>
-    public let items: UnsafePointer<UInt32>
-    /// slots (itemCount) scratch: the kernel writes there the first key of each candidate item, and checks the key
-    /// before it trusts an entry, so what earlier minibatches left in the others does not matter.
-    public let slots: UnsafeMutablePointer<Int32>
-    public let itemCount: Int
+    public let users: UnsafeBufferPointer<UInt32>
+    /// offsets (userCount + 1) and items, as in `SeenItems`.
+    public let offsets: UnsafeBufferPointer<Int>
+    public let items: UnsafeBufferPointer<UInt32>
+    /// slots (one per item of the catalogue) scratch: the kernel writes there the first key of each candidate item,
+    /// and checks the key before it trusts an entry, so what earlier minibatches left in the others does not matter.
+    public let slots: UnsafeMutableBufferPointer<Int32>
 
-    public init(users: UnsafePointer<UInt32>, offsets: UnsafePointer<Int>, items: UnsafePointer<UInt32>,
-                slots: UnsafeMutablePointer<Int32>, itemCount: Int) {
+    public init(users: UnsafeBufferPointer<UInt32>, offsets: UnsafeBufferPointer<Int>, items: UnsafeBufferPointer<UInt32>,
+                slots: UnsafeMutableBufferPointer<Int32>) {
         self.users = users
         self.offsets = offsets
         self.items = items
         self.slots = slots
-        self.itemCount = itemCount
     }
 
     /// Whether `item` is in the list of row `b`'s user (binary search).
@@ -129,15 +128,14 @@ extension SeenItems {
     /// Runs `body` with a view for the rows' users and a lookup table of `itemCount` entries, which `scratch`
     /// holds between calls.
     public func withView<R>(users: [UInt32], scratch: inout [Int32], _ body: (SeenItemsView) -> R) -> R {
+        for u in users { precondition(Int(u) < userCount, "row user \(u) outside 0..<\(userCount)") }
         if scratch.count < itemCount { scratch = [Int32](repeating: 0, count: itemCount) }
         return users.withUnsafeBufferPointer { u in
             offsets.withUnsafeBufferPointer { o in
                 items.withUnsafeBufferPointer { i in
                     scratch.withUnsafeMutableBufferPointer { s in
-                        for b in u.indices { precondition(Int(u[b]) < userCount, "row user \(u[b]) outside 0..<\(userCount)") }
-                        return body(SeenItemsView(users: u.baseAddress!, offsets: o.baseAddress!,
-                                                  items: i.baseAddress ?? UnsafePointer(bitPattern: 8)!,
-                                                  slots: s.baseAddress!, itemCount: itemCount))
+                        body(SeenItemsView(users: u, offsets: o, items: i,
+                                           slots: UnsafeMutableBufferPointer(rebasing: s[0 ..< itemCount])))
                     }
                 }
             }
@@ -171,7 +169,7 @@ struct MaskedColumns {
         var previous: UInt64 = .max
         for h in 0 ..< count where keys[h] >> 32 != previous {
             previous = keys[h] >> 32
-            precondition(Int(previous) < seen.itemCount, "candidate item \(previous) outside 0..<\(seen.itemCount)")
+            precondition(Int(previous) < seen.slots.count, "candidate item \(previous) outside 0..<\(seen.slots.count)")
             seen.slots[Int(previous)] = Int32(h)
         }
         return body(MaskedColumns(keys: UnsafeBufferPointer(keys), seen: seen))
@@ -182,7 +180,7 @@ struct MaskedColumns {
     func range(of id: UInt32) -> Range<Int> {
         let lo: Int
         if let seen {
-            guard Int(id) < seen.itemCount else { return 0 ..< 0 }
+            guard Int(id) < seen.slots.count else { return 0 ..< 0 }
             // An entry that is not this minibatch's is stale: its key is another item's, or past the end.
             let slot = Int(seen.slots[Int(id)])
             guard slot >= 0 && slot < keys.count && keys[slot] >> 32 == UInt64(id) else { return 0 ..< 0 }
