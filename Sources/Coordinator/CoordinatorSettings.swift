@@ -63,6 +63,15 @@ public struct CoordinatorSettings: Sendable {
     }
 
     /// A sentence for each setting that cannot work, empty when all is well.
+    /// What is allowed but probably not meant on data of this shape; the coordinator logs each as a warning.
+    public func warnings(data: DataShape) -> [String] {
+        var out: [String] = []
+        if loss.usesBankNegatives && loss.negatives > data.items {
+            out.append("--negatives \(loss.negatives) is more than the \(data.items) items: negatives are drawn with replacement, so each step scores some items several times; \(data.items) or fewer costs less")
+        }
+        return out
+    }
+
     public func problems() -> [String] {
         var out: [String] = []
         if epochs < 1 { out.append("--epochs must be at least 1 (got \(epochs))") }

@@ -67,6 +67,20 @@ final class CoordinatorSettingsTests: XCTestCase {
         }
     }
 
+    /// More bank negatives than items is allowed (they are drawn with replacement) but named; losses without bank
+    /// negatives draw none, whatever --negatives says.
+    func testMoreNegativesThanItemsIsAWarning() {
+        var s = CoordinatorSettings()
+        s.loss.negatives = 5000
+        let small = DataShape(users: 10, items: 3043, pairs: 100)
+        XCTAssertEqual(s.problems(), [])
+        XCTAssertEqual(s.warnings(data: small).count, 1)
+        XCTAssertTrue(s.warnings(data: small)[0].hasPrefix("--negatives 5000 is more than the 3043 items"), "\(s.warnings(data: small))")
+        XCTAssertEqual(s.warnings(data: DataShape(users: 10, items: 5000, pairs: 100)), [])
+        s.loss.kind = .mnr
+        XCTAssertEqual(s.warnings(data: small), [])
+    }
+
     func testSeveralProblemsAreAllReported() {
         var s = CoordinatorSettings()
         s.epochs = 0
