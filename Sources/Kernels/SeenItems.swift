@@ -83,12 +83,7 @@ public struct SeenItems: Sendable, Equatable {
 
     /// Whether `item` is among `user`'s items (binary search).
     public func contains(user: Int, item: UInt32) -> Bool {
-        var lo = offsets[user], hi = offsets[user + 1]
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if items[mid] < item { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < offsets[user + 1] && items[lo] == item
+        sortedRange(offsets[user] ..< offsets[user + 1], of: items, contains: item)
     }
 }
 
@@ -115,13 +110,19 @@ public struct SeenItemsView {
     /// Whether `item` is in the list of row `b`'s user (binary search).
     func contains(row b: Int, item: UInt32) -> Bool {
         let u = Int(users[b])
-        var lo = offsets[u], hi = offsets[u + 1]
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if items[mid] < item { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < offsets[u + 1] && items[lo] == item
+        return sortedRange(offsets[u] ..< offsets[u + 1], of: items, contains: item)
     }
+}
+
+/// Whether the ascending `items[range]` holds `item` (binary search).
+private func sortedRange<Items: RandomAccessCollection>(_ range: Range<Int>, of items: Items, contains item: UInt32) -> Bool
+    where Items.Index == Int, Items.Element == UInt32 {
+    var lo = range.lowerBound, hi = range.upperBound
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if items[mid] < item { lo = mid + 1 } else { hi = mid }
+    }
+    return lo < range.upperBound && items[lo] == item
 }
 
 extension SeenItems {
