@@ -146,9 +146,10 @@ struct StepCommand: ParsableCommand {
                 + " gemm_fraction=\(fixed(g / step, 3))"
         }
         if !others.isEmpty {
-            // Per window: the step's GEMM flops per second of step over the fastest build's full-size rate.
+            // Per window: the step's GEMM flops per second of step over the fastest build's full-size rate, which is
+            // the fastest build's GEMM time over the step's time.
             let shares = stepSeconds.indices.map { w in
-                (shape.gemmFlops / stepSeconds[w]) / (shape.gemmFlops / ([gemmSeconds[w]] + otherSeconds.map { $0[w] }).min()!)
+                ([gemmSeconds[w]] + otherSeconds.map { $0[w] }).min()! / stepSeconds[w]
             }
             let rates = zip(others, otherSeconds).map { choice, seconds in
                 "\(choice):\(fixed(shape.gemmFlops / median(seconds) / 1e9, 1))"

@@ -62,7 +62,6 @@ public struct CoordinatorSettings: Sendable {
         maxMessageBytes ?? max(1 << 20, 2 * ((3 * effectiveMinibatchSize + loss.negatives) * (dim * 4 + 4) + 4096))
     }
 
-    /// A sentence for each setting that cannot work, empty when all is well.
     /// What is allowed but probably not meant on data of this shape; the coordinator logs each as a warning.
     public func warnings(data: DataShape) -> [String] {
         var out: [String] = []
@@ -72,6 +71,7 @@ public struct CoordinatorSettings: Sendable {
         return out
     }
 
+    /// A sentence for each setting that cannot work, empty when all is well.
     public func problems() -> [String] {
         var out: [String] = []
         if epochs < 1 { out.append("--epochs must be at least 1 (got \(epochs))") }

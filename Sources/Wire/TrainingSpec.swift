@@ -162,9 +162,8 @@ extension TrainingSpec {
         if maskSeenItems {
             let counts = try r.u32s(users, "spec seen-item counts")
             let total = try r.count("spec seen items")
-            guard counts.reduce(0, { $0 + Int($1) }) == total else {
-                throw .invalid("spec seen-item counts add up to \(counts.reduce(0, { $0 + Int($1) })), not \(total)")
-            }
+            let sum = counts.reduce(0) { $0 + Int($1) }
+            guard sum == total else { throw .invalid("spec seen-item counts add up to \(sum), not \(total)") }
             seen = (counts, try r.u32s(total, "spec seen items"))
         }
         return TrainingSpec(
