@@ -113,49 +113,46 @@ struct StepCommand: ParsableCommand {
         }
         try BLAS.select(stepBLAS)
         BLAS.setThreads(stepBLASThreads)
-        var otherSeconds = [[Double]](repeating: [], count: others.count)
-        var stepSeconds: [Double] = [], gemmSeconds: [Double] = []
+        var windowTimes = StepWindows(otherBuilds: others.count)
         for _ in 0 ..< windows {
             let start = monotonicSeconds()
             for _ in 0 ..< stepsPerWindow { loss = workload.step(t); t += 1 }
-            stepSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
+            windowTimes.addStep((monotonicSeconds() - start) / Double(stepsPerWindow))
             if let ceiling {   // the ceiling: the full-size GEMMs with every thread given to OpenBLAS
-                BLAS.setThreads(options.threads)
-                let start = monotonicSeconds()
-                for _ in 0 ..< stepsPerWindow { ceiling.pair() }
-                gemmSeconds.append((monotonicSeconds() - start) / Double(stepsPerWindow))
-                for (i, choice) in others.enumerated() {
-                    try BLAS.select(choice)
+                // Seconds per pair of the full-size GEMMs with the OpenBLAS build selected now.
+                func timeCeiling() -> Double {
                     BLAS.setThreads(options.threads)
                     let start = monotonicSeconds()
                     for _ in 0 ..< stepsPerWindow { ceiling.pair() }
-                    otherSeconds[i].append((monotonicSeconds() - start) / Double(stepsPerWindow))
+                    return (monotonicSeconds() - start) / Double(stepsPerWindow)
                 }
+                let own = timeCeiling()
+                var other: [Double] = []
+                for choice in others {
+                    try BLAS.select(choice)
+                    other.append(timeCeiling())
+                }
+                windowTimes.addCeiling(own: own, others: other)
                 if !others.isEmpty { try BLAS.select(stepBLAS) }
                 BLAS.setThreads(stepBLASThreads)
             }
         }
-        let step = median(stepSeconds)
+        let step = windowTimes.stepSeconds
         var line = "RESULT impl=swift path=\(path.rawValue) B=\(shape.batch) K=\(shape.negatives) d=\(shape.dim)"
             + " threads=\(options.threads) parallel=\(parallel) block_rows=\(blockRows.map(String.init) ?? "auto") ips=\(fixed(Double(shape.batch) / step, 0)) step_ms=\(fixed(step * 1000, 2))"
             + " loss=\(fixed(loss, 5)) users=\(shape.users) items=\(shape.items) peak_rss_mib=\(fixed(peakResidentMiB(), 0))"
             + " state_hash=\(String(workload.state.contentHash(), radix: 16))"
-        if !gemmSeconds.isEmpty {
-            let g = median(gemmSeconds)
+        if let g = windowTimes.gemmSeconds, let fraction = windowTimes.gemmFraction {
             line += " gemm_ms=\(fixed(g * 1000, 2)) gemm_gflops=\(fixed(shape.gemmFlops / g / 1e9, 1))"
-                + " gemm_fraction=\(fixed(g / step, 3))"
+                + " gemm_fraction=\(fixed(fraction, 3))"
         }
-        if !others.isEmpty {
-            // Per window: the step's GEMM flops per second of step over the fastest build's full-size rate, which is
-            // the fastest build's GEMM time over the step's time.
-            let shares = stepSeconds.indices.map { w in
-                ([gemmSeconds[w]] + otherSeconds.map { $0[w] }).min()! / stepSeconds[w]
+        if let share = windowTimes.shareOfBest {
+            // The step's GEMM work against the fastest build of each window (StepWindows.sharesOfBest).
+            let rates = others.indices.map { i in
+                "\(others[i]):\(fixed(shape.gemmFlops / windowTimes.otherSeconds(i) / 1e9, 1))"
             }
-            let rates = zip(others, otherSeconds).map { choice, seconds in
-                "\(choice):\(fixed(shape.gemmFlops / median(seconds) / 1e9, 1))"
-            }
-            line += " ceilings=\"\(rates.joined(separator: ","))\" gemm_work_vs_best=\(fixed(median(shares), 3))"
-                + " gemm_work_vs_best_windows=\(shares.map { fixed($0, 3) }.joined(separator: ","))"
+            line += " ceilings=\"\(rates.joined(separator: ","))\" gemm_work_vs_best=\(fixed(share, 3))"
+                + " gemm_work_vs_best_windows=\(windowTimes.sharesOfBest.map { fixed($0, 3) }.joined(separator: ","))"
                 + " ceiling_configs=\"\(otherConfigurations.joined(separator: "; "))\""
         }
         line += " blas=\"\(BLAS.summary)\""
