@@ -112,20 +112,18 @@ struct TrainCommand: ParsableCommand {
         }
         guard spawnWorkers >= 0 else { throw ValidationError("--spawn-workers must be 0 or more") }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
-        let curve = (secret: curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY"),
-                     authorized: authorizedKeys ?? Environment.value("MBT_AUTHORIZED_KEYS"))
-        if (curve.secret == nil) != (curve.authorized == nil) {
+        // (`main` has put the MBT_* variables among the flags already.)
+        if (curveSecretKey == nil) != (authorizedKeys == nil) {
             throw ValidationError("CurveZMQ needs both --curve-secret-key and --authorized-keys (or MBT_CURVE_SECRET_KEY and MBT_AUTHORIZED_KEYS)")
         }
-        if curve.secret != nil && spawnWorkers > 0 {
+        if curveSecretKey != nil && spawnWorkers > 0 {
             throw ValidationError("--spawn-workers starts plain-text local workers; it cannot be combined with --curve-secret-key")
         }
     }
 
     /// The CurveZMQ settings from the key files, nil when CURVE is off.
     func curveServer(logger: Logger) throws -> CurveServer? {
-        guard let secretPath = curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY"),
-              let authorizedPath = authorizedKeys ?? Environment.value("MBT_AUTHORIZED_KEYS") else { return nil }
+        guard let secretPath = curveSecretKey, let authorizedPath = authorizedKeys else { return nil }
         let server = CurveServer(keys: try CurveKeyFile.readKeyPair(secretKeyFile: secretPath),
                                  authorizedClients: try CurveKeyFile.readAuthorizedKeys(authorizedPath))
         if let warning = CurveKeyFile.permissionWarning(secretKeyFile: secretPath) { logger.warning("\(warning)") }
@@ -196,7 +194,7 @@ struct TrainCommand: ParsableCommand {
         s.timings = ProtocolTimings(deadAfter: heartbeatTimeout)
         s.verifyReplicas = verifyReplicas
         s.maxMessageBytes = maxMessageBytes
-        if let spec = faults ?? Environment.value("MBT_FAULTS") {
+        if let spec = faults {
             s.faults = try FaultSettings(parsing: spec)
         }
         let problems = s.problems()
@@ -249,7 +247,7 @@ struct TrainCommand: ParsableCommand {
         try BLAS.select(BLAS.Choice(blas))
         BLAS.setThreads(blasThreads)
         logger.info("BLAS: \(BLAS.summary)")
-        let status = StatusFile(path: statusFile ?? Environment.value("MBT_STATUS_FILE"))
+        let status = StatusFile(path: statusFile)
         status.write("starting")
         // Flags and key files are checked before the data loads; a preset then sizes what depends on the catalogue.
         _ = try settings()

@@ -63,19 +63,18 @@ struct WorkerCommand: ParsableCommand {
         }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
         guard coordinatorTimeout > 0.5 else { throw ValidationError("--coordinator-timeout must exceed 0.5 s") }
-        guard coordinator ?? Environment.value("MBT_COORDINATOR") != nil else {
+        // (`main` has put the MBT_* variables among the flags already.)
+        guard coordinator != nil else {
             throw ValidationError("--coordinator tcp://HOST:PORT is required (or set MBT_COORDINATOR)")
         }
-        if (curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY") == nil)
-            != (coordinatorPublicKey ?? Environment.value("MBT_COORDINATOR_PUBLIC_KEY") == nil) {
+        if (curveSecretKey == nil) != (coordinatorPublicKey == nil) {
             throw ValidationError("CurveZMQ needs both --curve-secret-key and --coordinator-public-key (or MBT_CURVE_SECRET_KEY and MBT_COORDINATOR_PUBLIC_KEY)")
         }
     }
 
     /// The CurveZMQ settings from the key files, nil when CURVE is off.
     func curveClient(logger: Logger) throws -> CurveClient? {
-        guard let secretPath = curveSecretKey ?? Environment.value("MBT_CURVE_SECRET_KEY"),
-              let serverPath = coordinatorPublicKey ?? Environment.value("MBT_COORDINATOR_PUBLIC_KEY") else { return nil }
+        guard let secretPath = curveSecretKey, let serverPath = coordinatorPublicKey else { return nil }
         let client = CurveClient(keys: try CurveKeyFile.readKeyPair(secretKeyFile: secretPath),
                                  serverPublicKey: try CurveKeyFile.readPublicKey(serverPath))
         if let warning = CurveKeyFile.permissionWarning(secretKeyFile: secretPath) { logger.warning("\(warning)") }
@@ -87,7 +86,7 @@ struct WorkerCommand: ParsableCommand {
         ProcessLogging.bootstrap(level: level)
         try BLAS.select(BLAS.Choice(blas))
         BLAS.setThreads(blasThreads)
-        if let path = statusFile ?? Environment.value("MBT_STATUS_FILE") {
+        if let path = statusFile {
             Thread.detachNewThread {
                 let status = StatusFile(path: path)
                 while true {
@@ -96,13 +95,13 @@ struct WorkerCommand: ParsableCommand {
                 }
             }
         }
-        let endpoint = coordinator ?? Environment.value("MBT_COORDINATOR")!
+        let endpoint = coordinator!
         let workerName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         var logger = Logger(label: "worker \(workerName)")
         logger.logLevel = level
         logger.info("BLAS: \(BLAS.summary)")
         var faultSettings: FaultSettings?
-        if let spec = faults ?? Environment.value("MBT_FAULTS") {
+        if let spec = faults {
             faultSettings = try FaultSettings(parsing: spec)
         }
         var settings = WorkerSettings(coordinator: endpoint, name: workerName, maxMessageBytes: maxMessageBytes,
