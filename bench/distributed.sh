@@ -36,13 +36,8 @@ SINGLE_STEPS=${SINGLE_STEPS:-146}
 SCRATCH=${SCRATCH:-.build-bench}
 DATASET=${DATASET:-synthetic}
 B=4096 MINIBATCH=2048 K=4096 DIM=64 LR=0.001
-if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
-    if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-        SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"
-    else
-        SWIFT_BUILD_FLAGS=""
-    fi
-fi
+source bench/lib.sh
+SWIFT_BUILD_FLAGS=$(bench_build_flags)
 mkdir -p bench/runs
 OUT=${OUT:-bench/runs/distributed-$(date +%Y%m%d-%H%M%S).log}
 WORK=$(mktemp -d)

@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 command -v perf >/dev/null || { echo "profile-step.sh: needs perf (apt-get install -y linux-perf)" >&2; exit 1; }
 SCRATCH=${SCRATCH:-.build-bench}
 BENCH=$SCRATCH/release/bench
-[ -x "$BENCH" ] || swift build -c release --product bench --scratch-path "$SCRATCH" -Xswiftc -target-cpu -Xswiftc haswell >&2
+source bench/lib.sh
+# shellcheck disable=SC2046
+[ -x "$BENCH" ] || swift build -c release --product bench --scratch-path "$SCRATCH" $(bench_build_flags) >&2
 OUT=${OUT:-bench/.check/step.perf}
 mkdir -p "$(dirname "$OUT")"
 [ $# -gt 0 ] || set -- --batch 1024 --negatives 1024

@@ -13,13 +13,8 @@ KS=${KS-"1024 4096 16384 65536"}
 DS=${DS-"32 64 128 256"}
 BS=${BS-"1024 4096 16384"}
 ROWS=${ROWS-"10000 100000 1000000 10000000"}
-if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
-    if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-        SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"
-    else
-        SWIFT_BUILD_FLAGS=""
-    fi
-fi
+source bench/lib.sh
+SWIFT_BUILD_FLAGS=$(bench_build_flags)
 mkdir -p bench/runs
 OUT=${OUT:-bench/runs/scaling-$(date +%Y%m%d-%H%M%S).log}
 # shellcheck disable=SC2086

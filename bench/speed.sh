@@ -33,13 +33,8 @@ SHAPES=${SHAPES:-"4096x4096 1024x1024 4096x16384"}
 DIM=${DIM:-64}
 PARALLEL=${PARALLEL:-rows}
 SCRATCH=${SCRATCH:-.build-bench}
-if [ -z "${SWIFT_BUILD_FLAGS+x}" ]; then
-    if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
-        SWIFT_BUILD_FLAGS="-Xswiftc -target-cpu -Xswiftc haswell"
-    else
-        SWIFT_BUILD_FLAGS=""
-    fi
-fi
+source bench/lib.sh
+SWIFT_BUILD_FLAGS=$(bench_build_flags)
 mkdir -p bench/runs
 OUT=${OUT:-bench/runs/speed-$(date +%Y%m%d-%H%M%S).log}
 VENV=bench/.venv

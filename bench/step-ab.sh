@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The training step of several commits side by side: builds `bench` (release, AVX2+FMA) of each commit in its own
+# The training step of several commits side by side: builds `bench` (release; AVX2+FMA when the CPU has both, or
+# SWIFT_BUILD_FLAGS as in speed.sh) of each commit in its own
 # worktree and scratch directory, then runs `bench step --gemm` of each in turn, round after round, one thread.
 # Prints one line per run (ips, state_hash, GEMM fraction against the in-process ceiling) and the medians.
 #
@@ -16,6 +17,7 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do revs+=("$1"); shift; done
 [ "${1:-}" = "--" ] && shift
 [ ${#revs[@]} -ge 1 ] || { echo "step-ab.sh: name at least one commit" >&2; exit 1; }
 [ $# -gt 0 ] || set -- --batch 1024 --negatives 1024 --windows 11 --steps-per-window 10
+source bench/lib.sh
 WORK=${WORK:-/tmp/step-ab}
 OUT=${OUT:-bench/runs/step-ab-$(date +%Y%m%d-%H%M%S).log}
 mkdir -p "$WORK"
@@ -24,8 +26,9 @@ for rev in "${revs[@]}"; do
     commit=$(git rev-parse --short "$rev^{commit}")
     tree=$WORK/$commit
     [ -d "$tree" ] || git worktree add --detach "$tree" "$commit" >&2
+    # shellcheck disable=SC2046
     swift build -c release --product bench --package-path "$tree" --scratch-path "$tree/.build-bench" \
-        -Xswiftc -target-cpu -Xswiftc haswell >&2
+        $(bench_build_flags) >&2
     bins+=("$commit=$tree/.build-bench/release/bench")
 done
 export OPENBLAS_NUM_THREADS=1

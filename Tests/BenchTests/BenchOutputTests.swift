@@ -121,3 +121,34 @@ final class BenchOutputTests: XCTestCase {
         ])
     }
 }
+
+/// bench/lib.sh, which every benchmark script sources for its build flags.
+final class BenchScriptLibraryTests: XCTestCase {
+    /// What `bench_build_flags` prints with SWIFT_BUILD_FLAGS set to `given`, or unset for nil.
+    private func buildFlags(given: String?) throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BUILD_FLAGS"] = given
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "cd \"$1\" && source bench/lib.sh && bench_build_flags", "bash",
+                             ProcessHarness.packageRoot.path]
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func testTheBuildFlagsFollowTheCPUUnlessGiven() throws {
+        XCTAssertEqual(try buildFlags(given: "-Xswiftc -Onone"), "-Xswiftc -Onone")
+        XCTAssertEqual(try buildFlags(given: ""), "", "set and empty asks for the portable build")
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?
+            .split(separator: " ").map(String.init) ?? [])
+        XCTAssertEqual(try buildFlags(given: nil),
+                       flags.contains("avx2") && flags.contains("fma") ? "-Xswiftc -target-cpu -Xswiftc haswell" : "")
+    }
+}
