@@ -7,9 +7,12 @@ Usage: bench/.venv/bin/python bench/torch_mf.py LR sparse|dense EPOCHS [detach] 
 Options: --negatives K (1024), --batch B (3072), --cosine (decay the rate along a cosine to 1 % over the run),
   --dropout P (dropout on the user vector before normalising), --history-weight W (user vector
   (1-W)·u + W·mean of the user's other training items' vectors, SimpleX-style), --users N (test users scored: the
-  first N, default 5000).
-Cosine similarity, τ 0.1, K negatives shared by the batch (uniform, with replacement, accidental hits removed),
-seed 0. Prints Recall@20 on the first N test users of ../shared/datasets/gowalla after each epoch.
+  first N, default 5000), --dataset DIR (a LightGCN directory, default ../shared/datasets/gowalla),
+  --temperature τ (0.1), --positive-temperature τ⁺ (the bilateral softmax: the positive out of the log-sum-exp,
+  −s⁺/τ⁺ + log Σ exp(s⁻/τ), as the trainer's --positive-temperature), --weight-decay λ (λ·θ added to the gradient
+  of the rows in the step's gradient before Adam, as the trainer's --weight-decay).
+Cosine similarity, K negatives shared by the batch (uniform, with replacement, accidental hits removed), seed 0.
+Prints Recall@20 on the first N test users after each epoch.
 """
 import argparse, math, os, time
 import numpy as np, torch
@@ -25,10 +28,15 @@ parser.add_argument('--cosine', action='store_true')
 parser.add_argument('--dropout', type=float, default=0.0)
 parser.add_argument('--history-weight', type=float, default=0.0)
 parser.add_argument('--users', type=int, default=5000)
+parser.add_argument('--dataset', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared',
+                                                      'datasets', 'gowalla'))
+parser.add_argument('--temperature', type=float, default=0.1)
+parser.add_argument('--positive-temperature', type=float, default=None)
+parser.add_argument('--weight-decay', type=float, default=0.0)
 args = parser.parse_args()
 
 torch.set_num_threads(1)
-d = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'datasets', 'gowalla') + '/'
+d = args.dataset + '/'
 def read(f):
     out = {}
     for line in open(d + f):
@@ -36,9 +44,9 @@ def read(f):
         if len(p) > 1: out[int(p[0])] = [int(x) for x in p[1:]]
     return out
 tr = read('train.txt'); te = read('test.txt')
-nu = 29858; ni = 40981
+nu = 1 + max(max(tr), max(te)); ni = 1 + max(max(max(v) for v in tr.values()), max(max(v) for v in te.values()))
 pairs = np.array([(u, i) for u, its in tr.items() for i in its], dtype=np.int64)
-tau = 0.1; K = args.negatives; B = args.batch; W = args.history_weight
+tau = args.temperature; K = args.negatives; B = args.batch; W = args.history_weight
 sparse = args.optimizer == 'sparse'
 torch.manual_seed(0)
 U = torch.nn.Embedding(nu, 64, sparse=sparse); V = torch.nn.Embedding(ni, 64, sparse=sparse)
@@ -87,10 +95,22 @@ for ep in range(args.epochs):
         if args.detach: nn_ = nn_.detach()
         logits = torch.cat([(uu * vv).sum(1, keepdim=True), uu @ nn_.T], 1) / tau
         logits[:, 1:][neg[None, :] == i[:, None]] = -1e9
-        loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long))
+        if args.positive_temperature is None:
+            loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long))
+        else:   # bilateral: the positive out of the normaliser, with its own temperature
+            loss = (-(uu * vv).sum(1) / args.positive_temperature + torch.logsumexp(logits[:, 1:], 1)).mean()
         if args.cosine:
             for g in opt.param_groups: g['lr'] = args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
         step += 1
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad(); loss.backward()
+        if args.weight_decay > 0:   # on the rows in the step's gradient only
+            for table, rows in ((U, u.unique()), (V, torch.cat([i, neg]).unique())):
+                with torch.no_grad():
+                    if sparse:
+                        table.weight.grad = (table.weight.grad + torch.sparse_coo_tensor(
+                            rows[None], args.weight_decay * table.weight[rows], table.weight.shape)).coalesce()
+                    else:
+                        table.weight.grad[rows] += args.weight_decay * table.weight[rows]
+        opt.step()
     print(ep + 1, round(loss.item(), 3), 'recall@20(%d users) %.4f' % (args.users, evaluate()),
           '%.0fs' % (time.time() - t), flush=True)
