@@ -85,8 +85,8 @@ final class BankContrastiveTests: XCTestCase {
         XCTAssertGreaterThan(abs(directions[0][0] - directions[1][0]) + abs(directions[0][1] - directions[1][1]), 0.05)
     }
 
-    /// The branch-free exp is within 3e-7 relative of Foundation's over the softmax range; −∞ and everything below
-    /// −87.3 give 0.
+    /// The branch-free exp is within 3e-7 relative of Foundation's over the softmax range; −∞, NaN and everything
+    /// at or below −87.7 give 0.
     func testExpMatchesFoundation() {
         var worst = 0.0
         var x: Float = -87
@@ -97,7 +97,11 @@ final class BankContrastiveTests: XCTestCase {
         }
         XCTAssertLessThan(worst, 3e-7)
         XCTAssertEqual(branchFreeExp(-.infinity), 0)
-        XCTAssertEqual(branchFreeExp(-87.4), 0)
+        XCTAssertEqual(branchFreeExp(-87.7), 0)
+        XCTAssertEqual(branchFreeExp(-88.5), 0)
+        XCTAssertEqual(branchFreeExp(.nan), 0)
+        // Between −87.7 and −87.3 the true value, below the smallest normal float (a subnormal).
+        XCTAssertEqual(Double(branchFreeExp(-87.5)), Foundation.exp(-87.5), accuracy: 1e-3 * Foundation.exp(-87.5))
         // Each lane is computed on its own: a lane gives the same bits whatever its neighbours hold.
         var lanes: [Float] = [-.infinity, -100, -87.3, -20.5, -1e-3, 0, 0.5, 1]
         for _ in 0 ..< 200 {
@@ -155,7 +159,7 @@ final class BankContrastiveTests: XCTestCase {
                 for i in 0 ..< count {
                     let e = Foundation.exp(Double(values[i] - shift))   // the argument is rounded to float first
                     expected += e
-                    if values[i] - shift < -87.3 {   // −∞ (a masked column) and −200
+                    if values[i] - shift <= -87.7 {   // −∞ (a masked column) and −200
                         XCTAssertEqual(weights[i], 0, "\(name) count \(count)")
                     } else {
                         XCTAssertEqual(Double(weights[i]), e, accuracy: 4e-7 * e, "\(name) count \(count) at \(i)")

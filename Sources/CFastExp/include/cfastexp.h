@@ -8,8 +8,8 @@
 int cfastexp_available(void);
 
 /// weights[i] = e^(logits[i] - shift) and logits[i] = 0 for i < count; returns the sum of the weights (float32
-/// lanes, added up in float64 at the end). Arguments after the shift must be at most about 1; below -87.3
-/// (including -infinity) they give 0. Call only when `cfastexp_available()` is nonzero.
+/// lanes, added up in float64 at the end). Arguments after the shift must be at most about 1; at or below
+/// about -87.7 (including -infinity), and NaN, they give 0. Call only when `cfastexp_available()` is nonzero.
 double cfastexp_row(float *logits, float *weights, long count, float shift);
 
 /// row[i] = e^(row[i] - shift) for i < count; returns their sum, as `cfastexp_row` does.
