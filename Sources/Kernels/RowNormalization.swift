@@ -1,9 +1,8 @@
 /// Row-wise L2 normalisation and its backward pass, as free functions over raw row-major buffers.
 ///
 /// A row whose norm is below `rowNormFloor` is divided by the floor instead (like `torch.nn.functional.normalize`).
-/// Every row's reduction (Σ x², x̂·g) is summed in column order j = 0, 1, …, like a plain loop over that row; four
-/// rows are reduced side by side so that four independent sums share the adder instead of one sum waiting on each
-/// addition.
+/// Every row's reduction (Σ x², x̂·g) is `dotProduct`'s, in its fixed order, so a row gives the same bits whichever
+/// function reduces it; four rows are reduced side by side so that their sums share the adders.
 
 public let rowNormFloor: Float = 1e-12
 
@@ -87,26 +86,57 @@ public func gatherNormalizedRows(
     }
 }
 
-/// Σ_j a[j]·b[j] over `count` entries.
+/// Σ_j a[j]·b[j] over `count` entries, in a fixed order: eight lanes, lane l summing the products j ≡ l (mod 8) of
+/// the whole groups of eight in order; the lanes added pairwise (l and l + 4, then those and the pair two apart,
+/// then the last two); then the tail, j = 8⌊count/8⌋, …, count − 1, in order. The same inputs give the same bits on
+/// every machine.
 @inlinable
 public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-    var s: Float = 0
-    for j in 0 ..< count { s += a[j] * b[j] }
+    var lanes = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= count {
+        lanes += loadLanes(a + j) * loadLanes(b + j)
+        j += 8
+    }
+    var s = laneSum(lanes)
+    while j < count { s += a[j] * b[j]; j += 1 }
     return s
 }
 
-/// Four dot products a_i·b_i, each summed in order j = 0, 1, … (bit for bit what `dotProduct` gives), in one loop.
+/// Four dot products a_i·b_i, each bit for bit what `dotProduct` gives, in one loop (four independent sums).
 @inlinable
 public func rowDotProducts(
     _ a0: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
     _ a2: UnsafePointer<Float>, _ b2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>, _ b3: UnsafePointer<Float>,
     count: Int
 ) -> SIMD4<Float> {
-    var s = SIMD4<Float>()
-    for j in 0 ..< count {
+    var l0 = SIMD8<Float>(), l1 = SIMD8<Float>(), l2 = SIMD8<Float>(), l3 = SIMD8<Float>()
+    var j = 0
+    while j + 8 <= count {
+        l0 += loadLanes(a0 + j) * loadLanes(b0 + j)
+        l1 += loadLanes(a1 + j) * loadLanes(b1 + j)
+        l2 += loadLanes(a2 + j) * loadLanes(b2 + j)
+        l3 += loadLanes(a3 + j) * loadLanes(b3 + j)
+        j += 8
+    }
+    var s = SIMD4(laneSum(l0), laneSum(l1), laneSum(l2), laneSum(l3))
+    while j < count {
         s += SIMD4(a0[j], a1[j], a2[j], a3[j]) * SIMD4(b0[j], b1[j], b2[j], b3[j])
+        j += 1
     }
     return s
+}
+
+/// Eight floats from p (any alignment).
+@usableFromInline @inline(__always)
+func loadLanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+/// The sum of the eight lanes in `dotProduct`'s order.
+@usableFromInline @inline(__always)
+func laneSum(_ v: SIMD8<Float>) -> Float {
+    let four = v.lowHalf + v.highHalf
+    let two = four.lowHalf + four.highHalf
+    return two[0] + two[1]
 }
 
 /// destination[j] ← source[j]·scale for j < count (destination may be source).
