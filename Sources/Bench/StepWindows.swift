@@ -30,18 +30,18 @@ struct StepWindows {
     /// The GEMM fraction against the step's own build: median GEMM time over median step time.
     var gemmFraction: Double? { gemmSeconds.map { $0 / stepSeconds } }
 
-    /// Per window, the fastest build's GEMM time over the step's time: the step's GEMM flops per second over the
-    /// fastest full-size rate of that window. Empty without other builds.
-    var sharesOfBest: [Double] {
+    /// Per build (the step's own first, then the others in order), the median over windows of that build's GEMM
+    /// time over the step's time: the step's GEMM flops per second over that build's full-size rate, each window's
+    /// ratio taken within the window (the machine's speed drifts between windows). Empty without other builds.
+    var sharesOfBuilds: [Double] {
         guard !others.isEmpty else { return [] }
-        return gemm.indices.map { w in ([gemm[w]] + others.map { $0[w] }).min()! / step[w] }
+        return ([gemm] + others).map { times in median(times.indices.map { times[$0] / step[$0] }) }
     }
 
-    /// The median of `sharesOfBest`, nil without other builds.
-    var shareOfBest: Double? {
-        let shares = sharesOfBest
-        return shares.isEmpty ? nil : median(shares)
-    }
+    /// The lowest of `sharesOfBuilds`: the share of the build with the highest typical rate, nil without other
+    /// builds. Not the fastest build of each window: with builds of about the same speed, that picks each window's
+    /// luckiest timing, a ceiling above what any build keeps up.
+    var shareOfBest: Double? { sharesOfBuilds.min() }
 
     /// Median seconds of other build `i`'s full-size GEMMs.
     func otherSeconds(_ i: Int) -> Double { median(others[i]) }

@@ -2,14 +2,17 @@
 import XCTest
 
 final class StepWindowsTests: XCTestCase {
-    func testTheShareOfTheBestBuildIsTakenWindowByWindow() {
+    func testEachBuildsShareIsTakenWindowByWindowAndTheBestBuildIsTheOneWithTheLowestMedian() {
         var w = StepWindows(otherBuilds: 2)
         // Window 0: another build is fastest; window 1: the own build; window 2: the second other build.
         for (step, own, others) in [(1.0, 0.5, [0.4, 0.9]), (2.0, 0.5, [0.6, 0.7]), (3.0, 0.5, [0.8, 0.3])] {
             w.addStep(step)
             w.addCeiling(own: own, others: others)
         }
-        XCTAssertEqual(w.sharesOfBest, [0.4, 0.25, 0.1], accuracy: 1e-12)
+        // Own: 0.5, 0.25, 1/6; first other: 0.4, 0.3, 0.8/3; second other: 0.9, 0.35, 0.1.
+        XCTAssertEqual(w.sharesOfBuilds, [0.25, 0.3, 0.35], accuracy: 1e-12)
+        // The own build has the lowest median share. Taking each window's fastest build instead (0.4, 0.25, 0.1)
+        // would also give 0.25 here; the next test tells them apart.
         XCTAssertEqual(w.shareOfBest!, 0.25, accuracy: 1e-12)
         // The own build's fraction: median GEMM time over median step time, not a median of ratios.
         XCTAssertEqual(w.gemmFraction!, 0.25, accuracy: 1e-12)
@@ -26,9 +29,22 @@ final class StepWindowsTests: XCTestCase {
         }
         XCTAssertEqual(w.stepSeconds, 2.5)
         XCTAssertEqual(w.gemmSeconds!, 1.0)
-        XCTAssertEqual(w.sharesOfBest, [0.25, 0.25, 0.5, 0.25], accuracy: 1e-12)
-        XCTAssertEqual(w.shareOfBest!, 0.25, accuracy: 1e-12)
+        // Own: 0.25, 0.5, 0.5, 0.5 → 0.5; other: 0.5, 0.25, 1, 0.25 → 0.375.
+        XCTAssertEqual(w.sharesOfBuilds, [0.5, 0.375], accuracy: 1e-12)
+        XCTAssertEqual(w.shareOfBest!, 0.375, accuracy: 1e-12)
         XCTAssertEqual(w.otherSeconds(0), 1.25)
+    }
+
+    /// Two builds of the same speed whose timings take turns being lucky: each window's fastest would make a
+    /// ceiling that neither build reaches in a typical window.
+    func testBuildsOfTheSameSpeedAreNotCombinedIntoALuckierCeiling() {
+        var w = StepWindows(otherBuilds: 1)
+        for (own, other) in [(0.9, 1.1), (1.1, 0.9), (0.9, 1.1), (1.1, 0.9), (1.0, 1.0)] {
+            w.addStep(2)
+            w.addCeiling(own: own, others: [other])
+        }
+        XCTAssertEqual(w.sharesOfBuilds, [0.5, 0.5], accuracy: 1e-12)
+        XCTAssertEqual(w.shareOfBest!, 0.5, accuracy: 1e-12)   // each window's fastest: 0.45, median 0.45
     }
 
     func testWithoutOtherBuildsOrCeilingsThoseFiguresAreAbsent() {
@@ -44,7 +60,7 @@ final class StepWindowsTests: XCTestCase {
         own.addStep(2)
         own.addCeiling(own: 1.5, others: [])
         XCTAssertEqual(own.gemmFraction!, 0.75, accuracy: 1e-12)
-        XCTAssertEqual(own.sharesOfBest, [])
+        XCTAssertEqual(own.sharesOfBuilds, [])
         XCTAssertNil(own.shareOfBest)
     }
 }
