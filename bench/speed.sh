@@ -5,10 +5,10 @@
 # measured in alternating windows, both with the OpenBLAS the product uses: by default the 0.3.34 build that
 # scripts/setup.sh installs), then PyTorch {fused, straight} × {default allocator, tcmalloc}, then the GEMM rates of
 # Debian's linked OpenBLAS 0.3.21, of the installed 0.3.34 build and of NumPy's bundled OpenBLAS, each in its own
-# process. The GEMM work's share of the best rate compares the step with the fastest of all of them. The step's
-# process also times the full-size GEMMs of Debian's build and of NumPy's OpenBLAS (loaded with --ceiling-blas) in
-# every window, alternating with the step, so that the share of the fastest build is measured without the drift
-# between processes ("in-process, best build"). Every process warms up and reports the median of its
+# process. The step's process also times the full-size GEMMs of Debian's build and of NumPy's OpenBLAS (loaded with
+# --ceiling-blas) in every window, alternating with the step, so that the step's GEMM work is compared with each
+# build without the drift between processes; the table reports it against the build with the highest median rate
+# ("in-process, best build", see bench/summarize.py). Every process warms up and reports the median of its
 # timed windows; the table gives the median over rounds and the median over rounds of the per-round ratio
 # Swift / best PyTorch (the machine's speed drifts: only ratios within a round mean much).
 #
@@ -99,9 +99,14 @@ for shape in $SHAPES; do
     B=${shape%x*}
     K=${shape#*x}
     common=(--batch "$B" --negatives "$K" --dim "$DIM" --threads "$THREADS")
+    # 11 windows of at least 3 steps, and of about 16 steps of B 1024 / K 1024's work at smaller shapes: a window of
+    # three 5 ms steps is too short for its ratio to the GEMM windows beside it to mean much.
+    steps=$(( 16 * 1048576 / (B * K) ))
+    [ "$steps" -ge 3 ] || steps=3
     for round in $(seq "$ROUNDS"); do
         log "B=$B K=$K round $round/$ROUNDS"
-        "$BENCH" step "${common[@]}" --gemm --ceiling-blas "$CEILINGS" --parallel "$PARALLEL" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
+        "$BENCH" step "${common[@]}" --windows 11 --steps-per-window "$steps" --gemm --ceiling-blas "$CEILINGS" \
+            --parallel "$PARALLEL" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
         for form in fused straight; do
             "$PY" bench/torch_step.py --form "$form" "${common[@]}" | sed "s/^RESULT /RESULT round=$round /" | tee -a "$OUT"
             LD_PRELOAD=$TCMALLOC "$PY" bench/torch_step.py --form "$form" "${common[@]}" \
