@@ -32,7 +32,7 @@ def main():
     torch_variants = ["torch-fused/default", "torch-fused/tcmalloc", "torch-straight/default", "torch-straight/tcmalloc"]
     blas_impls = ("openblas-system", "openblas-library", "openblas-numpy")
     print("| B | K | d | threads | Swift interactions/s | " + " | ".join(v.replace("torch-", "PyTorch ") for v in torch_variants)
-          + " | Swift / best PyTorch | GEMM fraction (in-process) | GEMM work / best build in-process | GEMM work / best rate"
+          + " | Swift / best PyTorch | GEMM fraction (in-process) | GEMM work / best build in-process | GEMM work / best rate, any process"
           + " | sgemm GFLOP/s fwd/bwd: Debian 0.3.21 | installed 0.3.34 | NumPy's |")
     print("|" + "---|" * (10 + len(torch_variants) + 2))
     for (B, K, d, threads), rounds in sorted(by_shape.items(), key=lambda kv: (kv[0][0] * kv[0][1], kv[0])):
