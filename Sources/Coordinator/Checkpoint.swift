@@ -38,26 +38,33 @@ public struct Checkpoint {
         itemOptimizer = (state.itemOptimizer.stepCount, state.itemOptimizer.state)
     }
 
-    public func encoded() -> Data {
-        var body = ByteWriter()
-        body.u64(runId)
-        body.u64(cursor.step); body.u64(cursor.version); body.u64(UInt64(cursor.epoch)); body.u64(UInt64(cursor.minibatch))
-        body.u64(UInt64(shape.minibatchSize)); body.u64(UInt64(shape.minibatchesPerStep)); body.u64(shape.seed)
-        body.u64(UInt64(audit.count)); body.u64(audit.sum); body.u64(audit.xor)
-        body.u32(UInt32(users.rows)); body.u32(UInt32(items.rows)); body.u32(UInt32(users.dim))
-        body.f32s(users.values); body.f32s(items.values); body.f32s(bank.values)
-        body.f32(momentum)
-        for opt in [userOptimizer, itemOptimizer] {
-            body.u64(UInt64(opt.stepCount))
-            body.u32(UInt32(opt.state.count))
-            for array in opt.state { body.u64(UInt64(array.count)); body.f32s(array) }
-        }
-        var file = ByteWriter(capacity: body.bytes.count + 16)
+    public func encoded() -> Data { Data(encodedBytes()) }
+
+    /// The file's bytes, built in one buffer: the body's length is filled in and its checksum appended at the end.
+    public func encodedBytes() -> [UInt8] {
+        let floats = [users, items, bank].reduce(0) { $0 + $1.rows * $1.dim }
+            + (userOptimizer.state + itemOptimizer.state).reduce(0) { $0 + $1.count }
+        var file = ByteWriter(capacity: 4 * floats + 256)
         file.bytes += Checkpoint.magic
-        file.u32(UInt32(body.bytes.count))
-        file.bytes += body.bytes
-        file.u32(CRC32C.checksum(body.bytes))
-        return Data(file.bytes)
+        file.u32(0)   // the body's length, filled in below
+        file.u64(runId)
+        file.u64(cursor.step); file.u64(cursor.version); file.u64(UInt64(cursor.epoch)); file.u64(UInt64(cursor.minibatch))
+        file.u64(UInt64(shape.minibatchSize)); file.u64(UInt64(shape.minibatchesPerStep)); file.u64(shape.seed)
+        file.u64(UInt64(audit.count)); file.u64(audit.sum); file.u64(audit.xor)
+        file.u32(UInt32(users.rows)); file.u32(UInt32(items.rows)); file.u32(UInt32(users.dim))
+        for table in [users, items, bank] { table.withUnsafeValues { file.f32s($0) } }
+        file.f32(momentum)
+        for opt in [userOptimizer, itemOptimizer] {
+            file.u64(UInt64(opt.stepCount))
+            file.u32(UInt32(opt.state.count))
+            for array in opt.state { file.u64(UInt64(array.count)); file.f32s(array) }
+        }
+        let bodyStart = Checkpoint.magic.count + 4
+        let length = UInt32(file.bytes.count - bodyStart)
+        for k in 0 ..< 4 { file.bytes[Checkpoint.magic.count + k] = UInt8(truncatingIfNeeded: length >> UInt32(8 * k)) }
+        let crc = file.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
+        file.u32(crc)
+        return file.bytes
     }
 
     public static func decode(_ data: Data, path: String) throws -> Checkpoint {
@@ -149,9 +156,14 @@ public struct RunShape: Sendable, Equatable {
 }
 
 /// The checkpoints of a run directory: `checkpoint-<step>.mbt`, newest first.
-public struct CheckpointStore {
+///
+/// `saveInBackground` encodes on the caller's thread, so the file is the state at that moment, and leaves the
+/// writing (and the wait for the disk) to one serial queue, so that training goes on meanwhile; each file appears
+/// under its name only once it is complete (written to a temporary name, synchronised, then renamed).
+public struct CheckpointStore: Sendable {
     public let directory: String
     public let keep: Int
+    private let writer = Writer()
 
     public init(directory: String, keep: Int = 2) {
         self.directory = directory
@@ -159,12 +171,34 @@ public struct CheckpointStore {
     }
 
     public func save(_ checkpoint: Checkpoint) throws -> String {
-        let path = directory + "/checkpoint-\(String(format: "%010llu", checkpoint.cursor.step)).mbt"
-        try AtomicFile.write(checkpoint.encoded(), to: path)
+        try write(checkpoint.encodedBytes(), step: checkpoint.cursor.step)
+    }
+
+    /// Encodes `checkpoint` now and writes it on the store's queue; `completion` runs there with the path or the
+    /// error. `waitForPendingWrites` waits for every write started before it.
+    public func saveInBackground(_ checkpoint: Checkpoint,
+                                 completion: @escaping @Sendable (Result<String, any Error>) -> Void) {
+        let bytes = checkpoint.encodedBytes(), step = checkpoint.cursor.step
+        writer.group.enter()
+        writer.queue.async { [self] in
+            completion(Result { try write(bytes, step: step) })
+            writer.group.leave()
+        }
+    }
+
+    public func waitForPendingWrites() { writer.group.wait() }
+
+    private func write(_ bytes: [UInt8], step: UInt64) throws -> String {
+        let path = directory + "/checkpoint-\(String(format: "%010llu", step)).mbt"
+        try AtomicFile.write(bytes, to: path)
         for old in paths().dropFirst(keep) { unlink(old) }
         return path
     }
 
+    private final class Writer: Sendable {
+        let queue = DispatchQueue(label: "checkpoint writer")
+        let group = DispatchGroup()
+    }
     public func paths() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".mbt") }.sorted(by: >)

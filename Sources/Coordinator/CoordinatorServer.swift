@@ -154,6 +154,7 @@ public final class CoordinatorServer {
     /// every locally started worker has exited).
     public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
         runStartedAt = MonotonicClock.now()
+        defer { checkpoints.waitForPendingWrites() }
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
         if spec.maskSeenItems {
             logger.info("masking each user's training items among its negatives: \(spec.seenItems.count) distinct (user, item) pairs go to every worker in WELCOME (\(4 * (spec.seenItems.count + spec.users) / 1024) KiB)")
@@ -187,6 +188,7 @@ public final class CoordinatorServer {
             }
         }
         reportEvaluations(waiting: true)
+        checkpoints.waitForPendingWrites()
         try exportResults()
         reportSelection()
         // SHUTDOWN may be lost: for a while, answer every message with it again.
@@ -361,12 +363,17 @@ public final class CoordinatorServer {
         let due = settings.checkpointEverySteps > 0 && stepsRun % settings.checkpointEverySteps == 0
         guard endOfEpoch || due else { return }
         let resumeAt = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
-        do {
-            let path = try checkpoints.save(Checkpoint(runId: runId, cursor: resumeAt, shape: shape, audit: audit,
-                                                       state: state))
-            logger.debug("checkpoint \(path)")
-        } catch {
-            logger.error("checkpoint failed: \(error)")
+        // Encoded here, at this step boundary; written while training goes on.
+        let started = MonotonicClock.now()
+        let logger = logger
+        checkpoints.saveInBackground(Checkpoint(runId: runId, cursor: resumeAt, shape: shape, audit: audit,
+                                                state: state)) { result in
+            switch result {
+            case let .success(path):
+                logger.debug("checkpoint \(path), \(String(format: "%.2f", MonotonicClock.now() - started)) s after it was taken")
+            case let .failure(error):
+                logger.error("checkpoint failed: \(error)")
+            }
         }
     }
 

@@ -38,7 +38,7 @@ public enum NpyFile {
 
 /// Writes a file atomically: a temporary file beside it, fsync, rename.
 public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
+    public static func write(_ data: some DataProtocol, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
             throw TrainerError("cannot create \(temporary): \(String(cString: strerror(errno)))")

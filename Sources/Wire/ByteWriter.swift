@@ -37,6 +37,14 @@ public struct ByteWriter {
         #endif
     }
 
+    public mutating func f32s(_ values: UnsafeBufferPointer<Float>) {
+        #if _endian(little)
+        bytes.append(contentsOf: UnsafeRawBufferPointer(values))
+        #else
+        for v in values { f32(v) }
+        #endif
+    }
+
     public mutating func f32s(_ values: [Float]) {
         #if _endian(little)
         values.withUnsafeBytes { bytes.append(contentsOf: $0) }

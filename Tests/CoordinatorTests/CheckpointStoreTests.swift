@@ -67,4 +67,57 @@ final class CheckpointStoreTests: XCTestCase {
         try Data("MBTCKPT1".utf8).write(to: URL(fileURLWithPath: directory + "/checkpoint-0000000001.mbt"))
         XCTAssertNil(store.newestValid())
     }
+
+    /// A background save holds the state of the moment it was called, even if training moves on before the file is
+    /// written; after `waitForPendingWrites` every file is complete and the completions have run, in order.
+    func testBackgroundSavesHoldTheStateWhenTheyWereTaken() throws {
+        let store = CheckpointStore(directory: directory, keep: 2)
+        let (checkpoint, state) = CheckpointTests.trainedCheckpoint(step: 6)
+        let taken = state.contentHash()
+        let results = Locked<[String]>([])
+        let record: @Sendable (Result<String, any Error>) -> Void = { result in
+            results.withLock { $0.append((try? result.get()) ?? "failed") }
+        }
+        store.saveInBackground(checkpoint, completion: record)
+        // Training goes on: the tables change under the checkpoint that was taken.
+        _ = state.apply([MinibatchContribution(examples: 1, lossSum: 0, users: SparseRows(dim: 2, ids: [1], values: [3, -3]),
+                                               items: SparseRows(dim: 2, ids: [2], values: [1, 1]), positives: [2])])
+        XCTAssertNotEqual(state.contentHash(), taken)
+        store.saveInBackground(CheckpointTests.trainedCheckpoint(step: 7).0, completion: record)
+        store.waitForPendingWrites()
+
+        XCTAssertEqual(results.withLock { $0 }, [directory + "/checkpoint-0000000006.mbt", directory + "/checkpoint-0000000007.mbt"])
+        let six = try Checkpoint.decode(Data(contentsOf: URL(fileURLWithPath: directory + "/checkpoint-0000000006.mbt")),
+                                        path: "six")
+        XCTAssertEqual(try six.restore(optimizer: CheckpointTests.optimizer).contentHash(), taken)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).sorted(),
+                       ["checkpoint-0000000006.mbt", "checkpoint-0000000007.mbt"])
+    }
+
+    /// A write that fails reaches the completion as an error that names the file; nothing is left behind.
+    func testABackgroundSaveThatFailsReportsTheError() throws {
+        let store = CheckpointStore(directory: directory + "/missing", keep: 2)
+        let outcome = Locked<String?>(nil)
+        store.saveInBackground(CheckpointTests.trainedCheckpoint(step: 8).0) { result in
+            outcome.withLock { value in
+                if case let .failure(error) = result { value = "\(error)" } else { value = "written" }
+            }
+        }
+        store.waitForPendingWrites()
+        let message = try XCTUnwrap(outcome.withLock { $0 })
+        XCTAssertTrue(message.contains("missing/checkpoint-0000000008.mbt"), message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/missing"))
+    }
+}
+
+/// A value shared with a completion that runs on another thread.
+private final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
 }
