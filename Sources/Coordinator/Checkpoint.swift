@@ -175,9 +175,12 @@ public struct CheckpointStore: Sendable {
     }
 
     /// Encodes `checkpoint` now and writes it on the store's queue; `completion` runs there with the path or the
-    /// error. `waitForPendingWrites` waits for every write started before it.
+    /// error. At most one write is pending: a save while the previous one is still being written waits for it
+    /// first, so checkpoints taken faster than the disk takes them hold one encoded copy, not a growing queue.
+    /// `waitForPendingWrites` waits for every write started before it.
     public func saveInBackground(_ checkpoint: Checkpoint,
                                  completion: @escaping @Sendable (Result<String, any Error>) -> Void) {
+        waitForPendingWrites()
         let bytes = checkpoint.encodedBytes(), step = checkpoint.cursor.step
         writer.group.enter()
         writer.queue.async { [self] in
@@ -199,6 +202,7 @@ public struct CheckpointStore: Sendable {
         let queue = DispatchQueue(label: "checkpoint writer")
         let group = DispatchGroup()
     }
+
     public func paths() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".mbt") }.sorted(by: >)
