@@ -45,13 +45,7 @@ public struct ByteWriter {
         #endif
     }
 
-    public mutating func f32s(_ values: [Float]) {
-        #if _endian(little)
-        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
-        #else
-        for v in values { f32(v) }
-        #endif
-    }
+    public mutating func f32s(_ values: [Float]) { values.withUnsafeBufferPointer { f32s($0) } }
 
     /// u32 byte length + UTF-8. Longer strings are cut at the last whole character within the limit: strings
     /// on the wire are names and human-readable reasons.

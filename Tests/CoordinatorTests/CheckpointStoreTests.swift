@@ -94,6 +94,21 @@ final class CheckpointStoreTests: XCTestCase {
                        ["checkpoint-0000000006.mbt", "checkpoint-0000000007.mbt"])
     }
 
+    /// At most one write is pending: a save while the previous one is still being written returns only after that
+    /// one is complete (a completion that takes its time stands for a slow disk).
+    func testASaveWaitsForTheWriteBeforeIt() {
+        let store = CheckpointStore(directory: directory, keep: 3)
+        let done = Locked<[UInt64]>([])
+        store.saveInBackground(CheckpointTests.trainedCheckpoint(step: 1).0) { _ in
+            Thread.sleep(forTimeInterval: 0.3)
+            done.withLock { $0.append(1) }
+        }
+        store.saveInBackground(CheckpointTests.trainedCheckpoint(step: 2).0) { _ in done.withLock { $0.append(2) } }
+        XCTAssertEqual(done.withLock { $0 }.first, 1, "the second save returned before the first write was complete")
+        store.waitForPendingWrites()
+        XCTAssertEqual(done.withLock { $0 }, [1, 2])
+    }
+
     /// A write that fails reaches the completion as an error that names the file; nothing is left behind.
     func testABackgroundSaveThatFailsReportsTheError() throws {
         let store = CheckpointStore(directory: directory + "/missing", keep: 2)
