@@ -95,7 +95,7 @@ public func dotProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, cou
     var lanes = SIMD8<Float>()
     var j = 0
     while j + 8 <= count {
-        lanes += loadLanes(a + j) * loadLanes(b + j)
+        lanes += load8(a + j) * load8(b + j)
         j += 8
     }
     var s = laneSum(lanes)
@@ -113,10 +113,10 @@ public func rowDotProducts(
     var l0 = SIMD8<Float>(), l1 = SIMD8<Float>(), l2 = SIMD8<Float>(), l3 = SIMD8<Float>()
     var j = 0
     while j + 8 <= count {
-        l0 += loadLanes(a0 + j) * loadLanes(b0 + j)
-        l1 += loadLanes(a1 + j) * loadLanes(b1 + j)
-        l2 += loadLanes(a2 + j) * loadLanes(b2 + j)
-        l3 += loadLanes(a3 + j) * loadLanes(b3 + j)
+        l0 += load8(a0 + j) * load8(b0 + j)
+        l1 += load8(a1 + j) * load8(b1 + j)
+        l2 += load8(a2 + j) * load8(b2 + j)
+        l3 += load8(a3 + j) * load8(b3 + j)
         j += 8
     }
     var s = SIMD4(laneSum(l0), laneSum(l1), laneSum(l2), laneSum(l3))
@@ -126,10 +126,6 @@ public func rowDotProducts(
     }
     return s
 }
-
-/// Eight floats from p (any alignment).
-@usableFromInline @inline(__always)
-func loadLanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
 /// The sum of the eight lanes in `dotProduct`'s order.
 @usableFromInline @inline(__always)

@@ -150,7 +150,7 @@ func subtractRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, co
     while i < count { x[i] -= y[i]; i += 1 }
 }
 
-@inline(__always)
+@usableFromInline @inline(__always)
 func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
 
 @inline(__always)
