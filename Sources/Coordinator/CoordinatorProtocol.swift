@@ -21,6 +21,9 @@ public enum CoordinatorDirective<Peer: Hashable & Sendable>: Sendable {
     case memberJoined(workerId: UInt32, name: String)
     case memberReady(workerId: UInt32)
     case memberLost(workerId: UInt32, reason: String, reassigned: [TaskKey])
+    /// A message from `peer` (member `workerId`, if it is one) was decoded but not used: log (rate-limited) and
+    /// count it by `refusal.key`. Any REJECT to send comes as its own `.send`.
+    case refused(Peer, workerId: UInt32?, Refusal)
     /// Something worth a log line (ignored duplicates, stale messages, refusals).
     case note(String)
 }
@@ -40,11 +43,19 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         public var lastHeard: Double
         /// True once the member holds the current version: it may then be given tasks.
         public var ready: Bool
+        /// Messages of this member refused so far.
+        public var refusals = 0
+        /// When it was last sent a snapshot, and how many it has been sent without loading one.
+        var lastSnapshotAt = -Double.infinity
+        var snapshotVersion: UInt64 = 0
+        var snapshotsWithoutProgress = 0
     }
 
     struct TaskProgress: Sendable {
         var assignee: UInt32?
+        /// When the task was last sent (resends move it) and when it was given to its assignee.
         var sentAt: Double
+        var assignedAt: Double
         var done: Bool
     }
 
@@ -54,28 +65,40 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
     public let timings: ProtocolTimings
     /// Ready members needed before the first step starts.
     public let minimumWorkers: Int
+    public let limits: PeerLimits
 
-    public private(set) var phase: Phase = .waitingForWorkers
+    public internal(set) var phase: Phase = .waitingForWorkers
     public private(set) var cursor: TrainingCursor
-    public private(set) var members: [UInt32: Member] = [:]
-    private var memberByPeer: [Peer: UInt32] = [:]
+    public internal(set) var members: [UInt32: Member] = [:]
+    var memberByPeer: [Peer: UInt32] = [:]
     private var deadPeers: Set<Peer> = []
+    /// Peers dropped for refused messages: everything they send is refused.
+    var droppedPeers: Set<Peer> = []
+    /// When each dropped peer was last told so (one REJECT a second at most).
+    var lastToldDropped: [Peer: Double] = [:]
+    /// Members being sent a snapshot (since when), and those waiting for a slot, in order.
+    var snapshotSlots: [UInt32: Double] = [:]
+    var snapshotQueue: [UInt32] = []
     private var nextWorkerId: UInt32 = 1
-    private var inFlight: [TaskKey: TaskProgress] = [:]
+    var inFlight: [TaskKey: TaskProgress] = [:]
     private var lastHeartbeat: Double = -.infinity
     /// Smoothed time from sending a task to receiving its gradient.
     public private(set) var typicalRoundTrip: Double = 0
     /// Counters for reports.
     public private(set) var resends = 0
     public private(set) var ignoredMessages = 0
+    /// Members declared hung: a task of theirs went unanswered past `limits.taskDeadline`.
+    public internal(set) var hungMembers = 0
 
     public init(runId: UInt64, schedule: TrainingSchedule, timings: ProtocolTimings = ProtocolTimings(),
-                minimumWorkers: Int, cursor: TrainingCursor = TrainingCursor()) {
+                minimumWorkers: Int, cursor: TrainingCursor = TrainingCursor(), limits: PeerLimits = PeerLimits()) {
         precondition(minimumWorkers >= 1, "at least one worker is needed")
+        precondition(minimumWorkers <= limits.maxWorkers, "\(minimumWorkers) workers needed but at most \(limits.maxWorkers) admitted")
         self.runId = runId
         self.schedule = schedule
         self.timings = timings
         self.minimumWorkers = minimumWorkers
+        self.limits = limits
         self.cursor = cursor
         // A checkpoint taken after the last step of the last epoch: nothing is left to do.
         if cursor.epoch >= schedule.epochs
@@ -93,7 +116,11 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
 
     // MARK: events
 
-    public mutating func received(_ message: Message, from peer: Peer, now: Double) -> [Directive] {
+    /// A decoded message from `peer`. `check` is the content rule of a GRADIENT (`GradientContract`): it is asked
+    /// only about a gradient that answers a task of the current step assigned to its sender.
+    public mutating func received(_ message: Message, from peer: Peer, now: Double,
+                                  check: (Gradient) -> Refusal? = { _ in nil }) -> [Directive] {
+        if droppedPeers.contains(peer) { return refuseDropped(peer, now: now) }
         if case let .hello(incarnation, replicaVersion, runId, name) = message {
             return hello(peer: peer, incarnation: incarnation, replicaVersion: replicaVersion, runId: runId,
                          name: name, now: now)
@@ -110,12 +137,12 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         var out: [Directive] = []
         switch message {
         case let .heartbeat(version):
+            out += snapshotLoaded(id, version: version, now: now)
             if !member.ready && version == cursor.version { out += becomeReady(id, now: now) }
         case .sync:
-            members[id]?.ready = false
-            out.append(.sendSnapshot(peer, workerId: id))
+            out += requestSnapshot(id, now: now)
         case let .gradient(g):
-            out += gradient(g, from: id, now: now)
+            out += gradient(g, from: id, now: now, check: check)
         default:
             ignoredMessages += 1
             out.append(.note("worker \(id) sent an unexpected \(message.name); ignored"))
@@ -128,6 +155,8 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         for member in members.values.sorted(by: { $0.id < $1.id }) where now - member.lastHeard > timings.deadAfter {
             out += lose(member.id, reason: String(format1: now - member.lastHeard) + " s without a message", now: now)
         }
+        out += loseHungMembers(now: now)
+        out += expireSnapshotSlots(now: now)
         if now - lastHeartbeat >= timings.heartbeatInterval {
             lastHeartbeat = now
             for member in members.values.sorted(by: { $0.id < $1.id }) {
@@ -187,31 +216,37 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
                 if current {
                     if !member.ready { out += becomeReady(id, now: now) }
                 } else {
-                    members[id]?.ready = false
-                    out.append(.sendSnapshot(peer, workerId: id))
+                    out += requestSnapshot(id, now: now)
                 }
                 return out
             }
             out += lose(id, reason: "restarted as a new process", now: now)
         }
+        guard members.count < limits.maxWorkers else {
+            let refusal = Refusal(.tooManyWorkers, "too_many_workers",
+                                  "this run admits at most \(limits.maxWorkers) workers (--max-workers)")
+            return out + [.refused(peer, workerId: nil, refusal), .send(peer, .reject(refusal.reason, refusal.detail))]
+        }
         deadPeers.remove(peer)
         let id = nextWorkerId
         nextWorkerId += 1
-        members[id] = Member(id: id, peer: peer, incarnation: incarnation, name: name, lastHeard: now, ready: false)
+        let shownName = PeerText.escaped(name, limit: 64)
+        members[id] = Member(id: id, peer: peer, incarnation: incarnation, name: shownName, lastHeard: now, ready: false)
         memberByPeer[peer] = id
-        out.append(.memberJoined(workerId: id, name: name))
+        out.append(.memberJoined(workerId: id, name: shownName))
         out.append(.sendWelcome(peer, workerId: id))
         if current {
             out += becomeReady(id, now: now)
         } else {
-            out.append(.sendSnapshot(peer, workerId: id))
+            out += requestSnapshot(id, now: now)
         }
         return out
     }
 
-    private mutating func becomeReady(_ id: UInt32, now: Double) -> [Directive] {
+    mutating func becomeReady(_ id: UInt32, now: Double) -> [Directive] {
         guard members[id] != nil, phase != .finished else { return [] }
         members[id]?.ready = true
+        members[id]?.snapshotsWithoutProgress = 0
         var out: [Directive] = [.memberReady(workerId: id)]
         if phase == .waitingForWorkers, readyMembers.count >= minimumWorkers {
             phase = .running
@@ -222,9 +257,10 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         return out
     }
 
-    private mutating func lose(_ id: UInt32, reason: String, now: Double) -> [Directive] {
+    mutating func lose(_ id: UInt32, reason: String, now: Double) -> [Directive] {
         guard let member = members.removeValue(forKey: id) else { return [] }
         memberByPeer.removeValue(forKey: member.peer)
+        if deadPeers.count >= 100_000 { deadPeers.removeAll() }
         deadPeers.insert(member.peer)
         var orphans: [TaskKey] = []
         for (key, progress) in inFlight where progress.assignee == id && !progress.done {
@@ -233,6 +269,7 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         }
         orphans.sort()
         var out: [Directive] = [.memberLost(workerId: id, reason: reason, reassigned: orphans)]
+        out += releaseSnapshotSlot(id, now: now)
         if phase == .running { out += assignOrphans(now: now) }
         return out
     }
@@ -261,7 +298,7 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         var perMember: [UInt32: [TaskKey]] = [:]
         for (i, key) in keys.enumerated() {
             let owner: UInt32? = ready.isEmpty ? nil : ready[i % ready.count]
-            inFlight[key] = TaskProgress(assignee: owner, sentAt: now, done: false)
+            inFlight[key] = TaskProgress(assignee: owner, sentAt: now, assignedAt: now, done: false)
             if let owner { perMember[owner, default: []].append(key) }
         }
         // Every member gets the STEP: it carries the delta that keeps its replica current.
@@ -271,7 +308,7 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         return out
     }
 
-    private mutating func assignOrphans(now: Double) -> [Directive] {
+    mutating func assignOrphans(now: Double) -> [Directive] {
         let orphans = inFlight.filter { $0.value.assignee == nil && !$0.value.done }.keys.sorted()
         let ready = readyMembers
         guard !orphans.isEmpty, !ready.isEmpty else { return [] }
@@ -283,7 +320,7 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         for key in orphans {
             let owner = ready.min { (load[$0]!, $0) < (load[$1]!, $1) }!
             load[owner]! += 1
-            inFlight[key] = TaskProgress(assignee: owner, sentAt: now, done: false)
+            inFlight[key] = TaskProgress(assignee: owner, sentAt: now, assignedAt: now, done: false)
             perMember[owner, default: []].append(key)
         }
         return perMember.keys.sorted().map { id in
@@ -291,7 +328,8 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         }
     }
 
-    private mutating func gradient(_ g: Gradient, from id: UInt32, now: Double) -> [Directive] {
+    private mutating func gradient(_ g: Gradient, from id: UInt32, now: Double,
+                                   check: (Gradient) -> Refusal?) -> [Directive] {
         let key = TaskKey(epoch: g.epoch, minibatch: g.minibatch)
         guard phase == .running, g.step == cursor.step, g.version == cursor.version,
               let progress = inFlight[key], !progress.done else {
@@ -299,6 +337,13 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
             return [.note("ignored gradient for step \(g.step) \(key) at version \(g.version) from worker \(id)"
                 + " (current step \(cursor.step), version \(cursor.version))")]
         }
+        guard progress.assignee == id else {
+            let owner = progress.assignee.map { "worker \($0)" } ?? "nobody yet"
+            return refuse(id, Refusal(.notAssigned, "not_assigned",
+                                      "task (\(key.epoch), \(key.minibatch)) of step \(g.step) is assigned to \(owner), not to worker \(id)"),
+                          now: now)
+        }
+        if let refusal = check(g) { return refuse(id, refusal, now: now) }
         var out: [Directive] = []
         if members[id]?.ready == false { out += becomeReady(id, now: now) }
         inFlight[key]?.done = true

@@ -30,6 +30,13 @@ public final class CoordinatorServer {
     private var delta: StepDelta
     private var plan: (epoch: Int, plan: EpochPlan)?
     private var stepTasks: [TaskKey: MinibatchTask] = [:]
+    /// What each task's GRADIENT must satisfy (`GradientContract`), derived when the task is first checked.
+    private var contracts: [TaskKey: GradientContract] = [:]
+    private let negatives: TaskNegatives
+    /// Refused messages by `Refusal.key` (and "malformed" for frames that did not decode), for `metrics.jsonl`.
+    private var refusals: [String: Int] = [:]
+    /// When a refusal of each key was last logged, and how many were not logged since.
+    private var refusalLog: [String: (time: Double, held: Int)] = [:]
     private var accepted: [TaskKey: Gradient] = [:]
     private var audit: EpochAudit
     private let expectedAudit: EpochAudit
@@ -105,7 +112,8 @@ public final class CoordinatorServer {
             audit = EpochAudit()
         }
         machine = CoordinatorProtocol(runId: runId, schedule: schedule, timings: settings.timings,
-                                      minimumWorkers: settings.minimumWorkers, cursor: cursor)
+                                      minimumWorkers: settings.minimumWorkers, cursor: cursor,
+                                      limits: settings.peerLimits)
         delta = .empty(at: cursor.version, dim: settings.dim)
         expectedAudit = EpochAudit.expected(for: data.trainCount)
         spec = TrainingSpec(users: data.userCount, items: data.itemCount, dim: settings.dim, loss: settings.loss,
@@ -116,6 +124,10 @@ public final class CoordinatorServer {
                                 ? SeenItems(users: data.trainUsers, items: data.trainItems, userCount: data.userCount,
                                             itemCount: data.itemCount)
                                 : nil)
+        guard let negatives = TaskNegatives(spec: spec) else {
+            throw TrainerError("the run's loss and sampler cannot be used together (popularity counts unusable?)")
+        }
+        self.negatives = negatives
         evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
         validationEvaluator = data.validationCount > 0
             ? RankingEvaluator(data: data, ks: settings.evaluationKs, target: .validation) : nil
@@ -170,9 +182,10 @@ public final class CoordinatorServer {
                 timeout = 0
                 switch received {
                 case let .message(peer, envelope):
-                    directives += machine.received(envelope.message, from: peer, now: MonotonicClock.now())
+                    directives += machine.received(envelope.message, from: peer, now: MonotonicClock.now(),
+                                                   check: { self.refusal(of: $0) })
                 case let .malformed(peer, error):
-                    logger.warning("rejected a malformed message from \(peer): \(error)")
+                    noteRefusal("malformed", "a malformed message from \(peer): \(error)")
                     if let answer = Self.answer(to: error) { send(answer, to: peer) }
                 }
             }
@@ -208,7 +221,8 @@ public final class CoordinatorServer {
                          "wire_messages_sent": traffic.messagesSent,
                          "wire_messages_received": traffic.messagesReceived,
                          "sparse_minimum_bytes_sent": sparseMinimum.sent,
-                         "sparse_minimum_bytes_received": sparseMinimum.received])
+                         "sparse_minimum_bytes_received": sparseMinimum.received,
+                         "rejected": refusals, "hung_members": machine.hungMembers])
         reporter.close()
         return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - runStartedAt,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
@@ -245,10 +259,13 @@ public final class CoordinatorServer {
             case let .accept(id, gradient):
                 accept(gradient, from: id)
             case let .applyStep(_, tasks):
-                applyStep(tasks)
+                try applyStep(tasks)
                 checkpointIfDue()
                 queue.append(contentsOf: machine.stepApplied(now: MonotonicClock.now()))
             case let .epochFinished(epoch):
+                if let problem = ParameterCheck.firstNonFinite(in: state) {
+                    try stopPoisoned("the audit of epoch \(epoch + 1) found a non-finite parameter (\(problem))")
+                }
                 finishEpoch(epoch)
             case .trainingFinished:
                 finished = true
@@ -262,11 +279,53 @@ public final class CoordinatorServer {
                 logger.warning("worker \(id) declared dead (\(reason)); reassigned \(reassigned.count) minibatch(es)")
                 reporter.record(["event": "member_lost", "worker": Int(id), "reason": reason,
                                  "reassigned": reassigned.count, "step": Int(machine.currentStep)])
+            case let .refused(peer, id, refusal):
+                noteRefusal(refusal.key, "refused a message from \(id.map { "worker \($0)" } ?? "\(peer)"): \(refusal.detail)")
             case let .note(text):
                 logger.debug("\(text)")
             }
         }
         return finished
+    }
+
+    /// The rule a GRADIENT for a task of the current step breaks, or nil (asked by the protocol only for gradients
+    /// that answer a task assigned to their sender).
+    private func refusal(of gradient: Gradient) -> Refusal? {
+        let key = TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)
+        if let contract = contracts[key] { return contract.refusal(of: gradient) }
+        let contract = negatives.contract(for: task(key))
+        contracts[key] = contract
+        return contract.refusal(of: gradient)
+    }
+
+    /// Counts a refused message by `key` and logs it, at most one line per key a second (saying how many were held).
+    private func noteRefusal(_ key: String, _ text: String) {
+        refusals[key, default: 0] += 1
+        let now = MonotonicClock.now()
+        if let last = refusalLog[key], now - last.time < 1 {
+            refusalLog[key] = (last.time, last.held + 1)
+            return
+        }
+        let held = refusalLog[key]?.held ?? 0
+        refusalLog[key] = (now, 0)
+        logger.warning("\(text)\(held > 0 ? " (\(held) more of this kind not logged)" : "")")
+    }
+
+    /// Ends the run without sending, saving or exporting the non-finite state: the workers are told, the metrics
+    /// say why, and the error names the newest checkpoint (all of them predate the damage).
+    private func stopPoisoned(_ what: String) throws -> Never {
+        for member in machine.members.values {
+            send(.shutdown(.error, "the coordinator stopped: \(what)"), to: member.peer)
+        }
+        checkpoints.waitForPendingWrites()
+        let newest = checkpoints.paths().first
+        reporter.record(["event": "stopped", "reason": "non_finite_parameters", "detail": what,
+                         "step": Int(machine.currentStep), "checkpoint": newest ?? NSNull(), "rejected": refusals])
+        reporter.close()
+        endpoint.close()
+        throw TrainerError("\(what); stopping rather than training on it. "
+            + (newest.map { "The newest checkpoint, \($0), predates it: fix the cause (learning rate, loss settings) and run again with --resume." }
+               ?? "No checkpoint was written before it."))
     }
 
     /// Bytes of `rows` rows on the wire at the least: a u32 id and d f32 values each.
@@ -283,22 +342,25 @@ public final class CoordinatorServer {
 
     /// The STEP for the current step with these tasks: materialised once per step from the epoch plan.
     private func stepMessage(tasks keys: [TaskKey]) -> Step {
-        let tasks = keys.map { key -> MinibatchTask in
-            if let task = stepTasks[key] { return task }
-            if plan?.epoch != Int(key.epoch) {
-                plan = (Int(key.epoch), EpochPlan(seed: settings.seed, epoch: Int(key.epoch),
-                                                  interactionCount: data.trainCount,
-                                                  minibatchSize: settings.effectiveMinibatchSize))
-            }
-            let indices = plan!.plan.interactions(inMinibatch: Int(key.minibatch))
-            let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { data.trainUsers[Int($0)] },
-                            items: indices.map { data.trainItems[Int($0)] })
-            stepTasks[key] = task
-            return task
-        }
+        let tasks = keys.map(task)
         return Step(step: machine.currentStep, baseVersion: delta.baseVersion, version: delta.version,
                     userDelta: RowBlock(delta.users), itemDelta: RowBlock(delta.items), bankDelta: RowBlock(delta.bank),
                     tasks: tasks)
+    }
+
+    /// Task `key` of the current step: materialised once per step from the epoch plan.
+    private func task(_ key: TaskKey) -> MinibatchTask {
+        if let task = stepTasks[key] { return task }
+        if plan?.epoch != Int(key.epoch) {
+            plan = (Int(key.epoch), EpochPlan(seed: settings.seed, epoch: Int(key.epoch),
+                                              interactionCount: data.trainCount,
+                                              minibatchSize: settings.effectiveMinibatchSize))
+        }
+        let indices = plan!.plan.interactions(inMinibatch: Int(key.minibatch))
+        let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { data.trainUsers[Int($0)] },
+                                 items: indices.map { data.trainItems[Int($0)] })
+        stepTasks[key] = task
+        return task
     }
 
     private func accept(_ gradient: Gradient, from id: UInt32) {
@@ -313,7 +375,7 @@ public final class CoordinatorServer {
         accepted[key] = gradient
     }
 
-    private func applyStep(_ keys: [TaskKey]) {
+    private func applyStep(_ keys: [TaskKey]) throws {
         var contributions: [MinibatchContribution] = []
         for key in keys {
             guard let g = accepted[key], let task = stepTasks[key] else {
@@ -333,6 +395,9 @@ public final class CoordinatorServer {
         let planned = machine.schedule.stepsPerEpoch * settings.epochs
         delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
             step: Int(machine.currentStep), totalSteps: planned))
+        if let problem = ParameterCheck.firstNonFinite(in: delta) {
+            try stopPoisoned("step \(machine.currentStep) made a parameter non-finite (\(problem))")
+        }
         if let limit = settings.timeLimit, !timeLimitReached, let first = firstStepAt,
            MonotonicClock.now() - first >= limit {
             timeLimitReached = true
@@ -342,6 +407,7 @@ public final class CoordinatorServer {
         }
         accepted.removeAll(keepingCapacity: true)
         stepTasks.removeAll(keepingCapacity: true)
+        contracts.removeAll(keepingCapacity: true)
         deltaRecipients.removeAll(keepingCapacity: true)
         stepsRun += 1
         let now = MonotonicClock.now()

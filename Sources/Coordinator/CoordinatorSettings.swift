@@ -38,6 +38,8 @@ public struct CoordinatorSettings: Sendable {
     /// Continue from the newest valid checkpoint in the output directory.
     public var resume = false
     public var timings = ProtocolTimings()
+    /// What one peer may cost the run: members admitted, snapshots at once, the task deadline, refusals.
+    public var peerLimits = PeerLimits()
     /// Workers send a hash of their replica with every gradient; the coordinator checks it.
     public var verifyReplicas = false
     /// Largest message accepted from a worker (ZMQ_MAXMSGSIZE); nil: computed from the minibatch size.

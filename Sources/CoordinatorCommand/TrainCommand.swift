@@ -40,6 +40,10 @@ struct TrainCommand: ParsableCommand {
     var workerExecutable: String?
     @Option(help: "Seconds of silence after which a worker is declared dead.")
     var heartbeatTimeout = 3.0
+    @Option(help: "Seconds a task may go unanswered after it was assigned before its worker is treated as hung (declared dead; the task goes to another worker).")
+    var taskTimeout = PeerLimits().taskDeadline
+    @Option(help: "Workers admitted at once; a further HELLO is refused.")
+    var maxWorkers = PeerLimits().maxWorkers
     @Option(help: "Largest message accepted from a worker, in bytes (default: derived from the minibatch size).")
     var maxMessageBytes: Int?
     @Option(help: "Fault injection on the coordinator's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
@@ -192,6 +196,12 @@ struct TrainCommand: ParsableCommand {
         s.checkpointEverySteps = checkpointEvery
         s.resume = resume
         s.timings = ProtocolTimings(deadAfter: heartbeatTimeout)
+        guard taskTimeout > 0 else { throw ValidationError("--task-timeout must be positive, got \(taskTimeout)") }
+        guard maxWorkers >= s.minimumWorkers else {
+            throw ValidationError("--max-workers \(maxWorkers) is below the \(s.minimumWorkers) workers the run waits for: it could never start")
+        }
+        s.peerLimits.taskDeadline = taskTimeout
+        s.peerLimits.maxWorkers = maxWorkers
         s.verifyReplicas = verifyReplicas
         s.maxMessageBytes = maxMessageBytes
         if let spec = faults {

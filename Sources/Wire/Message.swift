@@ -26,11 +26,33 @@ public enum ShutdownReason: UInt8, Sendable, CaseIterable {
     case error = 1
 }
 
-/// Why the coordinator refused a message.
+/// Why the coordinator refused a message. A worker stops on the reasons that say it must (`isFinal`); on the
+/// others it logs the refusal and goes on (its message was dropped, nothing else changed).
 public enum RejectReason: UInt8, Sendable, CaseIterable {
+    /// The header's protocol version is not this coordinator's. Final.
     case unsupportedVersion = 1
+    /// The frames did not decode (lengths, checksum, codes).
     case malformed = 2
+    /// Not admitted (CurveZMQ, or a HELLO that is not allowed). Final.
     case notAdmitted = 3
+    /// Decoded, but breaks a rule of the run's spec (ids, dims, counts, values): see docs/PROTOCOL.md, "Validation".
+    case invalidContent = 4
+    /// A GRADIENT for a task that is not assigned to the sender.
+    case notAssigned = 5
+    /// Too many requests (SYNC, HELLO) from this sender; ignored.
+    case rateLimited = 6
+    /// The coordinator already has `--max-workers` members. Final.
+    case tooManyWorkers = 7
+    /// Too many refused messages from this sender: it is dropped from the run. Final.
+    case dropped = 8
+
+    /// Whether a worker told this must stop instead of going on.
+    public var isFinal: Bool {
+        switch self {
+        case .unsupportedVersion, .notAdmitted, .tooManyWorkers, .dropped: true
+        case .malformed, .invalidContent, .notAssigned, .rateLimited: false
+        }
+    }
 }
 
 public enum Message: Equatable, Sendable {

@@ -20,14 +20,46 @@ public struct RowBlock: Equatable, Sendable {
     public var count: Int { ids.count }
     public var isEmpty: Bool { ids.isEmpty }
 
-    /// Checks what the wire cannot know: a non-empty block has width `dim` and every id is below `rowLimit`.
-    /// Receivers call this with their table sizes before applying a block.
-    public func validate(rowLimit: Int, dim expectedDim: Int, _ what: String) throws(WireError) {
+    /// Checks what the wire cannot know, before a receiver uses the block: a non-empty block has width `dim`,
+    /// every id is below `rowLimit` and appears once, and every value is finite with magnitude at most `maxAbs`.
+    /// `what` names the block in the refusal (`gradient users`, `step bankDelta`).
+    public func validate(rowLimit: Int, dim expectedDim: Int, _ what: String,
+                         maxAbs: Float = .greatestFiniteMagnitude) throws(Refusal) {
         if ids.isEmpty { return }
-        guard dim == expectedDim else { throw .invalid("\(what) has dim \(dim), expected \(expectedDim)") }
+        let key = String(what.map { $0 == " " ? "_" : $0 })
+        guard dim == expectedDim else { throw .invalid("\(key)_dim", "\(what) has dim \(dim), expected \(expectedDim)") }
         if let bad = ids.first(where: { Int($0) >= rowLimit }) {
-            throw .invalid("\(what) row id \(bad) is not below \(rowLimit)")
+            throw .invalid("\(key)_row_range", "\(what) row id \(bad) is not below \(rowLimit)")
         }
+        if let repeated = Self.firstRepeat(ids) {
+            throw .invalid("\(key)_duplicate_row", "\(what) lists row \(repeated) more than once")
+        }
+        if let index = Self.firstOutOfRange(values, maxAbs: maxAbs) {
+            let value = values[index]
+            throw value.isFinite
+                ? .invalid("\(key)_too_large", "\(what) row \(ids[index / dim]) holds \(value), beyond ±\(maxAbs)")
+                : .invalid("\(key)_not_finite", "\(what) row \(ids[index / dim]) holds \(value)")
+        }
+    }
+
+    /// The first id that occurs twice, or nil.
+    static func firstRepeat(_ ids: [UInt32]) -> UInt32? {
+        var seen = Set<UInt32>(minimumCapacity: ids.count)
+        for id in ids where !seen.insert(id).inserted { return id }
+        return nil
+    }
+
+    /// The index of the first value that is not finite or whose magnitude exceeds `maxAbs`, or nil.
+    static func firstOutOfRange(_ values: [Float], maxAbs: Float) -> Int? {
+        // One pass that the compiler vectorises; the slow search runs only when something is wrong.
+        var worst: Float = 0
+        var nan = false
+        for v in values {
+            nan = nan || v.isNaN
+            worst = max(worst, abs(v))
+        }
+        guard nan || !(worst <= maxAbs) else { return nil }
+        return values.firstIndex { !$0.isFinite || abs($0) > maxAbs }
     }
 }
 

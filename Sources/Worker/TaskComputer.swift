@@ -8,6 +8,7 @@ public final class TaskComputer {
     public let loss: LossSettings
     public let sampler: NegativeSampler
     private let computer: MinibatchGradientComputer
+    private let drawing: TaskNegatives
 
     public struct SpecError: Error, CustomStringConvertible {
         public let description: String
@@ -17,7 +18,7 @@ public final class TaskComputer {
         guard let loss = spec.lossSettings else {
             throw SpecError(description: "unknown loss \(spec.loss) or similarity \(spec.similarity) in WELCOME")
         }
-        guard let sampler = spec.negativeSampler else {
+        guard let sampler = spec.negativeSampler, let drawing = TaskNegatives(spec: spec) else {
             throw SpecError(description: "unknown sampler \(spec.sampler), or popularity counts missing or unusable (alpha \(spec.popularityAlpha)), in WELCOME")
         }
         let seen: SeenItems?
@@ -25,25 +26,12 @@ public final class TaskComputer {
         self.spec = spec
         self.loss = loss
         self.sampler = sampler
+        self.drawing = drawing
         computer = MinibatchGradientComputer(settings: loss, dim: spec.dim, seenItems: seen)
     }
 
-    /// The negatives of a minibatch: K bank rows for the bank losses, one live item per pair for BPR, none for
-    /// pure in-batch losses. Drawn from the minibatch's own stream, so every worker draws the same.
-    public func negatives(for task: MinibatchTask) -> (ids: [UInt32], logQ: [Float]?) {
-        var random = negativeStream(seed: spec.seed, epoch: task.epoch, minibatch: task.minibatch)
-        let count: Int
-        switch loss.kind {
-        case .bankInfoNCE, .ccl: count = loss.negatives
-        case .inBatchInfoNCE: count = loss.mixInBatch ? loss.negatives : 0
-        case .mnr: count = 0
-        case .bpr: count = task.users.count
-        }
-        guard count > 0 else { return ([], nil) }
-        let ids = sampler.sample(count: count, random: &random)
-        let logQ = loss.logQCorrection && loss.kind != .bpr ? ids.map { sampler.logProbability($0) } : nil
-        return (ids, logQ)
-    }
+    /// The negatives of a minibatch (see `TaskNegatives.draw`).
+    public func negatives(for task: MinibatchTask) -> (ids: [UInt32], logQ: [Float]?) { drawing.draw(for: task) }
 
     public func gradient(for task: MinibatchTask, step: UInt64, replica: Replica, hash: UInt64) -> Gradient {
         precondition(task.users.count == task.items.count, "task with \(task.users.count) users, \(task.items.count) items")

@@ -18,6 +18,8 @@ public struct WorkerSettings: Sendable {
     public var curve: CurveClient?
     /// Stop with an error after this long without a coordinator; nil: keep trying.
     public var giveUpAfter: Double?
+    /// What this worker can hold and compute (`--max-memory` sets `memoryBytes`); larger runs are refused.
+    public var limits = InputLimits()
 
     public init(coordinator: String, name: String, maxMessageBytes: Int = 1 << 30,
                 timings: WorkerProtocol.Timings = .init(), faults: FaultSettings? = nil) {
@@ -54,6 +56,9 @@ public final class WorkerClient {
     private var lastWaitingNotice = 0.0
     private var computed = 0
     private var fromCache = 0
+    /// Messages from the coordinator refused by key, and when each key was last logged.
+    public private(set) var refusals: [String: Int] = [:]
+    private var refusalLoggedAt: [String: Double] = [:]
 
     struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
 
@@ -65,7 +70,7 @@ public final class WorkerClient {
                                       logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
                                                                curve: settings.curve.map { .client($0) }))
         machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
-                                 now: MonotonicClock.now())
+                                 limits: settings.limits, now: MonotonicClock.now())
     }
 
     /// Runs until the coordinator says SHUTDOWN (or refuses this worker).
@@ -150,6 +155,13 @@ public final class WorkerClient {
                 logger.info("stopping: \(reason)")
                 return WorkerReport(exitCode: code, reason: reason, tasksComputed: computed,
                                     tasksAnsweredFromCache: fromCache)
+            case let .refused(refusal):
+                refusals[refusal.key, default: 0] += 1
+                let now = MonotonicClock.now()
+                if now - (refusalLoggedAt[refusal.key] ?? -.infinity) >= 1 {
+                    refusalLoggedAt[refusal.key] = now
+                    logger.warning("refused a message from the coordinator (\(refusals[refusal.key]!) so far): \(refusal)")
+                }
             case let .note(text):
                 logger.debug("\(text)")
             }

@@ -15,6 +15,8 @@ public enum WorkerDirective: Sendable, Equatable {
     case discardState
     /// Training is over (or the coordinator refused us for good): exit with this status.
     case exit(code: Int32, reason: String)
+    /// A message from the coordinator broke a rule of the run's spec and was not used: log (rate-limited), count.
+    case refused(Refusal)
     case note(String)
 }
 
@@ -54,9 +56,16 @@ public struct WorkerProtocol: Sendable {
     /// The version a heartbeat carries while the worker holds no complete replica.
     public static let noReplica = UInt64.max
 
+    /// The exit status of a worker that cannot take part in the run it was offered.
+    public static let unusableSpec: Int32 = 3
+
     public let incarnation: UInt64
     public let name: String
     public let timings: Timings
+    /// What this worker can hold and compute; a spec, STEP or snapshot beyond them is refused.
+    public let limits: InputLimits
+    /// The spec of the run joined (nil before WELCOME).
+    public private(set) var spec: TrainingSpec?
     public private(set) var phase: Phase = .joining
     public private(set) var workerId: UInt32 = 0
     public private(set) var runId: UInt64 = 0
@@ -71,10 +80,12 @@ public struct WorkerProtocol: Sendable {
     /// STEPs that arrived while a snapshot was loading, replayed once it is complete.
     private var parked: [Step] = []
 
-    public init(incarnation: UInt64, name: String, timings: Timings = Timings(), now: Double) {
+    public init(incarnation: UInt64, name: String, timings: Timings = Timings(), limits: InputLimits = InputLimits(),
+                now: Double) {
         self.incarnation = incarnation
         self.name = name
         self.timings = timings
+        self.limits = limits
         lastHeard = now
         nextHello = now
         helloDelay = timings.helloInterval
@@ -126,6 +137,7 @@ public struct WorkerProtocol: Sendable {
         case let .welcome(id, run, current, spec):
             return welcome(workerId: id, runId: run, currentVersion: current, spec: spec, now: now)
         case let .snapshot(chunk):
+            if let spec, let refusal = spec.refusal(of: chunk) { return [.refused(refusal)] }
             guard case let .loading(version) = phase, chunk.version >= version else {
                 return [.note("ignored snapshot chunk at version \(chunk.version) while \(phase)")]
             }
@@ -144,15 +156,18 @@ public struct WorkerProtocol: Sendable {
             parked.removeAll()
             helloDelay = timings.helloInterval
             nextHello = now
-            var out: [WorkerDirective] = [.note("coordinator reset this worker (\(reason)): \(text)")]
+            var out: [WorkerDirective] = [.note("coordinator reset this worker (\(reason)): \(PeerText.escaped(text))")]
             if reason == .newRun { out.append(.discardState) }
             return out + tick(now: now)
         case let .shutdown(reason, text):
             phase = .exited
-            return [.exit(code: reason == .finished ? 0 : 1, reason: text)]
+            return [.exit(code: reason == .finished ? 0 : 1, reason: PeerText.escaped(text))]
         case let .reject(reason, text):
+            guard reason.isFinal else {
+                return [.note("the coordinator refused a message of this worker (\(reason)): \(PeerText.escaped(text))")]
+            }
             phase = .exited
-            return [.exit(code: 2, reason: "coordinator refused this worker (\(reason)): \(text)")]
+            return [.exit(code: 2, reason: "coordinator refused this worker (\(reason)): \(PeerText.escaped(text))")]
         case .hello, .gradient, .sync:
             return [.note("ignored a \(message.name) from the coordinator")]
         }
@@ -177,8 +192,13 @@ public struct WorkerProtocol: Sendable {
 
     private mutating func welcome(workerId: UInt32, runId: UInt64, currentVersion: UInt64, spec: TrainingSpec,
                                   now: Double) -> [WorkerDirective] {
+        if let refusal = spec.refusal(within: limits) {
+            phase = .exited
+            return [.exit(code: Self.unusableSpec, reason: "cannot take part in run \(String(runId, radix: 16)): \(refusal.detail)")]
+        }
         var out: [WorkerDirective] = []
-        let sameRun = runId == self.runId && replicaVersion != nil
+        let sameRun = runId == self.runId && replicaVersion != nil && self.spec == spec
+        self.spec = spec
         if !sameRun, replicaVersion != nil { out.append(.discardState) }
         if !sameRun { replicaVersion = nil }
         self.workerId = workerId
@@ -197,6 +217,7 @@ public struct WorkerProtocol: Sendable {
     }
 
     private mutating func step(_ step: Step, now: Double) -> [WorkerDirective] {
+        if let spec, let refusal = spec.refusal(of: step, within: limits) { return [.refused(refusal)] }
         switch phase {
         case .joining, .exited:
             return [.note("ignored STEP \(step.step) before joining")]

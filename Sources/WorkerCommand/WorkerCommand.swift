@@ -42,6 +42,8 @@ struct WorkerCommand: ParsableCommand {
     var exitWithParent = false
     @Option(help: "Largest message accepted from the coordinator, in bytes.")
     var maxMessageBytes = 1 << 30
+    @Option(help: "Memory this worker may use for the run's replica and one task, in MiB (0: 80 % of the machine's memory); a coordinator asking for more is refused with a clear error (also MBT_MAX_MEMORY).")
+    var maxMemory = 0
     @Option(help: "OpenBLAS threads for the gradient computation.")
     var blasThreads = 1
     @Option(help: "The OpenBLAS build: \(BLAS.Choice.help).")
@@ -108,6 +110,9 @@ struct WorkerCommand: ParsableCommand {
                                       timings: .init(coordinatorTimeout: coordinatorTimeout), faults: faultSettings)
         settings.curve = try curveClient(logger: logger)
         settings.giveUpAfter = giveUpAfter > 0 ? giveUpAfter : nil
+        guard maxMemory >= 0 else { throw ValidationError("--max-memory must be 0 (automatic) or a number of MiB, got \(maxMemory)") }
+        settings.limits.memoryBytes = maxMemory > 0
+            ? maxMemory << 20 : Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
         if exitWithParent { Self.exitWhenOrphaned(logger: logger) }
         let report = try WorkerClient(settings: settings, logger: logger).run()
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")

@@ -177,10 +177,10 @@ final class CoordinatorProtocolTests: XCTestCase {
     func testSyncRequestGetsSnapshotAndMemberWaitsUntilCurrent() {
         var m = makeMachine(workers: 1)
         join(&m, ["a"])
-        let d = m.received(.sync(haveVersion: 0), from: "a", now: 0.1)
+        let d = m.received(.sync(haveVersion: 0), from: "a", now: 1.1)
         XCTAssertTrue(d.contains { if case .sendSnapshot("a", 1) = $0 { true } else { false } })
         XCTAssertEqual(m.readyMembers, [])
-        _ = m.received(.heartbeat(version: 0), from: "a", now: 0.2)
+        _ = m.received(.heartbeat(version: 0), from: "a", now: 1.2)
         XCTAssertEqual(m.readyMembers, [1])
     }
 }

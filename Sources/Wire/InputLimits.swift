@@ -1,0 +1,43 @@
+/// The bounds within which a receiver accepts a run: what a worker can hold and compute, stated before it
+/// allocates anything. A spec outside them is refused with a sentence that names the bound.
+public struct InputLimits: Sendable, Equatable {
+    /// Rows of the user table and of the item table (each).
+    public var maxRows: Int
+    public var maxDim: Int
+    /// K, the negatives of a minibatch.
+    public var maxNegatives: Int
+    /// (user, item) pairs of one task.
+    public var maxPairsPerTask: Int
+    /// Tasks in one STEP.
+    public var maxTasksPerStep: Int
+    /// Bytes the worker may spend on the replica (users, items, bank: 4 bytes a value) and on one task's logits.
+    public var memoryBytes: Int
+
+    public init(maxRows: Int = 1 << 31 - 1, maxDim: Int = 4096, maxNegatives: Int = 1 << 20,
+                maxPairsPerTask: Int = 1 << 20, maxTasksPerStep: Int = 1 << 16, memoryBytes: Int = 16 << 30) {
+        self.maxRows = maxRows
+        self.maxDim = maxDim
+        self.maxNegatives = maxNegatives
+        self.maxPairsPerTask = maxPairsPerTask
+        self.maxTasksPerStep = maxTasksPerStep
+        self.memoryBytes = memoryBytes
+    }
+
+    /// Bytes of the replica of a spec: three tables of f32 (users, items, bank); nil on overflow.
+    public static func replicaBytes(users: Int, items: Int, dim: Int) -> Int? {
+        let (rows, o1) = items.multipliedReportingOverflow(by: 2)
+        let (all, o2) = rows.addingReportingOverflow(users)
+        let (values, o3) = all.multipliedReportingOverflow(by: dim)
+        let (bytes, o4) = values.multipliedReportingOverflow(by: 4)
+        return o1 || o2 || o3 || o4 ? nil : bytes
+    }
+
+    /// Bytes of the logits and their gradients of one task of `pairs` pairs against `negatives` negatives (the
+    /// in-batch columns included): 2 × pairs × (negatives + pairs + 1) f32; nil on overflow.
+    public static func taskBytes(pairs: Int, negatives: Int) -> Int? {
+        let (columns, o1) = negatives.addingReportingOverflow(pairs + 1)
+        let (cells, o2) = pairs.multipliedReportingOverflow(by: columns)
+        let (bytes, o3) = cells.multipliedReportingOverflow(by: 8)
+        return o1 || o2 || o3 ? nil : bytes
+    }
+}
