@@ -52,7 +52,7 @@ public final class Replica {
         guard Int(chunk.dim) == table.dim, first <= table.rows, count <= table.rows - first,
               chunk.values.count == count * table.dim else {
             throw ReplicaError.shapeMismatch(
-                "table \(chunk.table) rows \(first)..<\(first + count) dim \(chunk.dim) for \(table.rows)×\(table.dim)")
+                "table \(chunk.table) rows \(first) + \(count) dim \(chunk.dim) for \(table.rows)×\(table.dim)")
         }
         if loading == nil || loading!.version < chunk.version {
             loading = (chunk.version, [:], chunk.chunkCount)

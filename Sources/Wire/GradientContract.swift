@@ -35,8 +35,8 @@ public struct GradientContract: Sendable, Equatable {
             return .invalid("gradient_loss_range", "gradient of (\(gradient.epoch), \(gradient.minibatch)) has loss sum \(gradient.lossSum); this loss gives \(lossSum.lowerBound) … \(lossSum.upperBound) for \(pairs) pairs")
         }
         do {
-            try gradient.users.validate(rowLimit: Int(UInt32.max), dim: dim, "gradient users", maxAbs: maxAbs)
-            try gradient.items.validate(rowLimit: Int(UInt32.max), dim: dim, "gradient items", maxAbs: maxAbs)
+            try gradient.users.validate(rowLimit: 1 << 32, dim: dim, "gradient users", maxAbs: maxAbs)
+            try gradient.items.validate(rowLimit: 1 << 32, dim: dim, "gradient items", maxAbs: maxAbs)
         } catch { return error }
         if let stranger = Self.firstOutside(gradient.users.ids, allowed: users) {
             return .invalid("gradient_foreign_user", "gradient of (\(gradient.epoch), \(gradient.minibatch)) holds user \(stranger), who is not in the task")

@@ -1,0 +1,116 @@
+import Kernels
+import MemoryBank
+import Replication
+import Wire
+@testable import Worker
+import XCTest
+
+/// Honest gradients of every loss pass the coordinator's contract (no false refusal can stall a run), and each
+/// kind of tampering is refused with its own key.
+final class GradientContractTests: XCTestCase {
+    private let users = 8, items = 20, dim = 4
+    private let counts: [Float] = (0 ..< 20).map { Float(($0 * 7) % 11) + 0.5 }
+
+    private func spec(loss: UInt8 = TrainingSpec.lossBankInfoNCE, similarity: UInt8 = TrainingSpec.similarityCosine,
+                      logQ: Bool = false, mix: Bool = false, live: Bool = false, tauPlus: Float? = nil,
+                      temperature: Float = 0.2, negatives: Int = 16) -> TrainingSpec {
+        TrainingSpec(users: users, items: items, dim: dim, loss: loss, similarity: similarity,
+                     sampler: TrainingSpec.samplerPopularity, logQCorrection: logQ, mixInBatch: mix,
+                     removeAccidentalHits: true, verifyReplicas: false, liveNegatives: live, temperature: temperature,
+                     positiveTemperature: tauPlus, cclMargin: loss == TrainingSpec.lossCCL ? 0.5 : 0,
+                     cclNegativeWeight: loss == TrainingSpec.lossCCL ? 150 : 0, negatives: negatives,
+                     popularityAlpha: 0.75, seed: 314, popularity: counts)
+    }
+
+    private func replica(std: Float = 1) throws -> Replica {
+        var random = SeededRandom(seed: 77)
+        let u = EmbeddingTable(rows: users, dim: dim, normalStd: std, random: &random)
+        let i = EmbeddingTable(rows: items, dim: dim, normalStd: std, random: &random)
+        let bank = MemoryBank(initialItems: i, momentum: 0.5)
+        let replica = Replica(userCount: users, itemCount: items, dim: dim)
+        for chunk in SnapshotChunker.chunks(version: 6, users: u, items: i, bank: bank.table) {
+            _ = try replica.receive(chunk)
+        }
+        return replica
+    }
+
+    private func task(pairs: Int = 6) -> MinibatchTask {
+        MinibatchTask(epoch: 2, minibatch: 3, users: (0 ..< pairs).map { UInt32(($0 * 3) % users) },
+                      items: (0 ..< pairs).map { UInt32(($0 * 5 + 1) % items) })
+    }
+
+    private var allSpecs: [TrainingSpec] {
+        [spec(), spec(logQ: true), spec(live: true), spec(tauPlus: 0.25), spec(live: true, tauPlus: 0.15),
+         spec(similarity: TrainingSpec.similarityDot), spec(temperature: 0.02),
+         spec(loss: TrainingSpec.lossInBatchInfoNCE), spec(loss: TrainingSpec.lossInBatchInfoNCE, mix: true),
+         spec(loss: TrainingSpec.lossMNR), spec(loss: TrainingSpec.lossBPR), spec(loss: TrainingSpec.lossCCL),
+         spec(loss: TrainingSpec.lossCCL, live: true)]
+    }
+
+    func testHonestGradientsOfEveryLossPassTheirContract() throws {
+        for s in allSpecs {
+            for std: Float in [0.01, 1, 30] {
+                let computer = try TaskComputer(spec: s)
+                let negatives = try XCTUnwrap(TaskNegatives(spec: s))
+                for pairs in [1, 6, 13] {
+                    let t = task(pairs: pairs)
+                    let g = computer.gradient(for: t, step: 1, replica: try replica(std: std), hash: 0)
+                    XCTAssertNil(negatives.contract(for: t).refusal(of: g), "loss \(s.loss) live \(s.liveNegatives) std \(std) pairs \(pairs)")
+                }
+            }
+        }
+    }
+
+    func testLiveNegativesAreTrainedRowsAndBankNegativesAreNot() throws {
+        let t = task()
+        let bank = try XCTUnwrap(TaskNegatives(spec: spec())).contract(for: t)
+        XCTAssertEqual(bank.items, Array(Set(t.items)).sorted())
+        let live = try XCTUnwrap(TaskNegatives(spec: spec(live: true))).contract(for: t)
+        let drawn = try XCTUnwrap(TaskNegatives(spec: spec(live: true))).draw(for: t).ids
+        XCTAssertEqual(live.items, Array(Set(t.items + drawn)).sorted())
+    }
+
+    /// Each tampering of an honest gradient, and the key it is refused with.
+    func testEveryTamperingIsRefusedWithItsKey() throws {
+        let s = spec()
+        let t = task()
+        let honest = try TaskComputer(spec: s).gradient(for: t, step: 1, replica: try replica(), hash: 0)
+        let contract = try XCTUnwrap(TaskNegatives(spec: s)).contract(for: t)
+        XCTAssertNil(contract.refusal(of: honest))
+        func refused(_ edit: (inout Gradient) -> Void) -> String? {
+            var g = honest
+            edit(&g)
+            return contract.refusal(of: g)?.key
+        }
+        XCTAssertEqual(refused { $0.examples = 0 }, "gradient_examples")
+        XCTAssertEqual(refused { $0.examples += 1 }, "gradient_examples")
+        XCTAssertEqual(refused { $0.lossSum = .nan }, "gradient_loss_not_finite")
+        XCTAssertEqual(refused { $0.lossSum = -5 }, "gradient_loss_range")
+        XCTAssertEqual(refused { $0.lossSum = 1e9 }, "gradient_loss_range")
+        XCTAssertEqual(refused { $0.users.values[0] = .nan }, "gradient_users_not_finite")
+        XCTAssertEqual(refused { $0.items.values[1] = .infinity }, "gradient_items_not_finite")
+        XCTAssertEqual(refused { $0.items.values[2] = -.infinity }, "gradient_items_not_finite")
+        XCTAssertEqual(refused { $0.users.values[3] = 3e38 }, "gradient_users_too_large")
+        XCTAssertEqual(refused { $0.users.ids[1] = $0.users.ids[0] }, "gradient_users_duplicate_row")
+        XCTAssertEqual(refused { $0.users = RowBlock(dim: 3, ids: [0], values: [1, 2, 3]) }, "gradient_users_dim")
+        XCTAssertEqual(refused { g in
+            let outsider = (0 ..< UInt32(users)).first { !t.users.contains($0) }!
+            g.users = RowBlock(dim: dim, ids: [outsider], values: [0.1, 0.1, 0.1, 0.1])
+        }, "gradient_foreign_user")
+        XCTAssertEqual(refused { $0.users = RowBlock(dim: dim, ids: [0xFFFF_FFFF], values: [0, 0, 0, 0]) }, "gradient_foreign_user")
+        XCTAssertEqual(refused { g in
+            let outsider = (0 ..< UInt32(items)).first { !t.items.contains($0) }!
+            g.items = RowBlock(dim: dim, ids: [outsider], values: [0.1, 0.1, 0.1, 0.1])
+        }, "gradient_foreign_item")
+    }
+
+    func testLossRangeFollowsTheLoss() {
+        XCTAssertEqual(spec().lossSumRange(pairs: 10).lowerBound, -0.01, accuracy: 1e-5)
+        // cosine, τ 0.2, no logQ: at most 2/τ + log(K + B + 1) per pair
+        XCTAssertEqual(spec().lossSumRange(pairs: 10).upperBound, 10 * (10 + log(27.0)) + 0.01, accuracy: 1e-6)
+        XCTAssertEqual(spec(logQ: true).lossSumRange(pairs: 10).upperBound, .greatestFiniteMagnitude)
+        XCTAssertEqual(spec(similarity: TrainingSpec.similarityDot).lossSumRange(pairs: 10).upperBound, .greatestFiniteMagnitude)
+        XCTAssertLessThan(spec(tauPlus: 0.25).lossSumRange(pairs: 10).lowerBound, -10 * (4 + 5) + 0.01)
+        XCTAssertEqual(spec(loss: TrainingSpec.lossCCL).lossSumRange(pairs: 2).upperBound, 2 * 302 + 0.002, accuracy: 1e-6)
+    }
+}
