@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
+    // Each target depends on exactly the modules and products its files import, no more: scripts/check-layering.sh
+    // checks that, and the imports themselves against the module table of docs/DESIGN.md.
     targets: [
         // C libraries: each is imported by exactly one Swift file.
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
@@ -46,7 +48,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
-            "Kernels", "MemoryBank", "Wire", "Transport", "Replication",
+            "Kernels", "Wire", "Transport", "Replication",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // What both executables share: flags from MBT_* environment variables, status files for health checks.
@@ -55,33 +57,37 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Dataset", "Kernels", "CommandSupport",
+            "Coordinator", "Dataset", "Kernels", "Replication", "Transport", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "WorkerCommand", dependencies: [
-            "Worker", "CommandSupport",
+            "Worker", "Kernels", "Transport", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Speed benchmarks of the training step and its GEMMs (bench/speed.sh runs them against PyTorch).
         .executableTarget(name: "Bench", dependencies: [
-            "Kernels", "MemoryBank", "Replication", "Coordinator", "Worker", "Dataset", "Wire", "CommandSupport",
+            "Kernels", "MemoryBank", "Coordinator", "Wire", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Kernels", "Wire"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "MemoryBankTests", dependencies: ["MemoryBank", "Kernels", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "Kernels", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "TestSupport"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "TestSupport"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "TransportTests", dependencies: [
+            "Transport", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
-        .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
+        .testTarget(name: "CommandSupportTests", dependencies: [
+            "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
