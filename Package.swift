@@ -27,8 +27,10 @@ let package = Package(
         // The softmax exp-and-sum pass with AVX2 and FMA, chosen at run time (no global -mavx2); imported only by
         // Kernels/VectorMath.swift.
         .target(name: "CFastExp"),
+        // SplitMix64, the seeded generator beneath every random stream (training, fault injection, the epoch audit).
+        .target(name: "SplitMix"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp", "SplitMix"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.
@@ -39,12 +41,12 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CCRC32C"]),
         // ZeroMQ sockets and the fault-injection layer.
         .target(name: "Transport", dependencies: [
-            "CZeroMQ", "Wire", .product(name: "Logging", package: "swift-log"),
+            "CZeroMQ", "Wire", "SplitMix", .product(name: "Logging", package: "swift-log"),
         ]),
         // How state is copied to workers: snapshots, deltas, replicas, spec conversions.
         .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire"]),
         .target(name: "Coordinator", dependencies: [
-            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication",
+            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication", "SplitMix",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
@@ -72,11 +74,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Wire"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix"], path: "Tests/TestSupport"),
+        .testTarget(name: "SplitMixTests", dependencies: ["SplitMix"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "MemoryBankTests", dependencies: ["MemoryBank", "Kernels", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "Kernels", "TestSupport"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SplitMix", "TestSupport"]),
         .testTarget(name: "TransportTests", dependencies: [
             "Transport", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),

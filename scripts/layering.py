@@ -226,7 +226,7 @@ def check(root, package_json=None):
             continue
         for module in sorted(graph[name] - table[name]):
             problems.append(f"{imports[name][module]}: {name} imports {module}, which the module table of {DESIGN} "
-                            f"does not allow (if the layering permits it, add it to {name}'s imports there)")
+                            f"does not allow (if the layering permits it, add it to the imports of {name} there)")
         for module in sorted(table[name] - graph[name]):
             problems.append(f"{DESIGN}: the module table lists {module} among {name}'s imports, but no file of "
                             f"{name} imports it (remove it from the table)")
@@ -238,12 +238,12 @@ def check(root, package_json=None):
         mirrored = name[:-len("Tests")] if name.endswith("Tests") else None
         if mirrored in project:
             allowed = {mirrored} | closure(allowed_graph, mirrored)
-            rule = f"{mirrored}, what {mirrored} imports (directly or not), and {TEST_SUPPORT}"
+            rule = f"{mirrored}, what {mirrored} imports (directly or not), {TEST_SUPPORT} and what it imports"
         else:
             allowed = set(libraries)
             for m in libraries:
                 allowed |= closure(allowed_graph, m)
-            rule = f"the library modules, what they import, and {TEST_SUPPORT}"
+            rule = f"the library modules, what they import, {TEST_SUPPORT} and what it imports"
         allowed |= {TEST_SUPPORT} | closure(allowed_graph, TEST_SUPPORT)
         for module in sorted(graph[name] - allowed):
             problems.append(f"{imports[name][module]}: {name} imports {module}; a test target may import only "
