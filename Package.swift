@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
+    // Each target depends on exactly the modules and products its files import, no more: scripts/check-layering.sh
+    // checks that, and the imports themselves against the module table of docs/DESIGN.md.
     targets: [
         // C libraries: each is imported by exactly one Swift file.
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
@@ -25,8 +27,10 @@ let package = Package(
         // The softmax exp-and-sum pass with AVX2 and FMA, chosen at run time (no global -mavx2); imported only by
         // Kernels/VectorMath.swift.
         .target(name: "CFastExp"),
+        // SplitMix64, the seeded generator beneath every random stream (training, fault injection, the epoch audit).
+        .target(name: "SplitMix"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp", "SplitMix"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.
@@ -37,16 +41,16 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CCRC32C"]),
         // ZeroMQ sockets and the fault-injection layer.
         .target(name: "Transport", dependencies: [
-            "CZeroMQ", "Wire", .product(name: "Logging", package: "swift-log"),
+            "CZeroMQ", "Wire", "SplitMix", .product(name: "Logging", package: "swift-log"),
         ]),
         // How state is copied to workers: snapshots, deltas, replicas, spec conversions.
         .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire"]),
         .target(name: "Coordinator", dependencies: [
-            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication",
+            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication", "SplitMix",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
-            "Kernels", "MemoryBank", "Wire", "Transport", "Replication",
+            "Kernels", "Wire", "Transport", "Replication",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // What both executables share: flags from MBT_* environment variables, status files for health checks.
@@ -55,33 +59,38 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Dataset", "Kernels", "CommandSupport",
+            "Coordinator", "Dataset", "Kernels", "Replication", "Transport", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "WorkerCommand", dependencies: [
-            "Worker", "CommandSupport",
+            "Worker", "Kernels", "Transport", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Speed benchmarks of the training step and its GEMMs (bench/speed.sh runs them against PyTorch).
         .executableTarget(name: "Bench", dependencies: [
-            "Kernels", "MemoryBank", "Replication", "Coordinator", "Worker", "Dataset", "Wire", "CommandSupport",
+            "Kernels", "MemoryBank", "Coordinator", "Wire", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Kernels", "Wire"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix"], path: "Tests/TestSupport"),
+        .testTarget(name: "SplitMixTests", dependencies: ["SplitMix"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "MemoryBankTests", dependencies: ["MemoryBank", "Kernels", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "Kernels", "TestSupport"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", "Wire", "TestSupport"]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "TestSupport"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SplitMix", "TestSupport"]),
+        .testTarget(name: "TransportTests", dependencies: [
+            "Transport", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
-        .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
+        .testTarget(name: "CommandSupportTests", dependencies: [
+            "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

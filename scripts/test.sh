@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The layering of docs/DESIGN.md against the imports and Package.swift (seconds), and the tests of that check.
+bash scripts/check-layering.sh
+bash scripts/test-check-layering.sh
 swift build --build-tests
 log=$(mktemp)
 set +e

@@ -1,3 +1,5 @@
+import SplitMix
+
 /// Exactly-once accounting of one epoch: how many training interactions contributed to an applied gradient,
 /// and an order-independent hash of their ids. Equal to `expected(for:)` iff (with overwhelming probability)
 /// every interaction was applied exactly once.
@@ -24,10 +26,9 @@ public struct EpochAudit: Sendable, Equatable, Codable {
         return audit
     }
 
+    /// The 64-bit mix of an id: the first SplitMix64 output seeded with it.
     static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var generator = SplitMix64(seed: x)
+        return generator.next()
     }
 }

@@ -56,7 +56,9 @@ final class RunReporter {
     /// `append`: a resumed run adds to the metrics of the epochs before the restart.
     init(metricsPath: String, ks: [Int], validation: Bool, append: Bool) throws {
         if !append || !FileManager.default.fileExists(atPath: metricsPath) {
-            FileManager.default.createFile(atPath: metricsPath, contents: nil)
+            guard FileManager.default.createFile(atPath: metricsPath, contents: nil) else {
+                throw TrainerError("cannot create \(metricsPath): \(String(cString: strerror(errno)))")
+            }
         }
         guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
             throw TrainerError("cannot open \(metricsPath) for writing")

@@ -1,4 +1,5 @@
 import Foundation
+import SplitMix
 
 /// A seeded, splittable random stream (xoshiro256**, seeded through SplitMix64).
 ///
@@ -8,29 +9,21 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     public init(seed: UInt64) {
-        var sm = seed
-        s0 = SeededRandom.splitMix(&sm)
-        s1 = SeededRandom.splitMix(&sm)
-        s2 = SeededRandom.splitMix(&sm)
-        s3 = SeededRandom.splitMix(&sm)
+        var sm = SplitMix64(seed: seed)
+        s0 = sm.next()
+        s1 = sm.next()
+        s2 = sm.next()
+        s3 = sm.next()
     }
 
     /// A stream for `seed` and a list of identifiers (purpose, epoch, minibatch, ...).
     public init(seed: UInt64, stream: UInt64...) {
         var h = seed
         for s in stream {
-            var x = h ^ (s &* 0x9E37_79B9_7F4A_7C15)
-            h = SeededRandom.splitMix(&x)
+            var x = SplitMix64(seed: h ^ (s &* 0x9E37_79B9_7F4A_7C15))
+            h = x.next()
         }
         self.init(seed: h)
-    }
-
-    public static func splitMix(_ state: inout UInt64) -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     public mutating func next() -> UInt64 {

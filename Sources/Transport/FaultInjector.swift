@@ -1,3 +1,5 @@
+import SplitMix
+
 /// One message on its way out: the routing peer (nil on a dealer) and its two frames.
 public struct OutgoingMessage: Equatable, Sendable {
     public var peer: PeerID?
@@ -114,22 +116,4 @@ public struct FaultInjector: Sendable {
             m.payload[pick - Self.detectableHeaderOffsets.count] ^= mask
         }
     }
-}
-
-/// SplitMix64 (Steele, Lea & Flood 2014): a small seeded generator for the fault stream.
-struct SplitMix64: Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }

@@ -24,6 +24,15 @@ final class EpochAuditTests: XCTestCase {
         XCTAssertEqual(EpochAudit.expected(for: 0), EpochAudit())
     }
 
+    /// Audits are kept in checkpoints: the mix of an id (SplitMix64's first output seeded with it) must never
+    /// change, or a resumed run would compare against another hash. Values from an independent implementation.
+    func testTheAuditOfThreeInteractionsIsPinned() {
+        let audit = EpochAudit.expected(for: 3)
+        XCTAssertEqual(audit.count, 3)
+        XCTAssertEqual(audit.sum, 0x0A83_0C04_20B7_813E)
+        XCTAssertEqual(audit.xor, 0xE472_B00B_EE88_C7A0)
+    }
+
     func testMissingDoubledOrSwappedInteractionsDiffer() {
         let n: UInt32 = 500
         let expected = EpochAudit.expected(for: Int(n))

@@ -47,7 +47,9 @@ public enum ProcessHarness {
     public static func start(_ name: String, _ arguments: [String], logName: String, in directory: URL,
                              environment: [String: String] = [:], absolute: Bool = false) throws -> Running {
         let logURL = directory.appendingPathComponent(logName + ".log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
+            throw HarnessError(description: "cannot create the log file \(logURL.path)")
+        }
         let log = try FileHandle(forWritingTo: logURL)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: absolute ? name : executable(name))
@@ -105,4 +107,9 @@ public enum ProcessHarness {
         let values = body.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
         return (shape[0], shape[1], values)
     }
+}
+
+/// A process of a test could not be set up: what went wrong, and where.
+public struct HarnessError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -18,7 +18,7 @@ final class CurveKeyFileTests: XCTestCase {
     private func write(_ name: String, _ text: String) -> String {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), "cannot create \(path)")
         return path
     }
 

@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
+import SplitMix
+import TestSupport
 import Wire
+import XCTest
 
 final class CRC32CTests: XCTestCase {
     typealias Update = (UInt32, UnsafeRawBufferPointer) -> UInt32
@@ -136,23 +138,5 @@ final class CRC32CTests: XCTestCase {
             for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0x82F6_3B78 : crc >> 1 }
         }
         return ~crc
-    }
-}
-
-/// A small seeded generator (SplitMix64), so that every run checks the same bytes.
-private struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8(truncatingIfNeeded: next() >> 24) }
     }
 }
