@@ -90,7 +90,10 @@ let package = Package(
             "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Kernels", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Coordinator", "Kernels", "Replication", "TestSupport", "Transport", "Wire", "Worker",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

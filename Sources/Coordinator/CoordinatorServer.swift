@@ -33,6 +33,8 @@ public final class CoordinatorServer {
     /// What each task's GRADIENT must satisfy (`GradientContract`), derived when the task is first checked.
     private var contracts: [TaskKey: GradientContract] = [:]
     private let negatives: TaskNegatives
+    /// What parameters may hold (finite, and small enough that similarities cannot overflow).
+    private let parameterCheck: ParameterCheck
     /// Refused messages by `Refusal.key` (and "malformed" for frames that did not decode), for `metrics.jsonl`.
     private var refusals: [String: Int] = [:]
     /// When a refusal of each key was last logged, and how many were not logged since.
@@ -128,6 +130,7 @@ public final class CoordinatorServer {
             throw TrainerError("the run's loss and sampler cannot be used together (popularity counts unusable?)")
         }
         self.negatives = negatives
+        parameterCheck = ParameterCheck(dim: settings.dim, temperature: spec.temperature)
         evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
         validationEvaluator = data.validationCount > 0
             ? RankingEvaluator(data: data, ks: settings.evaluationKs, target: .validation) : nil
@@ -263,8 +266,8 @@ public final class CoordinatorServer {
                 checkpointIfDue()
                 queue.append(contentsOf: machine.stepApplied(now: MonotonicClock.now()))
             case let .epochFinished(epoch):
-                if let problem = ParameterCheck.firstNonFinite(in: state) {
-                    try stopPoisoned("the audit of epoch \(epoch + 1) found a non-finite parameter (\(problem))")
+                if let problem = parameterCheck.firstOutOfRange(in: state) {
+                    try stopPoisoned("the audit of epoch \(epoch + 1) found an unusable parameter (\(problem))")
                 }
                 finishEpoch(epoch)
             case .trainingFinished:
@@ -293,7 +296,7 @@ public final class CoordinatorServer {
     private func refusal(of gradient: Gradient) -> Refusal? {
         let key = TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)
         if let contract = contracts[key] { return contract.refusal(of: gradient) }
-        let contract = negatives.contract(for: task(key))
+        let contract = negatives.contract(for: task(key), users: state.users, items: state.items, bank: state.bank.table)
         contracts[key] = contract
         return contract.refusal(of: gradient)
     }
@@ -319,7 +322,7 @@ public final class CoordinatorServer {
         }
         checkpoints.waitForPendingWrites()
         let newest = checkpoints.paths().first
-        reporter.record(["event": "stopped", "reason": "non_finite_parameters", "detail": what,
+        reporter.record(["event": "stopped", "reason": "unusable_parameters", "detail": what,
                          "step": Int(machine.currentStep), "checkpoint": newest ?? NSNull(), "rejected": refusals])
         reporter.close()
         endpoint.close()
@@ -395,8 +398,8 @@ public final class CoordinatorServer {
         let planned = machine.schedule.stepsPerEpoch * settings.epochs
         delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
             step: Int(machine.currentStep), totalSteps: planned))
-        if let problem = ParameterCheck.firstNonFinite(in: delta) {
-            try stopPoisoned("step \(machine.currentStep) made a parameter non-finite (\(problem))")
+        if let problem = parameterCheck.firstOutOfRange(in: delta) {
+            try stopPoisoned("step \(machine.currentStep) made a parameter unusable (\(problem))")
         }
         if let limit = settings.timeLimit, !timeLimitReached, let first = firstStepAt,
            MonotonicClock.now() - first >= limit {

@@ -1,36 +1,53 @@
 import Kernels
 
-/// Finds parameters that are no longer finite, so that a run stops at the step that produced them instead of
-/// training, sending and saving NaN. Every step checks the rows it moved (its delta: cost proportional to the step);
-/// every epoch's audit checks the whole state.
-public enum ParameterCheck {
-    /// The first non-finite value among the rows a step moved, named for a log line, or nil.
-    public static func firstNonFinite(in delta: StepDelta) -> String? {
+/// Finds parameters that are not finite, or so large that a similarity of two rows could overflow float32 (which
+/// a worker would turn into NaN gradients), so that a run stops at the step that produced them instead of training,
+/// sending and saving them. Every step checks the rows it moved (its delta: cost proportional to the step); every
+/// epoch's audit checks the whole state.
+public struct ParameterCheck: Sendable {
+    /// The largest magnitude a parameter may have: √(FLT_MAX · min(τ, 1) / d) / 16, so that a dot product of two
+    /// rows divided by τ stays far from overflow (4.6e16 at d 64, τ 0.1; no trained model comes near it).
+    public let limit: Float
+
+    public init(dim: Int, temperature: Float) {
+        let room = Double(Float.greatestFiniteMagnitude) * Double(min(max(temperature, 1e-6), 1)) / Double(max(dim, 1))
+        limit = Float(room.squareRoot() / 16)
+    }
+
+    /// The first value out of range among the rows a step moved, named for a log line, or nil.
+    public func firstOutOfRange(in delta: StepDelta) -> String? {
         for (name, rows) in [("user", delta.users), ("item", delta.items), ("bank", delta.bank)] {
-            if let index = firstNonFinite(rows.values) {
-                return "\(name) row \(rows.ids[index / rows.dim]) holds \(rows.values[index])"
-            }
+            if let index = firstOutOfRange(rows.values) { return describe(name, rows.ids[index / rows.dim], rows.values[index]) }
         }
         return nil
     }
 
-    /// The first non-finite value of the users, items and bank, named for a log line, or nil.
-    public static func firstNonFinite(in state: TrainingState) -> String? {
+    /// The first value out of range in the users, items and bank, named for a log line, or nil.
+    public func firstOutOfRange(in state: TrainingState) -> String? {
         for (name, table) in [("user", state.users), ("item", state.items), ("bank", state.bank.table)] {
             let found: (Int, Float)? = table.withUnsafeValues { values in
-                guard let index = firstNonFinite(values) else { return nil }
+                guard let index = firstOutOfRange(values) else { return nil }
                 return (index, values[index])
             }
-            if let (index, value) = found { return "\(name) row \(index / table.dim) holds \(value)" }
+            if let (index, value) = found { return describe(name, UInt32(index / table.dim), value) }
         }
         return nil
     }
 
-    /// The index of the first NaN or ±∞, or nil; one vectorisable pass when everything is finite.
-    static func firstNonFinite<C: Collection>(_ values: C) -> Int? where C.Element == Float, C.Index == Int {
-        var sum: Float = 0
-        for v in values { sum += v * 0 }   // 0 for every finite value, NaN once any is NaN or ±∞
-        guard sum.isNaN else { return nil }
-        return values.firstIndex { !$0.isFinite }
+    private func describe(_ table: String, _ row: UInt32, _ value: Float) -> String {
+        value.isFinite ? "\(table) row \(row) holds \(value), beyond ±\(limit) where similarities could overflow"
+            : "\(table) row \(row) holds \(value)"
+    }
+
+    /// The index of the first NaN, ±∞ or value beyond ±limit, or nil; one vectorisable pass when all is well.
+    func firstOutOfRange<C: Collection>(_ values: C) -> Int? where C.Element == Float, C.Index == Int {
+        var worst: Float = 0
+        var nan = false
+        for v in values {
+            nan = nan || v.isNaN
+            worst = max(worst, abs(v))
+        }
+        guard nan || worst > limit else { return nil }
+        return values.firstIndex { !($0.isFinite && abs($0) <= limit) }
     }
 }

@@ -34,9 +34,39 @@ public struct TaskNegatives: Sendable {
     }
 
     /// What the coordinator accepts as this task's GRADIENT: its users' rows, and the rows of its positives and of
-    /// the negatives that the loss trains (BPR's, and live negatives; bank negatives are constants).
-    public func contract(for task: MinibatchTask) -> GradientContract {
-        let trained = loss.kind == .bpr || (loss.liveNegatives && loss.usesBankNegatives) ? draw(for: task).ids : []
-        return spec.gradientContract(users: task.users, positives: task.items, trainedNegatives: trained)
+    /// the negatives that the loss trains (BPR's, and live negatives; bank negatives are constants), each value
+    /// bounded through the norms of the rows involved (`TrainingSpec.gradientContract`).
+    public func contract(for task: MinibatchTask, users: EmbeddingTable, items: EmbeddingTable,
+                         bank: EmbeddingTable) -> GradientContract {
+        let drawn = draw(for: task).ids
+        let trained = loss.kind == .bpr || (loss.liveNegatives && loss.usesBankNegatives) ? drawn : []
+        let scale: Float
+        if spec.comparesByCosine {
+            // |d cos(u, v) / du| ≤ 1/|u|: the smallest norm among the rows that get gradients.
+            let smallest = min(Self.norms(users, task.users).min, Self.norms(items, task.items + trained).min)
+            scale = 1 / smallest
+        } else {
+            // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives from the table they are read from).
+            let negativeRows = loss.liveNegatives || loss.kind == .bpr ? items : bank
+            scale = max(Self.norms(users, task.users).max, Self.norms(items, task.items).max,
+                        Self.norms(negativeRows, drawn).max)
+        }
+        return spec.gradientContract(users: task.users, positives: task.items, trainedNegatives: trained,
+                                     similarityScale: scale.isFinite ? scale : .greatestFiniteMagnitude)
+    }
+
+    /// The smallest and largest Euclidean norm of the rows `ids` of `table` (ids within the table).
+    static func norms(_ table: EmbeddingTable, _ ids: [UInt32]) -> (min: Float, max: Float) {
+        var low = Float.infinity, high: Float = 0
+        table.withUnsafeValues { values in
+            for id in ids {
+                var sum: Float = 0
+                let row = values.baseAddress! + Int(id) * table.dim
+                for j in 0 ..< table.dim { sum += row[j] * row[j] }
+                low = min(low, sum)
+                high = max(high, sum)
+            }
+        }
+        return (low.squareRoot(), high.squareRoot())
     }
 }

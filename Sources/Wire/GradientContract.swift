@@ -63,22 +63,31 @@ public struct GradientContract: Sendable, Equatable {
 
 extension TrainingSpec {
     /// The gradient contract of a task of `users` and `positives`, whose loss also trains `negatives` (the live
-    /// negatives or BPR's; empty when the negatives are constant bank rows).
-    public func gradientContract(users: [UInt32], positives: [UInt32], trainedNegatives: [UInt32]) -> GradientContract {
+    /// negatives or BPR's; empty when the negatives are constant bank rows). `similarityScale` bounds the
+    /// derivative of one similarity w.r.t. one row of the task: the largest norm among the rows it is compared
+    /// with (dot), or one over the smallest norm among the rows that get gradients (cosine).
+    public func gradientContract(users: [UInt32], positives: [UInt32], trainedNegatives: [UInt32],
+                                 similarityScale: Float) -> GradientContract {
         GradientContract(pairs: users.count, users: users, items: positives + trainedNegatives, dim: dim,
-                         maxAbs: maxGradientValue(pairs: users.count), lossSum: lossSumRange(pairs: users.count))
+                         maxAbs: maxGradientValue(pairs: users.count, similarityScale: similarityScale),
+                         lossSum: lossSumRange(pairs: users.count))
     }
 
-    /// A bound that no honest gradient of `pairs` pairs reaches: each logit's derivative of the summed loss is at
-    /// most 1/τ (1/τ⁺ for a bilateral positive; 1 + w for CCL, 1 for BPR) per pair, and a similarity's derivative
-    /// at most a row's norm (dot) or one over it (cosine); 10⁴ allows rows of norm 10⁴ (dot) or 10⁻⁴ (cosine).
-    public func maxGradientValue(pairs: Int) -> Float {
-        let perLogit: Float = switch loss {
-        case Self.lossBPR: 1
+    /// Whether the loss compares rows by cosine (else by dot product: MNR and BPR always).
+    public var comparesByCosine: Bool {
+        similarity == Self.similarityCosine && loss != Self.lossMNR && loss != Self.lossBPR
+    }
+
+    /// The largest magnitude an honest gradient value can have: a row's gradient is Σ over the task's logits of
+    /// dLoss/ds · ds/drow, and Σ |dLoss/ds| over a pair's logits is at most 2/τ (+ 1/τ⁺ bilateral; 1 + w for CCL,
+    /// 2 for BPR), while |ds/drow| ≤ `similarityScale`. 5 % is added for rounding.
+    public func maxGradientValue(pairs: Int, similarityScale: Float) -> Float {
+        let perPair: Float = switch loss {
+        case Self.lossBPR: 2
         case Self.lossCCL: 1 + cclNegativeWeight
-        default: 1 / temperature + 1 / (positiveTemperature ?? temperature)
+        default: 2 / temperature + (positiveTemperature.map { 1 / $0 } ?? 0)
         }
-        let bound = 1e4 * Float(max(pairs, 1)) * max(perLogit, 1)
+        let bound = Float(max(pairs, 1)) * perPair * similarityScale * 1.05 + 1e-6
         return bound.isFinite ? bound : .greatestFiniteMagnitude
     }
 
@@ -90,7 +99,7 @@ extension TrainingSpec {
         let n = Double(pairs)
         let slack = 1e-3 * n + 1e-6
         let tau = Double(temperature)
-        let cosine = similarity == Self.similarityCosine && loss != Self.lossMNR && loss != Self.lossBPR
+        let cosine = comparesByCosine
         let columns = Double(negatives + pairs + 1)
         switch loss {
         case Self.lossBPR:

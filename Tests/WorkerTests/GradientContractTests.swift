@@ -49,23 +49,30 @@ final class GradientContractTests: XCTestCase {
 
     func testHonestGradientsOfEveryLossPassTheirContract() throws {
         for s in allSpecs {
-            for std: Float in [0.01, 1, 30] {
+            for std: Float in [1e-3, 1, 30, 1e4] {
                 let computer = try TaskComputer(spec: s)
                 let negatives = try XCTUnwrap(TaskNegatives(spec: s))
+                let r = try replica(std: std)
                 for pairs in [1, 6, 13] {
                     let t = task(pairs: pairs)
-                    let g = computer.gradient(for: t, step: 1, replica: try replica(std: std), hash: 0)
-                    XCTAssertNil(negatives.contract(for: t).refusal(of: g), "loss \(s.loss) live \(s.liveNegatives) std \(std) pairs \(pairs)")
+                    let g = computer.gradient(for: t, step: 1, replica: r, hash: 0)
+                    XCTAssertTrue(g.users.values.allSatisfy(\.isFinite))
+                    XCTAssertNil(contract(negatives, t, r).refusal(of: g), "loss \(s.loss) live \(s.liveNegatives) std \(std) pairs \(pairs)")
                 }
             }
         }
     }
 
+    private func contract(_ n: TaskNegatives, _ t: MinibatchTask, _ r: Replica) -> GradientContract {
+        n.contract(for: t, users: r.users, items: r.items, bank: r.bank.table)
+    }
+
     func testLiveNegativesAreTrainedRowsAndBankNegativesAreNot() throws {
         let t = task()
-        let bank = try XCTUnwrap(TaskNegatives(spec: spec())).contract(for: t)
+        let r = try replica()
+        let bank = contract(try XCTUnwrap(TaskNegatives(spec: spec())), t, r)
         XCTAssertEqual(bank.items, Array(Set(t.items)).sorted())
-        let live = try XCTUnwrap(TaskNegatives(spec: spec(live: true))).contract(for: t)
+        let live = contract(try XCTUnwrap(TaskNegatives(spec: spec(live: true))), t, r)
         let drawn = try XCTUnwrap(TaskNegatives(spec: spec(live: true))).draw(for: t).ids
         XCTAssertEqual(live.items, Array(Set(t.items + drawn)).sorted())
     }
@@ -74,8 +81,9 @@ final class GradientContractTests: XCTestCase {
     func testEveryTamperingIsRefusedWithItsKey() throws {
         let s = spec()
         let t = task()
-        let honest = try TaskComputer(spec: s).gradient(for: t, step: 1, replica: try replica(), hash: 0)
-        let contract = try XCTUnwrap(TaskNegatives(spec: s)).contract(for: t)
+        let r = try replica()
+        let honest = try TaskComputer(spec: s).gradient(for: t, step: 1, replica: r, hash: 0)
+        let contract = self.contract(try XCTUnwrap(TaskNegatives(spec: s)), t, r)
         XCTAssertNil(contract.refusal(of: honest))
         func refused(_ edit: (inout Gradient) -> Void) -> String? {
             var g = honest
@@ -102,6 +110,23 @@ final class GradientContractTests: XCTestCase {
             let outsider = (0 ..< UInt32(items)).first { !t.items.contains($0) }!
             g.items = RowBlock(dim: dim, ids: [outsider], values: [0.1, 0.1, 0.1, 0.1])
         }, "gradient_foreign_item")
+    }
+
+    /// The bound follows the rows' norms: a gradient 100 times the largest honest one is refused, whatever the scale.
+    func testTheValueBoundScalesWithTheRowsAndStillCatchesInflatedGradients() throws {
+        for s in [spec(), spec(similarity: TrainingSpec.similarityDot), spec(loss: TrainingSpec.lossBPR)] {
+            for std: Float in [1e-2, 1, 100] {
+                let r = try replica(std: std)
+                let t = task()
+                var g = try TaskComputer(spec: s).gradient(for: t, step: 1, replica: r, hash: 0)
+                let c = contract(try XCTUnwrap(TaskNegatives(spec: s)), t, r)
+                XCTAssertNil(c.refusal(of: g))
+                let largest = g.users.values.map(abs).max()!
+                XCTAssertLessThan(largest, c.maxAbs)
+                g.users.values[0] = c.maxAbs * 1.01
+                XCTAssertEqual(c.refusal(of: g)?.key, "gradient_users_too_large", "loss \(s.loss) std \(std)")
+            }
+        }
     }
 
     func testLossRangeFollowsTheLoss() {
