@@ -29,7 +29,9 @@ final class ProtocolDocumentTests: XCTestCase {
         let shutdown = ShutdownReason.allCases.map { "`\($0.rawValue)` \($0)" }.joined(separator: ", ")
         XCTAssertTrue(line.contains("RESET: \(reset)."), line)
         XCTAssertTrue(line.contains("SHUTDOWN: \(shutdown)."), line)
-        guard let next = doc.lines.firstIndex(of: line).map({ doc.lines[$0 + 1] }) else { return }
+        // The REJECT codes follow in the same paragraph, which may wrap.
+        guard let start = doc.lines.firstIndex(of: line) else { return }
+        let next = doc.lines[(start + 1)...].prefix { !$0.isEmpty }.joined(separator: " ")
         let reject = RejectReason.allCases.map { "`\($0.rawValue)` \($0)" }.joined(separator: ", ")
         XCTAssertTrue(next.contains("REJECT: \(reject)."), next)
     }
