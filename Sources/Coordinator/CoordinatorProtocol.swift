@@ -47,6 +47,7 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         public var refusals = 0
         /// When it was last sent a snapshot, and how many it has been sent without loading one.
         var lastSnapshotAt = -Double.infinity
+        var lastWelcomeAt = -Double.infinity
         var snapshotVersion: UInt64 = 0
         var snapshotsWithoutProgress = 0
     }
@@ -212,6 +213,13 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         if let id = memberByPeer[peer], let member = members[id] {
             if member.incarnation == incarnation {
                 members[id]?.lastHeard = now
+                // A repeated HELLO (its WELCOME was lost) is answered again, but not more than once a second:
+                // WELCOME can be megabytes (the seen items).
+                if now - member.lastWelcomeAt < limits.minimumSnapshotInterval {
+                    let refusal = Refusal(.rateLimited, "hello_rate", "WELCOME was sent \(String(format1: now - member.lastWelcomeAt)) s ago; at most one every \(limits.minimumSnapshotInterval) s")
+                    return [.refused(peer, workerId: id, refusal), .send(peer, .reject(refusal.reason, refusal.detail))]
+                }
+                members[id]?.lastWelcomeAt = now
                 out.append(.sendWelcome(peer, workerId: id))
                 if current {
                     if !member.ready { out += becomeReady(id, now: now) }
@@ -232,6 +240,7 @@ public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
         nextWorkerId += 1
         let shownName = PeerText.escaped(name, limit: 64)
         members[id] = Member(id: id, peer: peer, incarnation: incarnation, name: shownName, lastHeard: now, ready: false)
+        members[id]?.lastWelcomeAt = now
         memberByPeer[peer] = id
         out.append(.memberJoined(workerId: id, name: shownName))
         out.append(.sendWelcome(peer, workerId: id))

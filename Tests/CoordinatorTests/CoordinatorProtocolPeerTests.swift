@@ -139,3 +139,16 @@ extension CoordinatorProtocolTests {
         XCTAssertEqual(m.members[1]?.name, names.first)
     }
 }
+
+extension CoordinatorProtocolTests {
+    func testARepeatedHelloGetsItsWelcomeAgainAtMostOnceASecond() {
+        var m = makeMachine()
+        _ = m.received(hello("a"), from: "a", now: 0)
+        let soon = m.received(hello("a"), from: "a", now: 0.25)
+        XCTAssertEqual(refusedKeys(soon), ["hello_rate"])
+        XCTAssertFalse(soon.contains { if case .sendWelcome = $0 { true } else { false } })
+        let later = m.received(hello("a"), from: "a", now: 1.75)
+        XCTAssertTrue(later.contains { if case .sendWelcome("a", 1) = $0 { true } else { false } })
+        XCTAssertEqual(m.members.count, 1)
+    }
+}
