@@ -89,7 +89,9 @@ extension CoordinatorProtocol {
         var out: [Directive] = []
         while snapshotSlots.count < limits.concurrentSnapshots, !snapshotQueue.isEmpty {
             let next = snapshotQueue.removeFirst()
-            if members[next] != nil { out += grantSnapshot(next, now: now) }
+            // A member about to be declared dead (silent past the timeout) is skipped, not sent a snapshot.
+            guard let member = members[next], now - member.lastHeard <= timings.deadAfter else { continue }
+            out += grantSnapshot(next, now: now)
         }
         return out
     }

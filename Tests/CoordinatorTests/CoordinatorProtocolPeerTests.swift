@@ -152,3 +152,20 @@ extension CoordinatorProtocolTests {
         XCTAssertEqual(m.members.count, 1)
     }
 }
+
+extension CoordinatorProtocolTests {
+    /// 60 HELLOs from connections that then fall silent cost two snapshots, not sixty: when the first two die, the
+    /// members queued behind them are dying too and get nothing.
+    func testAHelloFloodCostsTwoSnapshots() {
+        var m = makeMachine(workers: 1, timings: ProtocolTimings(heartbeatInterval: 0.5, deadAfter: 3))
+        var snapshots = 0
+        for i in 0 ..< 60 {
+            for case .sendSnapshot in m.received(hello("p\(i)"), from: "p\(i)", now: 0.001 * Double(i)) { snapshots += 1 }
+        }
+        for t in stride(from: 0.5, through: 12, by: 0.5) {
+            for case .sendSnapshot in m.tick(now: t) { snapshots += 1 }
+        }
+        XCTAssertEqual(snapshots, 2)
+        XCTAssertTrue(m.members.isEmpty)
+    }
+}
