@@ -83,7 +83,8 @@ extension CoordinatorProtocolTests {
         let soon = m.received(.sync(haveVersion: 0), from: "b", now: 0.6)
         XCTAssertEqual(refusedKeys(soon), ["snapshot_rate"])
         XCTAssertTrue(rejects(soon, "b", .rateLimited))
-        // b's slot times out after 10 s: d gets it.
+        // b's slot times out after 10 s (everyone still alive, b still loading): d gets it.
+        for p in ["a", "b", "c", "d"] { _ = m.received(.heartbeat(version: .max), from: p, now: 10.4) }
         let expired = m.tick(now: 10.5)
         XCTAssertTrue(expired.contains { if case .sendSnapshot("d", _) = $0 { true } else { false } })
     }
