@@ -3,6 +3,7 @@
 # ~15 MB): 60 HELLOs; 60 HELLOs that keep heartbeating; one peer sending 2,000 SYNCs. Prints one RESULT line each
 # with the coordinator's resident memory before, at its peak and after.
 #   bash bench/peer-flood.sh            (BUILD=release|debug, default release)
+#   BASELINE=/path/to/other/coordinator bash bench/peer-flood.sh    also runs each case against that build, alternating
 set -euo pipefail
 cd "$(dirname "$0")/.."
 config=${BUILD:-release}
@@ -14,16 +15,21 @@ venv=bench/.venv-flood
 dir=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 run() {
-  local port
+  local port coordinator=$1
+  shift
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$bin/coordinator" train --bind "tcp://127.0.0.1:$port" --workers 1 --synthetic-users 20000 \
+  "$coordinator" train --bind "tcp://127.0.0.1:$port" --workers 1 --synthetic-users 20000 \
     --synthetic-items 20000 --dim 64 --epochs 1 --output "$dir/run-$port" --log-level warning \
     >"$dir/coordinator-$port.log" 2>&1 &
   pid=$!
   sleep 3
+  echo "# $coordinator"
   "$venv/bin/python" bench/peer_flood.py --port "$port" --pid "$pid" "$@"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
-run --peers 60 --seconds 12
-run --peers 60 --heartbeat --seconds 25
-run --peers 1 --syncs 2000 --seconds 8
+for args in "--peers 60 --seconds 12" "--peers 60 --heartbeat --seconds 25" "--peers 1 --syncs 2000 --seconds 8"; do
+  # shellcheck disable=SC2086
+  run "$bin/coordinator" $args
+  # shellcheck disable=SC2086
+  [ -z "${BASELINE:-}" ] || run "$BASELINE" $args
+done
