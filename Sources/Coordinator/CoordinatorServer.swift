@@ -52,6 +52,12 @@ public final class CoordinatorServer {
     private var firstStepAt: Double?
     /// When `run` began (MonotonicClock): epochs report the wall time since.
     private var runStartedAt = MonotonicClock.now()
+    /// A request to stop before the end (SIGTERM), and whether training stopped on it (CoordinatorServer+Stop).
+    private var stop: GracefulStop?
+    private var stopped = false
+    /// The cursor of the state after the last applied step, and `stepsRun` when a checkpoint was last taken.
+    private var boundary: TrainingCursor?
+    private var checkpointedAtStep = 0
 
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
@@ -151,8 +157,9 @@ public final class CoordinatorServer {
     }
 
     /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
-    /// every locally started worker has exited).
-    public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
+    /// every locally started worker has exited). `stopRequested` returns a reason (`SIGTERM`) once training should
+    /// stop early: the step in flight is finished and checkpointed, and the run ends to be resumed later.
+    public func run(stopRequested: () -> String? = { nil }, supervise: () throws -> Void = {}) throws -> RunSummary {
         runStartedAt = MonotonicClock.now()
         defer { checkpoints.waitForPendingWrites() }
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
@@ -179,9 +186,10 @@ public final class CoordinatorServer {
             finished = try execute(directives)
             reportEvaluations(waiting: false)
             let now = MonotonicClock.now()
+            if !finished { finished = checkStopRequest(stopRequested(), now: now) }
             if now - lastSupervise > 0.05 {
                 lastSupervise = now
-                if !finished { try supervise() }
+                if !finished && stop == nil { try supervise() }
             }
             if machine.phase == .waitingForWorkers {
                 reporter.progress("waiting for workers: \(machine.readyMembers.count)/\(settings.minimumWorkers) ready", now: now)
@@ -190,9 +198,10 @@ public final class CoordinatorServer {
         reportEvaluations(waiting: true)
         checkpoints.waitForPendingWrites()
         try exportResults()
-        reportSelection()
-        // SHUTDOWN may be lost: for a while, answer every message with it again.
-        let lingerUntil = MonotonicClock.now() + settings.timings.heartbeatInterval * 3 + 0.3
+        if stopped { reportStop() } else { reportSelection() }
+        // SHUTDOWN may be lost: for a while, answer every message with it again. (Stopped early, the coordinator
+        // leaves its workers waiting for it to come back.)
+        let lingerUntil = stopped ? 0 : MonotonicClock.now() + settings.timings.heartbeatInterval * 3 + 0.3
         while MonotonicClock.now() < lingerUntil {
             if case let .message(peer, envelope)? = try endpoint.receive(timeoutMilliseconds: 20),
                envelope.message.tag != MessageTag.shutdown.rawValue {
@@ -201,7 +210,8 @@ public final class CoordinatorServer {
         }
         endpoint.close()
         let traffic = endpoint.traffic
-        reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
+        let finalHash = state.contentHash()
+        reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16), "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
                          "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? runStartedAt) - runStartedAt,
                          "wire_bytes_sent": traffic.bytesSent, "wire_bytes_received": traffic.bytesReceived,
@@ -212,8 +222,9 @@ public final class CoordinatorServer {
         reporter.close()
         return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - runStartedAt,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
-                          outputDirectory: settings.outputDirectory, finalHash: state.contentHash(),
-                          selection: selection, stoppedEarly: stoppedEarly)
+                          outputDirectory: settings.outputDirectory, finalHash: finalHash,
+                          selection: selection, stoppedEarly: stoppedEarly,
+                          stoppedBy: stopped ? stop?.reason : nil, lastStep: lastAppliedStep)
     }
 
     // MARK: directives
@@ -246,8 +257,14 @@ public final class CoordinatorServer {
                 accept(gradient, from: id)
             case let .applyStep(_, tasks):
                 applyStep(tasks)
-                checkpointIfDue()
-                queue.append(contentsOf: machine.stepApplied(now: MonotonicClock.now()))
+                checkpointIfDue(force: stop != nil)
+                let next = machine.stepApplied(now: MonotonicClock.now())
+                if stop != nil, !next.contains(where: { if case .trainingFinished = $0 { true } else { false } }) {
+                    stopAfterStep(next)
+                    finished = true
+                } else {
+                    queue.append(contentsOf: next)
+                }
             case let .epochFinished(epoch):
                 finishEpoch(epoch)
             case .trainingFinished:
@@ -356,13 +373,20 @@ public final class CoordinatorServer {
     }
 
     /// Checkpoints the state right after an applied step (before the next starts) at epoch ends and every
-    /// `checkpointEverySteps` steps.
-    private func checkpointIfDue() {
+    /// `checkpointEverySteps` steps (`force`: now).
+    private func checkpointIfDue(force: Bool = false) {
         let c = machine.cursor
         let endOfEpoch = c.minibatch >= machine.schedule.minibatchesPerEpoch
         let due = settings.checkpointEverySteps > 0 && stepsRun % settings.checkpointEverySteps == 0
-        guard endOfEpoch || due else { return }
         let resumeAt = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
+        boundary = resumeAt
+        guard force || endOfEpoch || due else { return }
+        checkpoint(at: resumeAt)
+    }
+
+    /// Checkpoints the state, which must be the state at `resumeAt` (a step boundary).
+    private func checkpoint(at resumeAt: TrainingCursor) {
+        checkpointedAtStep = stepsRun
         // Encoded here, at this step boundary; written while training goes on.
         let started = MonotonicClock.now()
         let logger = logger
@@ -489,6 +513,47 @@ public final class CoordinatorServer {
         guard case let .unsupportedVersion(version) = error else { return nil }
         return .reject(.unsupportedVersion,
                        "this coordinator speaks protocol version \(WireCodec.protocolVersion); the worker sent version \(version)")
+    }
+
+    // MARK: stopping on a signal
+
+    /// Takes a stop request; true when training ends now, at the last applied step (see `GracefulStop`).
+    private func checkStopRequest(_ reason: String?, now: Double) -> Bool {
+        if stop == nil, let reason {
+            stop = GracefulStop(reason: reason, requestedAt: now)
+            reporter.clearProgress()
+            logger.notice("\(reason): stopping after the step in progress (step \(machine.currentStep)), with a checkpoint")
+        }
+        guard let stop, stop.stopsWithoutStep(waitingForWorkers: machine.phase == .waitingForWorkers, now: now) else {
+            return false
+        }
+        if machine.phase != .waitingForWorkers {
+            logger.warning("step \(machine.currentStep) did not finish within \(Int(stop.grace)) s of \(stop.reason): stopping at the step before it")
+        }
+        stopped = true
+        if let boundary, checkpointedAtStep != stepsRun { checkpoint(at: boundary) }
+        return true
+    }
+
+    /// Training stops right after an applied step: an epoch that it ended is still evaluated and reported; the
+    /// next step (`next`'s STEPs) is not sent.
+    private func stopAfterStep(_ next: [CoordinatorProtocol<PeerID>.Directive]) {
+        stopped = true
+        for directive in next {
+            if case let .epochFinished(epoch) = directive { finishEpoch(epoch) }
+        }
+    }
+
+    /// The last step applied (0 when none ever was).
+    private var lastAppliedStep: Int { Int(boundary?.step ?? machine.cursor.step) - 1 }
+
+    private func reportStop() {
+        let step = lastAppliedStep
+        let checkpointed = step > 0 && (boundary == nil || checkpointedAtStep == stepsRun)
+        reporter.clearProgress()
+        reporter.record(["event": "stopped", "reason": stop?.reason ?? "", "step": step,
+                         "epoch": (boundary?.epoch ?? machine.cursor.epoch) + 1, "checkpoint": checkpointed])
+        logger.notice("stopped on \(stop?.reason ?? "request") after step \(step)\(checkpointed ? "; checkpoint in \(settings.outputDirectory)" : ", before any step was checkpointed")")
     }
 
     static func duration(_ seconds: Double) -> String {

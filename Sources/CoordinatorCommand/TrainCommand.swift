@@ -249,6 +249,7 @@ struct TrainCommand: ParsableCommand {
         logger.info("BLAS: \(BLAS.summary)")
         let status = StatusFile(path: statusFile)
         status.write("starting")
+        let signals = StopSignals(logger: logger, firstSignalMeans: "finishing the step in progress, then checkpointing and exiting")
         // Flags and key files are checked before the data loads; a preset then sizes what depends on the catalogue.
         _ = try settings()
         let curve = try curveServer(logger: logger)
@@ -284,12 +285,15 @@ struct TrainCommand: ParsableCommand {
                                      logger: logger)
         }
         defer { local?.finish() }
-        let summary = try server.run {
+        let summary = try server.run(stopRequested: { signals.reason }) {
             status.writeIfDue("running")
             try local?.check()
         }
-        status.write("finished")
-        if let last = summary.epochs.last {
+        status.write(summary.stoppedBy == nil ? "finished" : "stopped")
+        if let reason = summary.stoppedBy {
+            logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
+        }
+        if let last = summary.epochs.last, summary.stoppedBy == nil {
             let figures = last.metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }
             print("done: \(summary.epochs.count) epochs\(summary.stoppedEarly ? " (stopped early)" : ""), \(summary.steps) steps in \(String(format: "%.1f", summary.wallSeconds)) s; last epoch \(figures.joined(separator: "  ")); output in \(summary.outputDirectory)")
             for line in CoordinatorServer.selectionLines(summary.selection) { print(line) }

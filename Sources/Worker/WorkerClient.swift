@@ -68,11 +68,19 @@ public final class WorkerClient {
                                  now: MonotonicClock.now())
     }
 
-    /// Runs until the coordinator says SHUTDOWN (or refuses this worker).
-    public func run() throws -> WorkerReport {
+    /// Runs until the coordinator says SHUTDOWN (or refuses this worker), or until `stopRequested` gives a reason
+    /// (`SIGTERM`): the tasks in hand are finished and sent first.
+    public func run(stopRequested: () -> String? = { nil }) throws -> WorkerReport {
         defer { endpoint.close() }
         logger.info("worker \(settings.name) connecting to \(settings.coordinator)")
         while true {
+            if let reason = stopRequested() {
+                logger.notice("\(reason): leaving after \(computed) minibatches")
+                // The gradients just sent may still be queued (sockets close with LINGER 0): give them time to leave.
+                let flushUntil = MonotonicClock.now() + 0.3
+                while MonotonicClock.now() < flushUntil { _ = try? endpoint.receive(timeoutMilliseconds: 50) }
+                return WorkerReport(exitCode: 0, reason: reason, tasksComputed: computed, tasksAnsweredFromCache: fromCache)
+            }
             var directives = machine.tick(now: MonotonicClock.now())
             try noticeLongWait()
             if let received = try endpoint.receive(timeoutMilliseconds: 50) {

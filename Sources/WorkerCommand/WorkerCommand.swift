@@ -109,7 +109,8 @@ struct WorkerCommand: ParsableCommand {
         settings.curve = try curveClient(logger: logger)
         settings.giveUpAfter = giveUpAfter > 0 ? giveUpAfter : nil
         if exitWithParent { Self.exitWhenOrphaned(logger: logger) }
-        let report = try WorkerClient(settings: settings, logger: logger).run()
+        let signals = StopSignals(logger: logger, firstSignalMeans: "finishing the minibatches in hand, then leaving")
+        let report = try WorkerClient(settings: settings, logger: logger).run(stopRequested: { signals.reason })
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
