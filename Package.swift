@@ -12,6 +12,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // C libraries: each is imported by exactly one Swift file.
@@ -54,13 +57,22 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Prometheus metrics over HTTP for an operator: the only module that imports swift-metrics,
+        // swift-prometheus and FlyingFox.
+        .target(name: "Telemetry", dependencies: [
+            "Coordinator", "Worker", "Transport",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "FlyingFox", package: "FlyingFox"),
+            .product(name: "FlyingSocks", package: "FlyingFox"),
+        ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Dataset", "Kernels", "CommandSupport",
+            "Coordinator", "Dataset", "Kernels", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "WorkerCommand", dependencies: [
-            "Worker", "CommandSupport",
+            "Worker", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -80,6 +92,7 @@ let package = Package(
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "TestSupport"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Coordinator", "Worker", "Transport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
     ],

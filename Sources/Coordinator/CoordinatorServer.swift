@@ -59,6 +59,11 @@ public final class CoordinatorServer {
     private var boundary: TrainingCursor?
     private var checkpointedAtStep = 0
 
+    /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
+    public var metrics: any CoordinatorMetrics = CoordinatorMetricsOff()
+    /// When the step in flight sent its first STEP.
+    private var stepStartedAt: Double?
+
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
 
@@ -179,6 +184,7 @@ public final class CoordinatorServer {
                 case let .message(peer, envelope):
                     directives += machine.received(envelope.message, from: peer, now: MonotonicClock.now())
                 case let .malformed(peer, error):
+                    metrics.rejected(reason: "malformed")
                     logger.warning("rejected a malformed message from \(peer): \(error)")
                     if let answer = Self.answer(to: error) { send(answer, to: peer) }
                 }
@@ -189,6 +195,8 @@ public final class CoordinatorServer {
             if !finished { finished = checkStopRequest(stopRequested(), now: now) }
             if now - lastSupervise > 0.05 {
                 lastSupervise = now
+                metrics.update(workersAlive: machine.members.count, workersReady: machine.readyMembers.count,
+                               resends: machine.resends, traffic: endpoint.traffic)
                 if !finished && stop == nil { try supervise() }
             }
             if machine.phase == .waitingForWorkers {
@@ -210,6 +218,7 @@ public final class CoordinatorServer {
         }
         endpoint.close()
         let traffic = endpoint.traffic
+        metrics.update(workersAlive: 0, workersReady: 0, resends: machine.resends, traffic: traffic)
         let finalHash = state.contentHash()
         reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16), "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
@@ -245,6 +254,7 @@ public final class CoordinatorServer {
                 logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
                 for chunk in chunks { send(.snapshot(chunk), to: peer) }
             case let .sendStep(peer, _, tasks):
+                if stepStartedAt == nil { stepStartedAt = MonotonicClock.now() }
                 if firstStepAt == nil {
                     firstStepAt = MonotonicClock.now()
                     epochStart = firstStepAt!
@@ -275,6 +285,7 @@ public final class CoordinatorServer {
                 logger.info("worker \(id) is ready at version \(state.version)")
             case let .memberLost(id, reason, reassigned):
                 membersLost += 1
+                metrics.workerLost()
                 reporter.clearProgress()
                 logger.warning("worker \(id) declared dead (\(reason)); reassigned \(reassigned.count) minibatch(es)")
                 reporter.record(["event": "member_lost", "worker": Int(id), "reason": reason,
@@ -366,6 +377,10 @@ public final class CoordinatorServer {
         let stepInEpoch = (machine.cursor.minibatch + schedule.minibatchesPerStep - 1) / schedule.minibatchesPerStep
         let rate = Double(epochLoss.examples) / max(now - epochStart, 1e-9)
         let remaining = Double(schedule.totalSteps - Int(machine.cursor.step)) * (now - epochStart) / Double(max(stepInEpoch, 1))
+        metrics.stepApplied(seconds: now - (stepStartedAt ?? now), examples: contributions.reduce(0) { $0 + $1.examples },
+                            epoch: machine.cursor.epoch + 1, meanLoss: epochLoss.sum / Double(max(epochLoss.examples, 1)),
+                            examplesPerSecond: rate)
+        stepStartedAt = nil
         reporter.progress(String(format: "epoch %d/%d  step %d/%d  %.0f examples/s  loss %.4f  ETA %@",
                                  machine.cursor.epoch + 1, schedule.epochs, stepInEpoch, schedule.stepsPerEpoch, rate,
                                  epochLoss.sum / Double(max(epochLoss.examples, 1)), Self.duration(remaining)),
@@ -390,10 +405,12 @@ public final class CoordinatorServer {
         // Encoded here, at this step boundary; written while training goes on.
         let started = MonotonicClock.now()
         let logger = logger
+        let metrics = metrics
         checkpoints.saveInBackground(Checkpoint(runId: runId, cursor: resumeAt, shape: shape, audit: audit,
                                                 state: state)) { result in
             switch result {
             case let .success(path):
+                metrics.checkpointWritten()
                 logger.debug("checkpoint \(path), \(String(format: "%.2f", MonotonicClock.now() - started)) s after it was taken")
             case let .failure(error):
                 logger.error("checkpoint failed: \(error)")
@@ -439,6 +456,8 @@ public final class CoordinatorServer {
             result.evaluationSeconds = evaluation.seconds
             result.elapsedSeconds += evaluation.seconds
             results.append(result)
+            self.metrics.epochEvaluated(epoch: result.epoch + 1,
+                                        recall: Dictionary(result.metrics.map { ($0.k, $0.recall) }) { a, _ in a })
             reporter.printEpoch(result)
             select(result, evaluation: evaluation)
         }

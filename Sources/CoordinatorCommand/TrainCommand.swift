@@ -6,6 +6,7 @@ import Foundation
 import Kernels
 import Logging
 import Replication
+import Telemetry
 import Transport
 
 /// `coordinator train`, the default subcommand: `coordinator --workers 3 …` runs it.
@@ -52,6 +53,8 @@ struct TrainCommand: ParsableCommand {
     var authorizedKeys: String?
     @Option(help: "Rewrite this file every second while the coordinator runs, for `coordinator healthcheck` (also MBT_STATUS_FILE).")
     var statusFile: String?
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9464 (port 0 picks a free port; also MBT_METRICS_ADDRESS; default: none).")
+    var metricsAddress: String?
 
     // Model and loss
     @Option(help: "A named set of settings: \(TrainingPreset.all.map { "`\($0.name)` (\($0.summary))" }.joined(separator: "; ")). Flags given as well override it.")
@@ -276,6 +279,14 @@ struct TrainCommand: ParsableCommand {
         }
         status.write("loaded")
         let server = try CoordinatorServer(settings: settings, data: data, logger: logger)
+        var metricsEndpoint: MetricsEndpoint?
+        if let metricsAddress {
+            let metrics = PrometheusCoordinatorMetrics()
+            metricsEndpoint = try metrics.export.serve(on: metricsAddress)
+            server.metrics = metrics
+            logger.info("metrics at http://\(metricsEndpoint!.boundAddress)/metrics")
+        }
+        defer { metricsEndpoint?.stop() }
         var local: LocalWorkers?
         if spawnWorkers > 0 {
             let executable = workerExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0])

@@ -54,6 +54,8 @@ public final class WorkerClient {
     private var lastWaitingNotice = 0.0
     private var computed = 0
     private var fromCache = 0
+    /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
+    public var metrics: any WorkerMetrics = WorkerMetricsOff()
 
     struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
 
@@ -88,8 +90,14 @@ public final class WorkerClient {
                 case let .message(_, envelope):
                     directives += machine.received(envelope.message, now: MonotonicClock.now())
                 case let .malformed(_, error):
+                    metrics.rejected(reason: "malformed")
                     logger.warning("rejected a malformed message from the coordinator: \(error)")
                 }
+            }
+            if case .ready = machine.phase {
+                metrics.update(training: true, replicaVersion: replica?.version ?? 0, traffic: endpoint.traffic)
+            } else {
+                metrics.update(training: false, replicaVersion: replica?.version ?? 0, traffic: endpoint.traffic)
             }
             if let report = try execute(directives) { return report }
         }
@@ -176,10 +184,13 @@ public final class WorkerClient {
             let key = TaskKeyPair(epoch: task.epoch, minibatch: task.minibatch)
             if let cached = cache.gradients[key] {
                 fromCache += 1
+                metrics.answeredFromCache()
                 try send(.gradient(cached))
                 continue
             }
+            let started = MonotonicClock.now()
             let gradient = computer.gradient(for: task, step: step, replica: replica, hash: hash)
+            metrics.minibatchComputed(seconds: MonotonicClock.now() - started)
             cache.gradients[key] = gradient
             computed += 1
             try send(.gradient(gradient))
