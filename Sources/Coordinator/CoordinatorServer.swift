@@ -52,7 +52,7 @@ public final class CoordinatorServer {
     private var firstStepAt: Double?
     /// When `run` began (MonotonicClock): epochs report the wall time since.
     private var runStartedAt = MonotonicClock.now()
-    /// A request to stop before the end (SIGTERM), and whether training stopped on it (CoordinatorServer+Stop).
+    /// A request to stop before the end (SIGTERM), and whether training stopped on it (see `checkStopRequest`).
     private var stop: GracefulStop?
     private var stopped = false
     /// The cursor of the state after the last applied step, and `stepsRun` when a checkpoint was last taken.
@@ -220,7 +220,8 @@ public final class CoordinatorServer {
         let traffic = endpoint.traffic
         metrics.update(workersAlive: 0, workersReady: 0, resends: machine.resends, traffic: traffic)
         let finalHash = state.contentHash()
-        reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16), "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
+        reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16),
+                         "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
                          "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? runStartedAt) - runStartedAt,
                          "wire_bytes_sent": traffic.bytesSent, "wire_bytes_received": traffic.bytesReceived,

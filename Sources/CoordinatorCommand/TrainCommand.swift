@@ -302,6 +302,7 @@ struct TrainCommand: ParsableCommand {
         }
         status.write(summary.stoppedBy == nil ? "finished" : "stopped")
         if let reason = summary.stoppedBy {
+            local?.terminate()   // (they got the signal too, or would wait for a coordinator that is not coming back)
             logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
         }
         if let last = summary.epochs.last, summary.stoppedBy == nil {

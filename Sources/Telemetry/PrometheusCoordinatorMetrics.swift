@@ -37,7 +37,8 @@ public final class PrometheusCoordinatorMetrics: CoordinatorMetrics, @unchecked 
         examples.increment(by: 0)
         workersAlive.record(0)
         workersReady.record(0)
-        export.beforeScrape = { [unowned self] in
+        export.beforeScrape = { [weak self] in
+            guard let self else { return }
             checkpointAge.record(Date().timeIntervalSince(lock.withLock { lastCheckpoint }))
         }
     }
