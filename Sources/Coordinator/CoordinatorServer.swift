@@ -164,7 +164,7 @@ public final class CoordinatorServer {
     /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
     /// every locally started worker has exited). `stopRequested` returns a reason (`SIGTERM`) once training should
     /// stop early: the step in flight is finished and checkpointed, and the run ends to be resumed later.
-    public func run(stopRequested: () -> String? = { nil }, supervise: () throws -> Void = {}) throws -> RunSummary {
+    public func run(supervise: () throws -> Void = {}, stopRequested: () -> String? = { nil }) throws -> RunSummary {
         runStartedAt = MonotonicClock.now()
         defer { checkpoints.waitForPendingWrites() }
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")

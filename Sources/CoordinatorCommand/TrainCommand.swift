@@ -296,10 +296,10 @@ struct TrainCommand: ParsableCommand {
                                      logger: logger)
         }
         defer { local?.finish() }
-        let summary = try server.run(stopRequested: { signals.reason }) {
+        let summary = try server.run(supervise: {
             status.writeIfDue("running")
             try local?.check()
-        }
+        }, stopRequested: { signals.reason })
         status.write(summary.stoppedBy == nil ? "finished" : "stopped")
         if let reason = summary.stoppedBy {
             local?.terminate()   // (they got the signal too, or would wait for a coordinator that is not coming back)
