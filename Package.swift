@@ -12,6 +12,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     // Each target depends on exactly the modules and products its files import, no more: scripts/check-layering.sh
     // checks that, and the imports themselves against the module table of docs/DESIGN.md.
@@ -58,13 +61,22 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Prometheus metrics over HTTP for an operator: the only module that imports swift-metrics,
+        // swift-prometheus and FlyingFox.
+        .target(name: "Telemetry", dependencies: [
+            "Coordinator", "Worker", "Transport",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "FlyingFox", package: "FlyingFox"),
+            .product(name: "FlyingSocks", package: "FlyingFox"),
+        ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Dataset", "Kernels", "Replication", "Transport", "CommandSupport",
+            "Coordinator", "Dataset", "Kernels", "Replication", "Transport", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "WorkerCommand", dependencies: [
-            "Worker", "Kernels", "Transport", "CommandSupport",
+            "Worker", "Kernels", "Transport", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -89,6 +101,7 @@ let package = Package(
         .testTarget(name: "CommandSupportTests", dependencies: [
             "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Coordinator", "Transport", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Coordinator", "Kernels", "Replication", "TestSupport", "Transport", "Wire", "Worker",

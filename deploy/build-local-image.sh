@@ -37,6 +37,16 @@ else
   echo "build-local-image: no $blas (scripts/setup.sh installs it); the image will use Debian's OpenBLAS" >&2
 fi
 
+# curl, to scrape the Prometheus metrics from inside the cluster network (`docker exec … curl`), as in the
+# Dockerfile's image.
+curl=$(command -v curl || true)
+if [ -n "$curl" ]; then
+  install -D -m 0755 "$curl" "$rootfs/usr/bin/curl"
+  loaded+=("$curl")
+else
+  echo "build-local-image: no curl on this host; the image will have none" >&2
+fi
+
 # The shared libraries, each copied (symlinks followed) to the path the loader found it at, and the loader itself.
 libraries=$(for exe in "$bin/coordinator" "$bin/worker" "${loaded[@]}"; do ldd "$exe"; done \
   | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
@@ -72,8 +82,8 @@ tar -C "$rootfs" --numeric-owner -cf - . | docker import \
   --change 'USER 10001:10001' \
   --change 'WORKDIR /data' \
   --change 'VOLUME /data' \
-  --change 'EXPOSE 5555' \
+  --change 'EXPOSE 5555 9464' \
   --change 'ENTRYPOINT ["/usr/local/bin/coordinator"]' \
   --change 'CMD ["--help"]' \
   - "$tag" >/dev/null
-echo "built $tag ($(du -sh "$rootfs" | cut -f1) from $(echo "$libraries" | wc -l) libraries and 2 executables)"
+echo "built $tag ($(du -sh "$rootfs" | cut -f1) from $(echo "$libraries" | wc -l) libraries, 2 executables and curl)"

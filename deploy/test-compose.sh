@@ -154,6 +154,15 @@ log_count() { docker logs "$(coordinator_of "$1")" 2>&1 | grep -c -F -- "$2" || 
 epoch_at_least() { [ "$(epochs_done "$1")" -ge "$2" ]; }
 events_at_least() { [ "$(metric_events "$1" "$2")" -ge "$3" ]; }
 logged_at_least() { [ "$(log_count "$1" "$2")" -ge "$3" ]; }
+# metric PROJECT HOST NAME: a sample of HOST's Prometheus metrics (NAME with its labels as exposed, e.g.
+# 'mbt_wire_bytes_total{direction="sent"}'), scraped with curl from inside worker 3's container over the cluster
+# network; 0 when absent or unreachable.
+metric() {
+  docker exec "${1}_worker_3" curl -sf --max-time 5 "http://$2:9464/metrics" 2>/dev/null \
+    | awk -v name="$3" '$1 == name { value = $2 } END { print value + 0 }'
+}
+metric_at_least() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$(metric "$1" "$2" "$3")" "$4"; }
+greater() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$@"; }
 health_is() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$1" 2>/dev/null)" = "$2" ]; }
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
 
@@ -233,6 +242,20 @@ check "$clean: the keyless client is refused and logged" logged_at_least "$clean
 check "$clean: the plain-text client's connection is dropped and logged" logged_at_least "$clean" "plain text" 1
 check "$clean: the intruders were told why (worker side)" \
   grep -q "refused this worker (ZAP status 400)" "$work/stranger.log"
+# Prometheus metrics, scraped from a container on the cluster network while the run trains.
+check "$clean: the metrics port is not published on the host" test -z "$(docker port "$coordinator" 9464/tcp 2>/dev/null)"
+check "$clean: the coordinator's metrics show training steps" \
+  wait_until 30 "mbt_steps_total > 0" metric_at_least "$clean" coordinator mbt_steps_total 1
+steps_before=$(metric "$clean" coordinator mbt_steps_total)
+bytes_before=$(metric "$clean" coordinator 'mbt_wire_bytes_total{direction="sent"}')
+sleep 3
+check "$clean: the steps counter moves ($steps_before before)" \
+  greater "$(metric "$clean" coordinator mbt_steps_total)" "$steps_before"
+check "$clean: the wire bytes counter moves ($bytes_before before)" \
+  greater "$(metric "$clean" coordinator 'mbt_wire_bytes_total{direction="sent"}')" "$bytes_before"
+check "$clean: 3 workers ready in the metrics" test "$(metric "$clean" coordinator mbt_workers_ready)" = 3
+check "$clean: a worker serves its own metrics" \
+  metric_at_least "$clean" "${clean}_worker_1" mbt_worker_minibatches_total 1
 finish_and_check "$clean" - 1
 check "$clean: the time limit ended it, after a few epochs" \
   test "$(metric_events "$clean" time_limit)" = 1 -a "$(epochs_done "$clean")" -ge 3 -a "$(epochs_done "$clean")" -lt 1000
@@ -262,6 +285,8 @@ check "$faults: still training before the kill (else the run is too short for th
 docker kill "${faults}_worker_1" >/dev/null
 say "killed worker 1 during epoch $((killed_at + 1))"
 check "$faults: the killed worker is declared dead" wait_until 30 "member_lost" events_at_least "$faults" member_lost 1
+check "$faults: the death shows in the metrics" \
+  wait_until 20 "mbt_worker_deaths_total >= 1" metric_at_least "$faults" coordinator mbt_worker_deaths_total 1
 check "$faults: training continues past the kill" wait_until 120 "epoch $((killed_at + 2))" \
   epoch_at_least "$faults" $((killed_at + 2))
 docker start "${faults}_worker_1" >/dev/null
@@ -287,6 +312,9 @@ docker restart "$coordinator" >/dev/null
 say "restarted the coordinator during epoch $((restart_at + 1))"
 check "$faults: the coordinator resumes from the checkpoint volume" \
   wait_until 60 "resuming" logged_at_least "$faults" "resuming from /data/run/checkpoint-" 1
+# docker restart sends SIGTERM first: the coordinator finished its step, checkpointed it and said how to resume.
+check "$faults: SIGTERM stopped the coordinator cleanly (a stopped event)" events_at_least "$faults" stopped 1
+check "$faults: the stopped coordinator said how to resume" logged_at_least "$faults" "to resume: " 1
 if wait_until 120 "an epoch after the restart" epoch_at_least "$faults" $((restart_at + 1)); then
   passed=$((passed + 1))
   say "ok   $faults: training goes on after the restart"

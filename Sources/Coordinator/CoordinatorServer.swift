@@ -61,6 +61,17 @@ public final class CoordinatorServer {
     private var firstStepAt: Double?
     /// When `run` began (MonotonicClock): epochs report the wall time since.
     private var runStartedAt = MonotonicClock.now()
+    /// A request to stop before the end (SIGTERM), and whether training stopped on it (see `checkStopRequest`).
+    private var stop: GracefulStop?
+    private var stopped = false
+    /// The cursor of the state after the last applied step, and `stepsRun` when a checkpoint was last taken.
+    private var boundary: TrainingCursor?
+    private var checkpointedAtStep = 0
+
+    /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
+    public var metrics: any CoordinatorMetrics = CoordinatorMetricsOff()
+    /// When the step in flight sent its first STEP.
+    private var stepStartedAt: Double?
 
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
@@ -166,8 +177,9 @@ public final class CoordinatorServer {
     }
 
     /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
-    /// every locally started worker has exited).
-    public func run(supervise: () throws -> Void = {}) throws -> RunSummary {
+    /// every locally started worker has exited). `stopRequested` returns a reason (`SIGTERM`) once training should
+    /// stop early: the step in flight is finished and checkpointed, and the run ends to be resumed later.
+    public func run(supervise: () throws -> Void = {}, stopRequested: () -> String? = { nil }) throws -> RunSummary {
         runStartedAt = MonotonicClock.now()
         defer { checkpoints.waitForPendingWrites() }
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
@@ -195,9 +207,12 @@ public final class CoordinatorServer {
             finished = try execute(directives)
             reportEvaluations(waiting: false)
             let now = MonotonicClock.now()
+            if !finished { finished = checkStopRequest(stopRequested(), now: now) }
             if now - lastSupervise > 0.05 {
                 lastSupervise = now
-                if !finished { try supervise() }
+                metrics.update(workersAlive: machine.members.count, workersReady: machine.readyMembers.count,
+                               resends: machine.resends, traffic: endpoint.traffic)
+                if !finished && stop == nil { try supervise() }
             }
             if machine.phase == .waitingForWorkers {
                 reporter.progress("waiting for workers: \(machine.readyMembers.count)/\(settings.minimumWorkers) ready", now: now)
@@ -206,9 +221,10 @@ public final class CoordinatorServer {
         reportEvaluations(waiting: true)
         checkpoints.waitForPendingWrites()
         try exportResults()
-        reportSelection()
-        // SHUTDOWN may be lost: for a while, answer every message with it again.
-        let lingerUntil = MonotonicClock.now() + settings.timings.heartbeatInterval * 3 + 0.3
+        if stopped { reportStop() } else { reportSelection() }
+        // SHUTDOWN may be lost: for a while, answer every message with it again. (Stopped early, the coordinator
+        // leaves its workers waiting for it to come back.)
+        let lingerUntil = stopped ? 0 : MonotonicClock.now() + settings.timings.heartbeatInterval * 3 + 0.3
         while MonotonicClock.now() < lingerUntil {
             if case let .message(peer, envelope)? = try endpoint.receive(timeoutMilliseconds: 20),
                envelope.message.tag != MessageTag.shutdown.rawValue {
@@ -217,7 +233,10 @@ public final class CoordinatorServer {
         }
         endpoint.close()
         let traffic = endpoint.traffic
-        reporter.record(["event": "end", "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
+        metrics.update(workersAlive: 0, workersReady: 0, resends: machine.resends, traffic: traffic)
+        let finalHash = state.contentHash()
+        reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16),
+                         "wall_seconds": MonotonicClock.now() - runStartedAt, "steps": stepsRun,
                          "replica_mismatches": replicaMismatches, "resends": machine.resends,
                          "members_lost": membersLost, "seconds_to_first_step": (firstStepAt ?? runStartedAt) - runStartedAt,
                          "wire_bytes_sent": traffic.bytesSent, "wire_bytes_received": traffic.bytesReceived,
@@ -229,8 +248,9 @@ public final class CoordinatorServer {
         reporter.close()
         return RunSummary(epochs: results, steps: stepsRun, wallSeconds: MonotonicClock.now() - runStartedAt,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
-                          outputDirectory: settings.outputDirectory, finalHash: state.contentHash(),
-                          selection: selection, stoppedEarly: stoppedEarly)
+                          outputDirectory: settings.outputDirectory, finalHash: finalHash,
+                          selection: selection, stoppedEarly: stoppedEarly,
+                          stoppedBy: stopped ? stop?.reason : nil, lastStep: lastAppliedStep)
     }
 
     // MARK: directives
@@ -251,6 +271,7 @@ public final class CoordinatorServer {
                 logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
                 for chunk in chunks { send(.snapshot(chunk), to: peer) }
             case let .sendStep(peer, _, tasks):
+                if stepStartedAt == nil { stepStartedAt = MonotonicClock.now() }
                 if firstStepAt == nil {
                     firstStepAt = MonotonicClock.now()
                     epochStart = firstStepAt!
@@ -278,6 +299,7 @@ public final class CoordinatorServer {
                 logger.info("worker \(id) is ready at version \(state.version)")
             case let .memberLost(id, reason, reassigned):
                 membersLost += 1
+                metrics.workerLost()
                 reporter.clearProgress()
                 logger.warning("worker \(id) declared dead (\(reason)); reassigned \(reassigned.count) minibatch(es)")
                 reporter.record(["event": "member_lost", "worker": Int(id), "reason": reason,
@@ -304,6 +326,7 @@ public final class CoordinatorServer {
     /// Counts a refused message by `key` and logs it, at most one line per key a second (saying how many were held).
     private func noteRefusal(_ key: String, _ text: String) {
         refusals[key, default: 0] += 1
+        metrics.rejected(reason: key)
         let now = MonotonicClock.now()
         if let last = refusalLog[key], now - last.time < 1 {
             refusalLog[key] = (last.time, last.held + 1)
@@ -418,6 +441,10 @@ public final class CoordinatorServer {
         let stepInEpoch = (machine.cursor.minibatch + schedule.minibatchesPerStep - 1) / schedule.minibatchesPerStep
         let rate = Double(epochLoss.examples) / max(now - epochStart, 1e-9)
         let remaining = Double(schedule.totalSteps - Int(machine.cursor.step)) * (now - epochStart) / Double(max(stepInEpoch, 1))
+        metrics.stepApplied(seconds: now - (stepStartedAt ?? now), examples: contributions.reduce(0) { $0 + $1.examples },
+                            epoch: machine.cursor.epoch + 1, meanLoss: epochLoss.sum / Double(max(epochLoss.examples, 1)),
+                            examplesPerSecond: rate)
+        stepStartedAt = nil
         reporter.progress(String(format: "epoch %d/%d  step %d/%d  %.0f examples/s  loss %.4f  ETA %@",
                                  machine.cursor.epoch + 1, schedule.epochs, stepInEpoch, schedule.stepsPerEpoch, rate,
                                  epochLoss.sum / Double(max(epochLoss.examples, 1)), Self.duration(remaining)),
@@ -425,20 +452,29 @@ public final class CoordinatorServer {
     }
 
     /// Checkpoints the state right after an applied step (before the next starts) at epoch ends and every
-    /// `checkpointEverySteps` steps.
-    private func checkpointIfDue() {
+    /// `checkpointEverySteps` steps (`force`: now).
+    private func checkpointIfDue(force: Bool = false) {
         let c = machine.cursor
         let endOfEpoch = c.minibatch >= machine.schedule.minibatchesPerEpoch
         let due = settings.checkpointEverySteps > 0 && stepsRun % settings.checkpointEverySteps == 0
-        guard endOfEpoch || due else { return }
         let resumeAt = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
+        boundary = resumeAt
+        guard force || endOfEpoch || due else { return }
+        checkpoint(at: resumeAt)
+    }
+
+    /// Checkpoints the state, which must be the state at `resumeAt` (a step boundary).
+    private func checkpoint(at resumeAt: TrainingCursor) {
+        checkpointedAtStep = stepsRun
         // Encoded here, at this step boundary; written while training goes on.
         let started = MonotonicClock.now()
         let logger = logger
+        let metrics = metrics
         checkpoints.saveInBackground(Checkpoint(runId: runId, cursor: resumeAt, shape: shape, audit: audit,
                                                 state: state)) { result in
             switch result {
             case let .success(path):
+                metrics.checkpointWritten()
                 logger.debug("checkpoint \(path), \(String(format: "%.2f", MonotonicClock.now() - started)) s after it was taken")
             case let .failure(error):
                 logger.error("checkpoint failed: \(error)")
@@ -484,6 +520,8 @@ public final class CoordinatorServer {
             result.evaluationSeconds = evaluation.seconds
             result.elapsedSeconds += evaluation.seconds
             results.append(result)
+            self.metrics.epochEvaluated(epoch: result.epoch + 1,
+                                        recall: Dictionary(result.metrics.map { ($0.k, $0.recall) }) { a, _ in a })
             reporter.printEpoch(result)
             select(result, evaluation: evaluation)
         }
@@ -558,6 +596,47 @@ public final class CoordinatorServer {
         guard case let .unsupportedVersion(version) = error else { return nil }
         return .reject(.unsupportedVersion,
                        "this coordinator speaks protocol version \(WireCodec.protocolVersion); the worker sent version \(version)")
+    }
+
+    // MARK: stopping on a signal
+
+    /// Takes a stop request; true when training ends now, at the last applied step (see `GracefulStop`).
+    private func checkStopRequest(_ reason: String?, now: Double) -> Bool {
+        if stop == nil, let reason {
+            stop = GracefulStop(reason: reason, requestedAt: now)
+            reporter.clearProgress()
+            logger.notice("\(reason): stopping after the step in progress (step \(machine.currentStep)), with a checkpoint")
+        }
+        guard let stop, stop.stopsWithoutStep(waitingForWorkers: machine.phase == .waitingForWorkers, now: now) else {
+            return false
+        }
+        if machine.phase != .waitingForWorkers {
+            logger.warning("step \(machine.currentStep) did not finish within \(Int(stop.grace)) s of \(stop.reason): stopping at the step before it")
+        }
+        stopped = true
+        if let boundary, checkpointedAtStep != stepsRun { checkpoint(at: boundary) }
+        return true
+    }
+
+    /// Training stops right after an applied step: an epoch that it ended is still evaluated and reported; the
+    /// next step (`next`'s STEPs) is not sent.
+    private func stopAfterStep(_ next: [CoordinatorProtocol<PeerID>.Directive]) {
+        stopped = true
+        for directive in next {
+            if case let .epochFinished(epoch) = directive { finishEpoch(epoch) }
+        }
+    }
+
+    /// The last step applied (0 when none ever was).
+    private var lastAppliedStep: Int { Int(boundary?.step ?? machine.cursor.step) - 1 }
+
+    private func reportStop() {
+        let step = lastAppliedStep
+        let checkpointed = step > 0 && (boundary == nil || checkpointedAtStep == stepsRun)
+        reporter.clearProgress()
+        reporter.record(["event": "stopped", "reason": stop?.reason ?? "", "step": step,
+                         "epoch": (boundary?.epoch ?? machine.cursor.epoch) + 1, "checkpoint": checkpointed])
+        logger.notice("stopped on \(stop?.reason ?? "request") after step \(step)\(checkpointed ? "; checkpoint in \(settings.outputDirectory)" : ", before any step was checkpointed")")
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -36,6 +36,10 @@ public struct RunSummary: Sendable {
     public var selection: ModelSelection
     /// Training ended before --epochs because the validation score stopped improving.
     public var stoppedEarly: Bool
+    /// What stopped training before its end to be resumed later (`SIGTERM`); nil when it ran to its end.
+    public var stoppedBy: String? = nil
+    /// The last step applied: the one that a stopped run's checkpoint resumes after.
+    public var lastStep: Int = 0
 }
 
 /// The per-run JSON-lines metrics file and the human-readable epoch table.

@@ -6,6 +6,7 @@ import Foundation
 import Kernels
 import Logging
 import Replication
+import Telemetry
 import Transport
 
 /// `coordinator train`, the default subcommand: `coordinator --workers 3 …` runs it.
@@ -56,6 +57,8 @@ struct TrainCommand: ParsableCommand {
     var authorizedKeys: String?
     @Option(help: "Rewrite this file every second while the coordinator runs, for `coordinator healthcheck` (also MBT_STATUS_FILE).")
     var statusFile: String?
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9464 (port 0 picks a free port; also MBT_METRICS_ADDRESS; default: none).")
+    var metricsAddress: String?
 
     // Model and loss
     @Option(help: "A named set of settings: \(TrainingPreset.all.map { "`\($0.name)` (\($0.summary))" }.joined(separator: "; ")). Flags given as well override it.")
@@ -259,6 +262,7 @@ struct TrainCommand: ParsableCommand {
         logger.info("BLAS: \(BLAS.summary)")
         let status = StatusFile(path: statusFile)
         status.write("starting")
+        let signals = StopSignals(logger: logger, firstSignalMeans: "finishing the step in progress, then checkpointing and exiting")
         // Flags and key files are checked before the data loads; a preset then sizes what depends on the catalogue.
         _ = try settings()
         let curve = try curveServer(logger: logger)
@@ -285,6 +289,14 @@ struct TrainCommand: ParsableCommand {
         }
         status.write("loaded")
         let server = try CoordinatorServer(settings: settings, data: data, logger: logger)
+        var metricsEndpoint: MetricsEndpoint?
+        if let metricsAddress {
+            let metrics = PrometheusCoordinatorMetrics()
+            metricsEndpoint = try metrics.export.serve(on: metricsAddress)
+            server.metrics = metrics
+            logger.info("metrics at http://\(metricsEndpoint!.boundAddress)/metrics")
+        }
+        defer { metricsEndpoint?.stop() }
         var local: LocalWorkers?
         if spawnWorkers > 0 {
             let executable = workerExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0])
@@ -294,12 +306,16 @@ struct TrainCommand: ParsableCommand {
                                      logger: logger)
         }
         defer { local?.finish() }
-        let summary = try server.run {
+        let summary = try server.run(supervise: {
             status.writeIfDue("running")
             try local?.check()
+        }, stopRequested: { signals.reason })
+        status.write(summary.stoppedBy == nil ? "finished" : "stopped")
+        if let reason = summary.stoppedBy {
+            local?.terminate()   // (they got the signal too, or would wait for a coordinator that is not coming back)
+            logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
         }
-        status.write("finished")
-        if let last = summary.epochs.last {
+        if let last = summary.epochs.last, summary.stoppedBy == nil {
             let figures = last.metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }
             print("done: \(summary.epochs.count) epochs\(summary.stoppedEarly ? " (stopped early)" : ""), \(summary.steps) steps in \(String(format: "%.1f", summary.wallSeconds)) s; last epoch \(figures.joined(separator: "  ")); output in \(summary.outputDirectory)")
             for line in CoordinatorServer.selectionLines(summary.selection) { print(line) }

@@ -59,6 +59,8 @@ public final class WorkerClient {
     /// Messages from the coordinator refused by key, and when each key was last logged.
     public private(set) var refusals: [String: Int] = [:]
     private var refusalLoggedAt: [String: Double] = [:]
+    /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
+    public var metrics: any WorkerMetrics = WorkerMetricsOff()
 
     struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
 
@@ -73,11 +75,19 @@ public final class WorkerClient {
                                  limits: settings.limits, now: MonotonicClock.now())
     }
 
-    /// Runs until the coordinator says SHUTDOWN (or refuses this worker).
-    public func run() throws -> WorkerReport {
+    /// Runs until the coordinator says SHUTDOWN (or refuses this worker), or until `stopRequested` gives a reason
+    /// (`SIGTERM`): the tasks in hand are finished and sent first.
+    public func run(stopRequested: () -> String? = { nil }) throws -> WorkerReport {
         defer { endpoint.close() }
         logger.info("worker \(settings.name) connecting to \(settings.coordinator)")
         while true {
+            if let reason = stopRequested() {
+                logger.notice("\(reason): leaving after \(computed) minibatches")
+                // The gradients just sent may still be queued (sockets close with LINGER 0): give them time to leave.
+                let flushUntil = MonotonicClock.now() + 0.3
+                while MonotonicClock.now() < flushUntil { _ = try? endpoint.receive(timeoutMilliseconds: 50) }
+                return WorkerReport(exitCode: 0, reason: reason, tasksComputed: computed, tasksAnsweredFromCache: fromCache)
+            }
             var directives = machine.tick(now: MonotonicClock.now())
             try noticeLongWait()
             if let received = try endpoint.receive(timeoutMilliseconds: 50) {
@@ -85,8 +95,14 @@ public final class WorkerClient {
                 case let .message(_, envelope):
                     directives += machine.received(envelope.message, now: MonotonicClock.now())
                 case let .malformed(_, error):
+                    metrics.rejected(reason: "malformed")
                     logger.warning("rejected a malformed message from the coordinator: \(error)")
                 }
+            }
+            if case .ready = machine.phase {
+                metrics.update(training: true, replicaVersion: replica?.version ?? 0, traffic: endpoint.traffic)
+            } else {
+                metrics.update(training: false, replicaVersion: replica?.version ?? 0, traffic: endpoint.traffic)
             }
             if let report = try execute(directives) { return report }
         }
@@ -156,6 +172,7 @@ public final class WorkerClient {
                 return WorkerReport(exitCode: code, reason: reason, tasksComputed: computed,
                                     tasksAnsweredFromCache: fromCache)
             case let .refused(refusal):
+                metrics.rejected(reason: refusal.key)
                 refusals[refusal.key, default: 0] += 1
                 let now = MonotonicClock.now()
                 if now - (refusalLoggedAt[refusal.key] ?? -.infinity) >= 1 {
@@ -180,10 +197,13 @@ public final class WorkerClient {
             let key = TaskKeyPair(epoch: task.epoch, minibatch: task.minibatch)
             if let cached = cache.gradients[key] {
                 fromCache += 1
+                metrics.answeredFromCache()
                 try send(.gradient(cached))
                 continue
             }
+            let started = MonotonicClock.now()
             let gradient = computer.gradient(for: task, step: step, replica: replica, hash: hash)
+            metrics.minibatchComputed(seconds: MonotonicClock.now() - started)
             cache.gradients[key] = gradient
             computed += 1
             try send(.gradient(gradient))

@@ -3,6 +3,7 @@ import CommandSupport
 import Foundation
 import Kernels
 import Logging
+import Telemetry
 import Transport
 import Worker
 
@@ -56,6 +57,8 @@ struct WorkerCommand: ParsableCommand {
     var coordinatorPublicKey: String?
     @Option(help: "Rewrite this file every second while the worker process runs, for `coordinator healthcheck` (also MBT_STATUS_FILE).")
     var statusFile: String?
+    @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9464 (port 0 picks a free port; also MBT_METRICS_ADDRESS; default: none).")
+    var metricsAddress: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -114,7 +117,17 @@ struct WorkerCommand: ParsableCommand {
         settings.limits.memoryBytes = maxMemory > 0
             ? maxMemory << 20 : Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
         if exitWithParent { Self.exitWhenOrphaned(logger: logger) }
-        let report = try WorkerClient(settings: settings, logger: logger).run()
+        let signals = StopSignals(logger: logger, firstSignalMeans: "finishing the minibatches in hand, then leaving")
+        let client = try WorkerClient(settings: settings, logger: logger)
+        var metricsEndpoint: MetricsEndpoint?
+        if let metricsAddress {
+            let metrics = PrometheusWorkerMetrics()
+            metricsEndpoint = try metrics.export.serve(on: metricsAddress)
+            client.metrics = metrics
+            logger.info("metrics at http://\(metricsEndpoint!.boundAddress)/metrics")
+        }
+        defer { metricsEndpoint?.stop() }
+        let report = try client.run(stopRequested: { signals.reason })
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
