@@ -20,14 +20,15 @@ public struct RowBlock: Equatable, Sendable {
     public var count: Int { ids.count }
     public var isEmpty: Bool { ids.isEmpty }
 
-    /// Checks what the wire cannot know, before a receiver uses the block: a non-empty block has width `dim`,
+    /// Checks what the wire cannot know, before a receiver uses the block: the block (an empty one too) has width `dim`,
     /// every id is below `rowLimit` and appears once, and every value is finite with magnitude at most `maxAbs`.
     /// `what` names the block in the refusal (`gradient users`, `step bankDelta`).
     public func validate(rowLimit: Int, dim expectedDim: Int, _ what: String,
                          maxAbs: Float = .greatestFiniteMagnitude) throws(Refusal) {
-        if ids.isEmpty { return }
         let key = String(what.map { $0 == " " ? "_" : $0 })
+        // An empty block too: a receiver scatters and sums blocks by their dim.
         guard dim == expectedDim else { throw .invalid("\(key)_dim", "\(what) has dim \(dim), expected \(expectedDim)") }
+        if ids.isEmpty { return }
         if let bad = ids.first(where: { Int($0) >= rowLimit }) {
             throw .invalid("\(key)_row_range", "\(what) row id \(bad) is not below \(rowLimit)")
         }

@@ -123,6 +123,7 @@ final class HostileCoordinatorTests: XCTestCase {
         }
         let hostile: [Message] = [
             step(users: rows([50])), step(items: rows([0xFFFF_FFFF])), step(bank: rows([3], dim: d + 1)),
+            step(bank: RowBlock.empty(dim: 0)),
             step(users: rows([1], value: .nan)), step(items: rows([2, 2])), step(version: .max),
             step(tasks: [MinibatchTask(epoch: 0, minibatch: 0, users: [50], items: [1])]),
             step(tasks: [MinibatchTask(epoch: 0, minibatch: 0, users: [1], items: [40])]),

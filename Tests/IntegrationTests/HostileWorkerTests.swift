@@ -49,7 +49,7 @@ final class HostileWorkerTests: XCTestCase {
 
     enum Spoil: CaseIterable {
         case rowBeyondTable, wrongDim, noExamples, extraExample, nanValues, infValues, hugeValues, duplicateRows,
-             foreignUser, nanLoss, foreignItem, impossibleLoss
+             foreignUser, nanLoss, foreignItem, impossibleLoss, emptyBlockOfDimZero
 
         func apply(_ g: inout Gradient, spec: TrainingSpec, task: MinibatchTask) {
             let dim = spec.dim
@@ -71,6 +71,7 @@ final class HostileWorkerTests: XCTestCase {
                 let outsider = (0 ..< UInt32(spec.items)).first { !task.items.contains($0) }!
                 g.items = RowBlock(dim: dim, ids: [outsider], values: [Float](repeating: 1, count: dim))
             case .impossibleLoss: g.lossSum = -1e6
+            case .emptyBlockOfDimZero: g.items = RowBlock.empty(dim: 0)
             }
         }
     }
@@ -102,7 +103,9 @@ final class HostileWorkerTests: XCTestCase {
             for (n, group) in stride(from: 0, to: Spoil.allCases.count, by: 3).enumerated() {
                 let attacker = try Attacker(port: port)
                 let (step, task) = try XCTUnwrap(attacker.joinAndTakeATask(name: "spoiler\(n)"), "spoiler \(n) got no task")
-                for spoil in Spoil.allCases[group ..< min(group + 3, Spoil.allCases.count)] {
+                // Three spoiled answers each (the last group repeats its last kind): the third drops the attacker.
+                for k in 0 ..< 3 {
+                    let spoil = Spoil.allCases[min(group + k, Spoil.allCases.count - 1)]
                     var g = attacker.plausibleGradient(for: task, of: step)
                     spoil.apply(&g, spec: attacker.spec!, task: task)
                     try attacker.send(.gradient(g))
@@ -130,7 +133,7 @@ final class HostileWorkerTests: XCTestCase {
         let log = attacked.coordinator.log
 
         // Every attacker was told, and the ones that broke rules were dropped.
-        for name in ["thief", "spoiler0", "spoiler1", "spoiler2", "spoiler3"] {
+        for name in ["thief", "spoiler0", "spoiler1", "spoiler2", "spoiler3", "spoiler4"] {
             XCTAssertTrue(outcome[name]?.contains(.dropped) ?? false, "\(name): \(outcome[name] ?? [])")
         }
         XCTAssertEqual(outcome["thief"]?.filter { $0 == .notAssigned }.count, 3)
@@ -143,7 +146,7 @@ final class HostileWorkerTests: XCTestCase {
         for key in ["not_assigned", "gradient_foreign_user", "gradient_users_dim", "gradient_examples",
                     "gradient_users_not_finite", "gradient_items_not_finite", "gradient_users_too_large",
                     "gradient_users_duplicate_row", "gradient_loss_not_finite", "gradient_foreign_item",
-                    "gradient_loss_range", "snapshot_rate", "too_many_workers"] {
+                    "gradient_loss_range", "gradient_items_dim", "snapshot_rate", "too_many_workers"] {
             XCTAssertGreaterThan(rejected[key] ?? 0, 0, "\(key) not counted: \(rejected)")
         }
         XCTAssertGreaterThanOrEqual(end["hung_members"] as? Int ?? 0, 1)

@@ -69,6 +69,7 @@ final class PeerInputValidationTests: XCTestCase {
             (step(items: block([20])), "step_itemDelta_row_range"),
             (step(bank: block([0xFFFF_FFFF])), "step_bankDelta_row_range"),
             (step(users: block([1], dim: 5)), "step_userDelta_dim"),
+            (step(bank: RowBlock.empty(dim: 0)), "step_bankDelta_dim"),
             (step(items: block([2, 2])), "step_itemDelta_duplicate_row"),
             (step(bank: block([1], value: .nan)), "step_bankDelta_not_finite"),
             (step(users: block([1], value: .infinity)), "step_userDelta_not_finite"),

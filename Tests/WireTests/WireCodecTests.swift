@@ -290,7 +290,9 @@ final class WireCodecTests: XCTestCase {
         XCTAssertNoThrow(try block.validate(rowLimit: 5, dim: 2, "users"))
         XCTAssertThrowsError(try block.validate(rowLimit: 4, dim: 2, "users"))
         XCTAssertThrowsError(try block.validate(rowLimit: 5, dim: 3, "users"))
-        XCTAssertNoThrow(try RowBlock.empty(dim: 0).validate(rowLimit: 0, dim: 8, "users"))
+        XCTAssertNoThrow(try RowBlock.empty(dim: 8).validate(rowLimit: 0, dim: 8, "users"))
+        // An empty block of another dim would still trip a receiver's scatter or sum.
+        XCTAssertThrowsError(try RowBlock.empty(dim: 0).validate(rowLimit: 0, dim: 8, "users"))
     }
 
     func testErrorsDescribeThemselves() {

@@ -101,6 +101,7 @@ final class GradientContractTests: XCTestCase {
         XCTAssertEqual(refused { $0.users.values[3] = 3e38 }, "gradient_users_too_large")
         XCTAssertEqual(refused { $0.users.ids[1] = $0.users.ids[0] }, "gradient_users_duplicate_row")
         XCTAssertEqual(refused { $0.users = RowBlock(dim: 3, ids: [0], values: [1, 2, 3]) }, "gradient_users_dim")
+        XCTAssertEqual(refused { $0.items = RowBlock.empty(dim: 0) }, "gradient_items_dim")
         XCTAssertEqual(refused { g in
             let outsider = (0 ..< UInt32(users)).first { !t.users.contains($0) }!
             g.users = RowBlock(dim: dim, ids: [outsider], values: [0.1, 0.1, 0.1, 0.1])
