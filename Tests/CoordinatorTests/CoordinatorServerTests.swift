@@ -14,9 +14,9 @@ final class CoordinatorServerTests: XCTestCase {
     }
 
     func testDurationsReadAsAPersonWouldSayThem() {
-        XCTAssertEqual(CoordinatorServer.duration(42), "42s")
-        XCTAssertEqual(CoordinatorServer.duration(125), "2m5s")
-        XCTAssertEqual(CoordinatorServer.duration(3 * 3600 + 120), "3h2m")
-        XCTAssertEqual(CoordinatorServer.duration(.nan), "?")
+        XCTAssertEqual(RunReporter.duration(42), "42s")
+        XCTAssertEqual(RunReporter.duration(125), "2m5s")
+        XCTAssertEqual(RunReporter.duration(3 * 3600 + 120), "3h2m")
+        XCTAssertEqual(RunReporter.duration(.nan), "?")
     }
 }
