@@ -74,7 +74,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix", "Transport"], path: "Tests/TestSupport"),
         .testTarget(name: "SplitMixTests", dependencies: ["SplitMix"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "MemoryBankTests", dependencies: ["MemoryBank", "Kernels", "TestSupport"]),
@@ -90,7 +90,10 @@ let package = Package(
             "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Kernels", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Coordinator", "Worker", "Dataset", "Kernels", "Transport", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

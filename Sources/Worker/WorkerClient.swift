@@ -44,7 +44,8 @@ public struct WorkerReport: Sendable {
 public final class WorkerClient {
     private let settings: WorkerSettings
     private let logger: Logger
-    private let endpoint: DealerEndpoint
+    private let endpoint: any DealerTransport
+    private let clock: any ShellClock
     private var machine: WorkerProtocol
     private var replica: Replica?
     private var computer: TaskComputer?
@@ -62,15 +63,19 @@ public final class WorkerClient {
 
     struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
 
-    public init(settings: WorkerSettings, logger: Logger) throws {
+    /// `transport`: where the messages go; nil connects a ZeroMQ DEALER to `settings.coordinator`. `clock`: the only
+    /// clock the shell reads.
+    public init(settings: WorkerSettings, logger: Logger, transport: (any DealerTransport)? = nil,
+                clock: any ShellClock = SystemClock()) throws {
         self.settings = settings
         self.logger = logger
+        self.clock = clock
         let incarnation = UInt64.random(in: 1 ... .max)
-        endpoint = try DealerEndpoint(connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes,
-                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
-                                                               curve: settings.curve.map { .client($0) }))
+        endpoint = try transport ?? DealerEndpoint(
+            connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes, logger: logger,
+            options: EndpointOptions(faults: settings.faults ?? .none, curve: settings.curve.map { .client($0) }))
         machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
-                                 limits: settings.limits, now: MonotonicClock.now())
+                                 limits: settings.limits, now: clock.now())
     }
 
     /// Runs until the coordinator says SHUTDOWN (or refuses this worker).
@@ -78,12 +83,12 @@ public final class WorkerClient {
         defer { endpoint.close() }
         logger.info("worker \(settings.name) connecting to \(settings.coordinator)")
         while true {
-            var directives = machine.tick(now: MonotonicClock.now())
+            var directives = machine.tick(now: clock.now())
             try noticeLongWait()
             if let received = try endpoint.receive(timeoutMilliseconds: 50) {
                 switch received {
                 case let .message(_, envelope):
-                    directives += machine.received(envelope.message, now: MonotonicClock.now())
+                    directives += machine.received(envelope.message, now: clock.now())
                 case let .malformed(_, error):
                     logger.warning("rejected a malformed message from the coordinator: \(error)")
                 }
@@ -98,7 +103,7 @@ public final class WorkerClient {
             joiningSince = nil
             return
         }
-        let now = MonotonicClock.now()
+        let now = clock.now()
         guard let since = joiningSince else {
             joiningSince = now
             lastWaitingNotice = now
@@ -137,7 +142,7 @@ public final class WorkerClient {
                 do {
                     if case let .complete(version) = try replica.receive(chunk) {
                         logger.debug("snapshot at version \(version) loaded")
-                        queue.append(contentsOf: machine.snapshotLoaded(version: version, now: MonotonicClock.now()))
+                        queue.append(contentsOf: machine.snapshotLoaded(version: version, now: clock.now()))
                     }
                 } catch {
                     logger.error("\(error); asking for a new snapshot")
@@ -157,7 +162,7 @@ public final class WorkerClient {
                                     tasksAnsweredFromCache: fromCache)
             case let .refused(refusal):
                 refusals[refusal.key, default: 0] += 1
-                let now = MonotonicClock.now()
+                let now = clock.now()
                 if now - (refusalLoggedAt[refusal.key] ?? -.infinity) >= 1 {
                     refusalLoggedAt[refusal.key] = now
                     logger.warning("refused a message from the coordinator (\(refusals[refusal.key]!) so far): \(refusal)")

@@ -12,11 +12,4 @@ final class CoordinatorServerTests: XCTestCase {
         XCTAssertNil(CoordinatorServer.answer(to: .checksumMismatch(declared: 1, computed: 2)))
         XCTAssertNil(CoordinatorServer.answer(to: .badFrameCount(3)))
     }
-
-    func testDurationsReadAsAPersonWouldSayThem() {
-        XCTAssertEqual(RunReporter.duration(42), "42s")
-        XCTAssertEqual(RunReporter.duration(125), "2m5s")
-        XCTAssertEqual(RunReporter.duration(3 * 3600 + 120), "3h2m")
-        XCTAssertEqual(RunReporter.duration(.nan), "?")
-    }
 }
