@@ -1,3 +1,4 @@
+import RunSettings
 import Wire
 
 /// What one peer may cost the run (`PeerLimits`): refusals and dropping, snapshot slots and their rate, hung

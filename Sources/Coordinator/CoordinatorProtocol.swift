@@ -1,3 +1,4 @@
+import RunSettings
 import Wire
 
 /// What the coordinator's shell must do after an event.

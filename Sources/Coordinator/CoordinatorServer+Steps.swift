@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import RunSettings
 import Transport
 import Wire
 

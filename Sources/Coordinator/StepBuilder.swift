@@ -1,6 +1,7 @@
 import Dataset
 import Kernels
 import Replication
+import RunSettings
 import Wire
 
 /// The current step's work: its tasks materialised from the epoch plan (once each), the rule each task's GRADIENT

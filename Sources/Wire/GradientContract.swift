@@ -1,3 +1,5 @@
+import RunSettings
+
 /// What the coordinator accepts as the GRADIENT of one task, derived from the task and the run's spec before the
 /// answer arrives: `examples` equal to the task's pair count, user rows only of the task's users, item rows only of
 /// the items its loss trains (its positives, and its negatives when they are live), each row once, every value
@@ -73,10 +75,10 @@ extension TrainingSpec {
     /// most 1/τ (1/τ⁺ for a bilateral positive; 1 + w for CCL, 1 for BPR) per pair, and a similarity's derivative
     /// at most a row's norm (dot) or one over it (cosine); 10⁴ allows rows of norm 10⁴ (dot) or 10⁻⁴ (cosine).
     public func maxGradientValue(pairs: Int) -> Float {
-        let perLogit: Float = switch loss {
-        case Self.lossBPR: 1
-        case Self.lossCCL: 1 + cclNegativeWeight
-        default: 1 / temperature + 1 / (positiveTemperature ?? temperature)
+        let perLogit: Float = switch loss.kind {
+        case .bpr: 1
+        case .ccl: 1 + loss.cclNegativeWeight
+        default: 1 / loss.temperature + 1 / (loss.positiveTemperature ?? loss.temperature)
         }
         let bound = 1e4 * Float(max(pairs, 1)) * max(perLogit, 1)
         return bound.isFinite ? bound : .greatestFiniteMagnitude
@@ -89,17 +91,17 @@ extension TrainingSpec {
     public func lossSumRange(pairs: Int) -> ClosedRange<Double> {
         let n = Double(pairs)
         let slack = 1e-3 * n + 1e-6
-        let tau = Double(temperature)
-        let cosine = similarity == Self.similarityCosine && loss != Self.lossMNR && loss != Self.lossBPR
-        let columns = Double(negatives + pairs + 1)
-        switch loss {
-        case Self.lossBPR:
+        let tau = Double(loss.temperature)
+        let cosine = loss.effectiveSimilarity == .cosine
+        let columns = Double(loss.negatives + pairs + 1)
+        switch loss.kind {
+        case .bpr:
             return -slack ... .greatestFiniteMagnitude
-        case Self.lossCCL:
-            return -slack ... n * (2 + 2 * Double(cclNegativeWeight)) + slack
+        case .ccl:
+            return -slack ... n * (2 + 2 * Double(loss.cclNegativeWeight)) + slack
         default:
-            let bounded = cosine && !logQCorrection
-            if let positive = positiveTemperature.map(Double.init) {
+            let bounded = cosine && !loss.logQCorrection
+            if let positive = loss.positiveTemperature.map(Double.init) {
                 guard bounded else { return -Double.greatestFiniteMagnitude ... .greatestFiniteMagnitude }
                 let reach = 1 / positive + 1 / tau
                 return -n * reach - slack ... n * (reach + log(columns)) + slack

@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Logging
 import Replication
+import RunSettings
 import Transport
 import Wire
 
@@ -52,7 +53,7 @@ public final class WorkerClient {
     private var verifyReplicas = false
     private var sequence: UInt64 = 0
     /// Gradients of the current step and version, by minibatch: a resent STEP is answered from here.
-    private var cache: (step: UInt64, version: UInt64, gradients: [TaskKeyPair: Gradient]) = (0, 0, [:])
+    private var cache: (step: UInt64, version: UInt64, gradients: [TaskKey: Gradient]) = (0, 0, [:])
     private var joiningSince: Double?
     private var lastWaitingNotice = 0.0
     private var computed = 0
@@ -60,8 +61,6 @@ public final class WorkerClient {
     /// Messages from the coordinator refused by key, and when each key was last logged.
     public private(set) var refusals: [String: Int] = [:]
     private var refusalLoggedAt: [String: Double] = [:]
-
-    struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
 
     /// `transport`: where the messages go; nil connects a ZeroMQ DEALER to `settings.coordinator`. `clock`: the only
     /// clock the shell reads.
@@ -182,7 +181,7 @@ public final class WorkerClient {
         if cache.step != step || cache.version != version { cache = (step, version, [:]) }
         let hash = verifyReplicas ? replica.contentHash() : 0
         for task in tasks {
-            let key = TaskKeyPair(epoch: task.epoch, minibatch: task.minibatch)
+            let key = TaskKey(epoch: task.epoch, minibatch: task.minibatch)
             if let cached = cache.gradients[key] {
                 fromCache += 1
                 try send(.gradient(cached))

@@ -1,4 +1,5 @@
 @testable import Coordinator
+import RunSettings
 import Wire
 import XCTest
 

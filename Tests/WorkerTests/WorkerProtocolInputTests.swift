@@ -10,8 +10,8 @@ extension WorkerProtocolTests {
 
     func testASpecTheWorkerCannotHonourEndsItWithAClearReason() {
         var bad = spec
-        for edit: (inout TrainingSpec) -> Void in [{ $0.temperature = 0 }, { $0.temperature = .nan }, { $0.dim = 0 },
-                                                  { $0.negatives = 0xFFFF_FFFF }, { $0.users = 0xFFFF_FFFF }] {
+        for edit: (inout TrainingSpec) -> Void in [{ $0.loss.temperature = 0 }, { $0.loss.temperature = .nan },
+                                                  { $0.dim = 0 }, { $0.loss.negatives = 0xFFFF_FFFF }, { $0.users = 0xFFFF_FFFF }] {
             bad = spec
             edit(&bad)
             var w = WorkerProtocol(incarnation: 5, name: "w", now: 0)

@@ -1,12 +1,14 @@
+import RunSettings
 import Wire
 @testable import Worker
 import XCTest
 
 /// The worker's protocol driven by messages and a manual clock, without sockets.
 final class WorkerProtocolTests: XCTestCase {
-    let spec = TrainingSpec(users: 3, items: 4, dim: 2, loss: 0, similarity: 0, sampler: 0, logQCorrection: false,
-                            mixInBatch: false, removeAccidentalHits: true, verifyReplicas: false, temperature: 0.2,
-                            negatives: 2, popularityAlpha: 0.75, seed: 1, popularity: [])
+    let spec = TrainingSpec(users: 3, items: 4, dim: 2,
+                            loss: LossSettings(kind: .bankInfoNCE, temperature: 0.2, negatives: 2,
+                                               removeAccidentalHits: true),
+                            sampler: .uniform, popularityAlpha: 0.75, seed: 1)
 
     func empty() -> RowBlock { RowBlock(dim: 2, ids: [], values: []) }
 
