@@ -92,7 +92,8 @@ let package = Package(
             "Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "RunSettings",
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
-            "Worker", "Replication", "Wire", "Kernels", "MemoryBank", "RunSettings", "TestSupport",
+            "Worker", "Replication", "Wire", "Kernels", "MemoryBank", "RunSettings", "Transport", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CommandSupportTests", dependencies: [
             "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
