@@ -6,9 +6,9 @@ import Replication
 import Transport
 import Wire
 
-/// The coordinator's shell: moves bytes between its transport and `CoordinatorProtocol`, and carries out the
+/// The coordinator's shell: moves bytes between its transport and `CoordinatorMachine`, and carries out the
 /// directives of the protocol and of the run policy on the training state. The decisions live elsewhere: who is
-/// alive and what each worker computes in `CoordinatorProtocol`; early stopping, the time limit, checkpoints, the
+/// alive and what each worker computes in `CoordinatorMachine`; early stopping, the time limit, checkpoints, the
 /// audit and evaluations in `RunPolicy`; the STEP messages in `StepBuilder`; what the user sees in `RunReporter`.
 /// It reads the time only through `clock`.
 public final class CoordinatorServer {
@@ -18,7 +18,7 @@ public final class CoordinatorServer {
     let endpoint: any RouterTransport
     let clock: any ShellClock
     let state: TrainingState
-    var machine: CoordinatorProtocol<PeerID>
+    var machine: CoordinatorMachine<PeerID>
     var policy: RunPolicy
     var steps: StepBuilder
     let spec: TrainingSpec
@@ -75,7 +75,7 @@ public final class CoordinatorServer {
         let minibatches = (data.trainCount + settings.effectiveMinibatchSize - 1) / settings.effectiveMinibatchSize
         let schedule = TrainingSchedule(epochs: settings.epochs, minibatchesPerEpoch: minibatches,
                                         minibatchesPerStep: settings.minibatchesPerStep)
-        machine = CoordinatorProtocol(runId: runId, schedule: schedule, timings: settings.timings,
+        machine = CoordinatorMachine(runId: runId, schedule: schedule, timings: settings.timings,
                                       minimumWorkers: settings.minimumWorkers, cursor: start.cursor,
                                       limits: settings.peerLimits)
         delta = .empty(at: start.cursor.version, dim: settings.dim)
@@ -124,6 +124,8 @@ public final class CoordinatorServer {
         }))
         var finished = machine.phase == .finished
         var lastSupervise = 0.0
+        // The one check of whether the run goes on: `finished` is set when the machine says `.trainingFinished`
+        // (its schedule ended, or the run policy ended it after an epoch); `supervise` may throw to abort instead.
         while !finished {
             var directives = machine.tick(now: clock.now())
             var budget = 64

@@ -208,7 +208,7 @@ public struct RunPolicy: Sendable {
     /// Training has finished (the machine's `.trainingFinished`).
     public mutating func trainingFinished() { finished = true }
 
-    /// Ends training with the epoch in progress, as `CoordinatorProtocol.endAfterEpoch` does.
+    /// Ends training with the epoch in progress, as `CoordinatorMachine.endAfterEpoch` does.
     private mutating func stop(epochInProgress epoch: Int) -> [RunDirective] {
         lastEpoch = min(lastEpoch, epoch + 1)
         return [.endAfterEpoch(epoch)]

@@ -69,7 +69,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "CCL: margin of the negative term.") var cclMargin = RunDefaults.cclMargin
     @Option(help: "CCL: weight of the mean negative term.") var cclNegativeWeight = RunDefaults.cclNegativeWeight
     @Option(help: "Similarity: cosine or dot (default: cosine; dot for mnr and bpr).") var similarity: String?
-    @Option(help: "Softmax temperature τ (default \(RunDefaults.temperature); \(LossSettings.defaultTemperature(for: .mnr)) for mnr).") var temperature: Float?
+    @Option(help: "Softmax temperature τ (default \(RunDefaults.temperature); \(String(format: "%g", Double(LossSettings.defaultTemperature(for: .mnr)))) for mnr).") var temperature: Float?
     @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + log Σ exp(s⁻/τ) with the positive outside the sum; τ⁺ > τ pulls positives less than it pushes negatives (softmax losses; default: plain InfoNCE).")
     var positiveTemperature: Float?
     @Option(help: "Bank negatives K per minibatch (default \(RunDefaults.negatives)).") var negatives: Int?

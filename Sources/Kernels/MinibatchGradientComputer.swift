@@ -124,22 +124,19 @@ public final class MinibatchGradientComputer {
             }
             lossSum = items.withUnsafeBufferPointer { itemIdBuffer in
                 negatives.withUnsafeBufferPointer { negIdBuffer in
-                    !fused ? contrastiveSoftmaxForwardBackward(
-                        q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
-                        batch: B, negatives: K, dim: d, inBatch: inBatch, temperature: temperature,
-                        positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
-                        negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
-                        negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        positiveTemperature: settings.positiveTemperature, ccl: ccl, seen: seen,
+                    let rows = ContrastiveRows(q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
+                                               batch: B, negatives: K, dim: d)
+                    let masks = LogitMasks(positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
+                                           negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
+                                           negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
+                                           seen: seen)
+                    return !fused ? contrastiveSoftmaxForwardBackward(
+                        rows, inBatch: inBatch, temperature: temperature,
+                        positiveTemperature: settings.positiveTemperature, ccl: ccl, masks: masks,
                         logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: live ? s + dnAt : nil)
                     : bankContrastiveForwardBackward(
-                        q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
-                        batch: B, negatives: K, dim: d, temperature: temperature,
-                        positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
-                        negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
-                        negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
-                        positiveTemperature: settings.positiveTemperature, seen: seen,
+                        rows, temperature: temperature, positiveTemperature: settings.positiveTemperature,
+                        masks: masks, logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
                         block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
                         threads: kernelThreads)
                 }

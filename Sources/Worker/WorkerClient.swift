@@ -12,7 +12,7 @@ public struct WorkerSettings: Sendable {
     public var coordinator: String
     public var name: String
     public var maxMessageBytes: Int
-    public var timings: WorkerProtocol.Timings
+    public var timings: WorkerMachine.Timings
     /// Fault injection on this worker's sends (`drop=0.05,...`); nil for none.
     public var faults: FaultSettings?
     /// CurveZMQ: this worker's key pair and the coordinator's public key; nil = plain text.
@@ -23,7 +23,7 @@ public struct WorkerSettings: Sendable {
     public var limits = InputLimits()
 
     public init(coordinator: String, name: String, maxMessageBytes: Int = 1 << 30,
-                timings: WorkerProtocol.Timings = .init(), faults: FaultSettings? = nil) {
+                timings: WorkerMachine.Timings = .init(), faults: FaultSettings? = nil) {
         self.coordinator = coordinator
         self.name = name
         self.maxMessageBytes = maxMessageBytes
@@ -40,14 +40,14 @@ public struct WorkerReport: Sendable {
     public var tasksAnsweredFromCache: Int
 }
 
-/// The worker's shell: moves bytes between the socket and `WorkerProtocol`, and carries out its directives on the
+/// The worker's shell: moves bytes between the socket and `WorkerMachine`, and carries out its directives on the
 /// replica and the gradient computation.
 public final class WorkerClient {
     private let settings: WorkerSettings
     private let logger: Logger
     private let endpoint: any DealerTransport
     private let clock: any ShellClock
-    private var machine: WorkerProtocol
+    private var machine: WorkerMachine
     private var replica: Replica?
     private var computer: TaskComputer?
     private var verifyReplicas = false
@@ -73,7 +73,7 @@ public final class WorkerClient {
         endpoint = try transport ?? DealerEndpoint(
             connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes, logger: logger,
             options: EndpointOptions(faults: settings.faults ?? .none, curve: settings.curve.map { .client($0) }))
-        machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
+        machine = WorkerMachine(incarnation: incarnation, name: settings.name, timings: settings.timings,
                                  limits: settings.limits, now: clock.now())
     }
 

@@ -43,7 +43,7 @@ final class InMemoryRunTests: XCTestCase {
     func startWorker(_ dealer: InMemoryNetwork.Dealer, name: String, done: XCTestExpectation) {
         let thread = Thread {
             do {
-                let timings = WorkerProtocol.Timings(heartbeatInterval: 0.1, coordinatorTimeout: 1, helloInterval: 0.05)
+                let timings = WorkerMachine.Timings(heartbeatInterval: 0.1, coordinatorTimeout: 1, helloInterval: 0.05)
                 let client = try WorkerClient(settings: WorkerSettings(coordinator: "inmemory://coordinator", name: name,
                                                                        timings: timings),
                                               logger: Self.quiet, transport: dealer)

@@ -5,7 +5,7 @@ import XCTest
 
 /// What one peer may cost the run (`PeerLimits`), driven through the pure protocol: refusals and dropping, tasks
 /// answered by the wrong member, snapshot slots and their rate, the member cap, hung members, names in logs.
-extension CoordinatorProtocolTests {
+extension CoordinatorMachineTests {
     func rejects(_ d: [Directive], _ peer: String, _ reason: RejectReason) -> Bool {
         d.contains { if case .send(peer, .reject(reason, _)) = $0 { true } else { false } }
     }
