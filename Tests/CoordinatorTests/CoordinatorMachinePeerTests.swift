@@ -1,10 +1,11 @@
 @testable import Coordinator
+import RunSettings
 import Wire
 import XCTest
 
 /// What one peer may cost the run (`PeerLimits`), driven through the pure protocol: refusals and dropping, tasks
 /// answered by the wrong member, snapshot slots and their rate, the member cap, hung members, names in logs.
-extension CoordinatorProtocolTests {
+extension CoordinatorMachineTests {
     func rejects(_ d: [Directive], _ peer: String, _ reason: RejectReason) -> Bool {
         d.contains { if case .send(peer, .reject(reason, _)) = $0 { true } else { false } }
     }
@@ -141,7 +142,7 @@ extension CoordinatorProtocolTests {
     }
 }
 
-extension CoordinatorProtocolTests {
+extension CoordinatorMachineTests {
     func testARepeatedHelloGetsItsWelcomeAgainAtMostOnceASecond() {
         var m = makeMachine()
         _ = m.received(hello("a"), from: "a", now: 0)
@@ -154,7 +155,7 @@ extension CoordinatorProtocolTests {
     }
 }
 
-extension CoordinatorProtocolTests {
+extension CoordinatorMachineTests {
     /// 60 HELLOs from connections that then fall silent cost two snapshots, not sixty: when the first two die, the
     /// members queued behind them are dying too and get nothing.
     func testAHelloFloodCostsTwoSnapshots() {

@@ -3,27 +3,27 @@ import Wire
 import XCTest
 
 /// What the worker does with a coordinator's message that it cannot or must not use.
-extension WorkerProtocolTests {
+extension WorkerMachineTests {
     func refusedKeys(_ d: [WorkerDirective]) -> [String] {
         d.compactMap { if case let .refused(r) = $0 { r.key } else { nil } }
     }
 
     func testASpecTheWorkerCannotHonourEndsItWithAClearReason() {
         var bad = spec
-        for edit: (inout TrainingSpec) -> Void in [{ $0.temperature = 0 }, { $0.temperature = .nan }, { $0.dim = 0 },
-                                                  { $0.negatives = 0xFFFF_FFFF }, { $0.users = 0xFFFF_FFFF }] {
+        for edit: (inout TrainingSpec) -> Void in [{ $0.loss.temperature = 0 }, { $0.loss.temperature = .nan },
+                                                  { $0.dim = 0 }, { $0.loss.negatives = 0xFFFF_FFFF }, { $0.users = 0xFFFF_FFFF }] {
             bad = spec
             edit(&bad)
-            var w = WorkerProtocol(incarnation: 5, name: "w", now: 0)
+            var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
             let d = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 0, spec: bad), now: 0.1)
             guard case let .exit(code, reason)? = d.last else { return XCTFail("\(bad): \(d)") }
-            XCTAssertEqual(code, WorkerProtocol.unusableSpec)
+            XCTAssertEqual(code, WorkerMachine.unusableSpec)
             XCTAssertTrue(reason.contains("cannot take part"), reason)
             XCTAssertFalse(d.contains { if case .configure = $0 { true } else { false } }, "nothing is allocated")
             XCTAssertEqual(w.phase, .exited)
         }
-        var small = WorkerProtocol(incarnation: 5, name: "w", limits: InputLimits(memoryBytes: 64), now: 0)
-        guard case .exit(WorkerProtocol.unusableSpec, let reason)? =
+        var small = WorkerMachine(incarnation: 5, name: "w", limits: InputLimits(memoryBytes: 64), now: 0)
+        guard case .exit(WorkerMachine.unusableSpec, let reason)? =
             small.received(.welcome(workerId: 2, runId: 9, currentVersion: 0, spec: spec), now: 0.1).last
         else { return XCTFail("a replica beyond --max-memory must be refused") }
         XCTAssertTrue(reason.contains("--max-memory"), reason)
@@ -54,7 +54,7 @@ extension WorkerProtocolTests {
     }
 
     func testSnapshotChunksOutsideTheTablesAreRefused() {
-        var w = WorkerProtocol(incarnation: 5, name: "w", now: 0)
+        var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
         _ = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 1, spec: spec), now: 0.1)
         let outside = SnapshotChunk(version: 1, table: .bank, firstRow: 3, rowCount: 2, chunkIndex: 0, chunkCount: 3,
                                     dim: 2, values: [1, 1, 1, 1])

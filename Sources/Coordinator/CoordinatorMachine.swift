@@ -1,3 +1,4 @@
+import RunSettings
 import Wire
 
 /// What the coordinator's shell must do after an event.
@@ -30,7 +31,7 @@ public enum CoordinatorDirective<Peer: Hashable & Sendable>: Sendable {
 
 /// The coordinator's protocol logic as a pure state machine: membership, liveness, task assignment, step
 /// completion, resends and reassignment. It does no I/O and reads no clock: every event carries `now` in seconds.
-public struct CoordinatorProtocol<Peer: Hashable & Sendable>: Sendable {
+public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
     public typealias Directive = CoordinatorDirective<Peer>
 
     public enum Phase: Sendable, Equatable { case waitingForWorkers, running, applying, finished }

@@ -1,11 +1,12 @@
 @testable import Coordinator
+import RunSettings
 import Wire
 import XCTest
 
 /// The coordinator's protocol driven through membership, steps, deaths, resends and rejoins with a manual clock
 /// and no sockets. Peers are plain strings.
-final class CoordinatorProtocolTests: XCTestCase {
-    typealias Machine = CoordinatorProtocol<String>
+final class CoordinatorMachineTests: XCTestCase {
+    typealias Machine = CoordinatorMachine<String>
     typealias Directive = CoordinatorDirective<String>
 
     let schedule = TrainingSchedule(epochs: 2, minibatchesPerEpoch: 6, minibatchesPerStep: 3)
@@ -185,7 +186,7 @@ final class CoordinatorProtocolTests: XCTestCase {
     }
 }
 
-extension CoordinatorProtocolTests {
+extension CoordinatorMachineTests {
     func testResumingAFinishedRunHasNothingToDo() {
         let done = TrainingCursor(step: 5, version: 4, epoch: 1, minibatch: 6)
         let m = Machine(runId: 1, schedule: schedule, minimumWorkers: 3, cursor: done)

@@ -1,25 +1,6 @@
-/// Which training loss a minibatch is scored with. Raw values are stable (they cross the network and checkpoints).
-public enum LossKind: UInt8, Sendable, CaseIterable {
-    /// InfoNCE of each (user, positive) pair against K negatives drawn from the item memory bank.
-    case bankInfoNCE = 0
-    /// InfoNCE of each user against every positive item of the minibatch (the other positives are the negatives).
-    case inBatchInfoNCE = 1
-    /// Multiple negatives ranking: in-batch softmax with the dot product (the similarity setting is ignored).
-    case mnr = 2
-    /// Bayesian personalised ranking: softplus(<u,n> − <u,p>) with one live-table negative per pair, dot product.
-    case bpr = 3
-    /// Cosine contrastive loss (SimpleX's CCL) against K bank negatives: max(0, 1 − cos(u, p)) +
-    /// (w / K') Σ_k max(0, cos(u, n_k) − m) over the K' negatives left after accidental hits.
-    case ccl = 4
-}
-
-/// How a user row is compared with an item row.
-public enum Similarity: UInt8, Sendable {
-    case cosine = 0
-    case dot = 1
-}
-
-/// Everything that defines the loss of a minibatch.
+/// Everything that defines the loss of a minibatch, and the rules of each loss: which read bank negatives, which
+/// similarity and temperature the kernels use, what a spec carries on the wire. Both roles and the wire read them
+/// from here.
 public struct LossSettings: Sendable, Equatable {
     public var kind: LossKind
     public var similarity: Similarity
@@ -50,15 +31,15 @@ public struct LossSettings: Sendable, Equatable {
     public init(
         kind: LossKind = .bankInfoNCE,
         similarity: Similarity = .cosine,
-        temperature: Float = 0.1,
-        negatives: Int = 1024,
+        temperature: Float = RunDefaults.temperature,
+        negatives: Int = RunDefaults.negatives,
         removeAccidentalHits: Bool = true,
         logQCorrection: Bool = false,
         mixInBatch: Bool = false,
         liveNegatives: Bool = false,
         positiveTemperature: Float? = nil,
-        cclMargin: Float = 0.9,
-        cclNegativeWeight: Float = 150,
+        cclMargin: Float = RunDefaults.cclMargin,
+        cclNegativeWeight: Float = RunDefaults.cclNegativeWeight,
         maskSeenItems: Bool = false
     ) {
         self.kind = kind
@@ -84,6 +65,12 @@ public struct LossSettings: Sendable, Equatable {
         }
     }
 
+    /// How many negatives a minibatch of `pairs` pairs draws: K for the losses that read bank negatives, one live
+    /// item per pair for BPR, none for pure in-batch losses.
+    public func negativesDrawn(pairs: Int) -> Int {
+        usesBankNegatives ? negatives : kind == .bpr ? pairs : 0
+    }
+
     /// The similarity the kernels actually use (MNR and BPR are dot-product losses, CCL a cosine one).
     public var effectiveSimilarity: Similarity {
         switch kind {
@@ -101,4 +88,25 @@ public struct LossSettings: Sendable, Equatable {
 
     /// Whether the loss scores each pair against the minibatch's other positives.
     public var isInBatch: Bool { kind == .inBatchInfoNCE || kind == .mnr }
+
+    /// The temperature a loss starts from when none is asked for: 1 for MNR (a dot product of raw scores),
+    /// `RunDefaults.temperature` for the others.
+    public static func defaultTemperature(for kind: LossKind) -> Float {
+        kind == .mnr ? 1 : RunDefaults.temperature
+    }
+
+    /// Whether the loss has a softmax whose positive may take its own temperature τ⁺.
+    public var takesPositiveTemperature: Bool { kind != .bpr && kind != .ccl }
+
+    /// These settings as a spec carries them: τ⁺ only for the softmax losses, the CCL margin and weight only for
+    /// CCL (the defaults otherwise), so that what a worker decodes equals what the coordinator sent.
+    public var canonical: LossSettings {
+        var c = self
+        if !takesPositiveTemperature { c.positiveTemperature = nil }
+        if kind != .ccl {
+            c.cclMargin = RunDefaults.cclMargin
+            c.cclNegativeWeight = RunDefaults.cclNegativeWeight
+        }
+        return c
+    }
 }

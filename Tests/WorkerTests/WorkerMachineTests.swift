@@ -1,12 +1,14 @@
+import RunSettings
 import Wire
 @testable import Worker
 import XCTest
 
 /// The worker's protocol driven by messages and a manual clock, without sockets.
-final class WorkerProtocolTests: XCTestCase {
-    let spec = TrainingSpec(users: 3, items: 4, dim: 2, loss: 0, similarity: 0, sampler: 0, logQCorrection: false,
-                            mixInBatch: false, removeAccidentalHits: true, verifyReplicas: false, temperature: 0.2,
-                            negatives: 2, popularityAlpha: 0.75, seed: 1, popularity: [])
+final class WorkerMachineTests: XCTestCase {
+    let spec = TrainingSpec(users: 3, items: 4, dim: 2,
+                            loss: LossSettings(kind: .bankInfoNCE, temperature: 0.2, negatives: 2,
+                                               removeAccidentalHits: true),
+                            sampler: .uniform, popularityAlpha: 0.75, seed: 1)
 
     func empty() -> RowBlock { RowBlock(dim: 2, ids: [], values: []) }
 
@@ -17,8 +19,8 @@ final class WorkerProtocolTests: XCTestCase {
 
     func task(_ mb: UInt32) -> MinibatchTask { MinibatchTask(epoch: 0, minibatch: mb, users: [0], items: [1]) }
 
-    func ready(at version: UInt64 = 0) -> WorkerProtocol {
-        var w = WorkerProtocol(incarnation: 5, name: "w", now: 0)
+    func ready(at version: UInt64 = 0) -> WorkerMachine {
+        var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
         _ = w.tick(now: 0)
         _ = w.received(.welcome(workerId: 2, runId: 9, currentVersion: version, spec: spec), now: 0.1)
         _ = w.snapshotLoaded(version: version, now: 0.2)
@@ -26,7 +28,7 @@ final class WorkerProtocolTests: XCTestCase {
     }
 
     func testHelloRepeatsWithBackOffUntilWelcome() {
-        var w = WorkerProtocol(incarnation: 5, name: "w", timings: .init(helloInterval: 0.25, maximumHelloInterval: 1), now: 0)
+        var w = WorkerMachine(incarnation: 5, name: "w", timings: .init(helloInterval: 0.25, maximumHelloInterval: 1), now: 0)
         var hellos: [Double] = []
         for t in stride(from: 0.0, through: 3.0, by: 0.05) {
             for case .send(.hello) in w.tick(now: t) { hellos.append(t) }

@@ -22,7 +22,7 @@ public enum WorkerDirective: Sendable, Equatable {
 
 /// The worker's protocol logic as a pure state machine: joining, snapshot loading, version checks on every STEP,
 /// heartbeats, and noticing a vanished coordinator. No I/O, no clock: every event carries `now` in seconds.
-public struct WorkerProtocol: Sendable {
+public struct WorkerMachine: Sendable {
     public enum Phase: Sendable, Equatable {
         /// Sending HELLO until WELCOME arrives.
         case joining
@@ -119,7 +119,7 @@ public struct WorkerProtocol: Sendable {
             }
             if now - lastHeartbeat >= timings.heartbeatInterval {
                 lastHeartbeat = now
-                out.append(.send(.heartbeat(version: replicaVersion ?? WorkerProtocol.noReplica)))
+                out.append(.send(.heartbeat(version: replicaVersion ?? WorkerMachine.noReplica)))
             }
             if case .loading = phase, now - snapshotProgress > timings.snapshotStall {
                 snapshotProgress = now

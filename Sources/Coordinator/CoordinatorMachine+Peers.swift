@@ -1,8 +1,9 @@
+import RunSettings
 import Wire
 
 /// What one peer may cost the run (`PeerLimits`): refusals and dropping, snapshot slots and their rate, hung
-/// members. Pure, like the rest of `CoordinatorProtocol`.
-extension CoordinatorProtocol {
+/// members. Pure, like the rest of `CoordinatorMachine`.
+extension CoordinatorMachine {
     // MARK: refusals
 
     /// Refuses a message of member `id`: the sender is told, and dropped once it has sent `maxRefusals` of them.

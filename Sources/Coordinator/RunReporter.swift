@@ -1,49 +1,12 @@
 import Dataset
 import Foundation
+import Logging
 
-/// One epoch's figures.
-public struct EpochResult: Sendable {
-    public var epoch: Int
-    public var meanLoss: Double
-    public var examples: Int
-    public var trainSeconds: Double
-    public var auditExact: Bool
-    public var audit: EpochAudit
-    /// Test metrics.
-    public var metrics: [RankingMetrics]
-    /// Metrics on the validation split (empty without one).
-    public var validationMetrics: [RankingMetrics] = []
-    public var evaluationSeconds: Double
-    /// Wall seconds from the start of the run until this epoch's scores were known (training, then evaluation).
-    public var elapsedSeconds: Double = 0
-
-    public var examplesPerSecond: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
-
-    public func metric(k: Int) -> RankingMetrics? { metrics.first { $0.k == k } }
-}
-
-/// What a finished run reports.
-public struct RunSummary: Sendable {
-    public var epochs: [EpochResult]
-    public var steps: Int
-    public var wallSeconds: Double
-    public var replicaMismatches: Int
-    public var resends: Int
-    public var membersLost: Int
-    public var outputDirectory: String
-    public var finalHash: UInt64
-    /// The epochs chosen by validation and by test score.
-    public var selection: ModelSelection
-    /// Training ended before --epochs because the validation score stopped improving.
-    public var stoppedEarly: Bool
-    /// What stopped training before its end to be resumed later (`SIGTERM`); nil when it ran to its end.
-    public var stoppedBy: String? = nil
-    /// The last step applied: the one that a stopped run's checkpoint resumes after.
-    public var lastStep: Int = 0
-}
-
-/// The per-run JSON-lines metrics file and the human-readable epoch table.
+/// The run's reports: the JSON-lines metrics file, the human-readable epoch table, the live progress line, the log
+/// lines of the run's events and the exported tables (`RunReporter+Events.swift`). It decides nothing.
 final class RunReporter {
+    let logger: Logger
+    let outputDirectory: String
     private let handle: FileHandle?
     private let ks: [Int]
     /// Whether the table has validation columns.
@@ -58,7 +21,10 @@ final class RunReporter {
     private(set) var previousEpochs: [EpochResult] = []
 
     /// `append`: a resumed run adds to the metrics of the epochs before the restart.
-    init(metricsPath: String, ks: [Int], validation: Bool, append: Bool) throws {
+    init(outputDirectory: String, ks: [Int], validation: Bool, append: Bool, logger: Logger) throws {
+        let metricsPath = outputDirectory + "/metrics.jsonl"
+        self.logger = logger
+        self.outputDirectory = outputDirectory
         if !append || !FileManager.default.fileExists(atPath: metricsPath) {
             guard FileManager.default.createFile(atPath: metricsPath, contents: nil) else {
                 throw TrainerError("cannot create \(metricsPath): \(String(cString: strerror(errno)))")
@@ -109,7 +75,10 @@ final class RunReporter {
         }
     }
 
-    func printEpoch(_ r: EpochResult) {
+    /// Prints an evaluated epoch's row and records it in `metrics.jsonl` (once per epoch); true when it was new to
+    /// the file. This is where whatever follows an epoch's figures (a report page, exported metrics) hooks in.
+    @discardableResult
+    func epochRecorded(_ r: EpochResult) -> Bool {
         clearProgress()
         if !printedHeader {
             printedHeader = true
@@ -119,7 +88,8 @@ final class RunReporter {
             header += " │ audit"
             FileHandle.standardOutput.write(Data((header + "\n").utf8))
         }
-        var line = String(format: "%5d │ %8.4f │ %11.0f │ %7.1f", r.epoch + 1, r.meanLoss, r.examplesPerSecond, r.trainSeconds)
+        var line = String(format: "%5d │ %8.4f │ %11.0f │ %7.1f", r.epoch + 1, r.recovered ? .nan : r.meanLoss,
+                          r.examplesPerSecond, r.trainSeconds)
         for k in ks {
             let m = r.metric(k: k)
             line += String(format: " │ %*.4f │ %*.4f", 8 + String(k).count, m?.recall ?? .nan,
@@ -145,7 +115,13 @@ final class RunReporter {
             object["val_recall@\(m.k)"] = m.recall
             object["val_ndcg@\(m.k)"] = m.ndcg
         }
-        if recordedEpochs.insert(r.epoch + 1).inserted { record(object) }
+        if r.recovered {
+            for key in ["loss", "train_seconds", "examples_per_second", "elapsed_seconds"] { object[key] = NSNull() }
+            object["recovered"] = true
+        }
+        guard recordedEpochs.insert(r.epoch + 1).inserted else { return false }
+        record(object)
+        return true
     }
 
     /// An epoch record of metrics.jsonl read back (the figures that model selection needs).
