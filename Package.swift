@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "coordinator", targets: ["CoordinatorCommand"]),
         .executable(name: "worker", targets: ["WorkerCommand"]),
         .executable(name: "bench", targets: ["Bench"]),
+        // The fuzz targets' entry points, for the libFuzzer package in Fuzz/ (see scripts/fuzz.sh).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +71,11 @@ let package = Package(
             "Kernels", "MemoryBank", "Replication", "Coordinator", "Worker", "Dataset", "Wire", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Every decoder and both protocol state machines behind one entry point per fuzz target: run by libFuzzer
+        // (Fuzz/, scripts/fuzz.sh) and, over the committed corpus, by FuzzTargetsTests.
+        .target(name: "FuzzTargets", dependencies: [
+            "Wire", "Transport", "Replication", "Coordinator", "Worker", "Kernels",
+        ]),
 
         .target(name: "TestSupport", dependencies: ["Kernels", "Wire"], path: "Tests/TestSupport"),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
@@ -81,6 +88,7 @@ let package = Package(
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
         .testTarget(name: "CommandSupportTests", dependencies: ["CommandSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Coordinator", "Kernels", "Wire", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Coordinator", "Worker", "Dataset", "Kernels", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Coordinator
 import Foundation
 import Kernels
+import Wire
 import XCTest
 
 final class CheckpointTests: XCTestCase {
@@ -120,5 +121,27 @@ final class CheckpointTests: XCTestCase {
         data.replaceSubrange(0 ..< 8, with: Array("MBTCKPT2".utf8))
         assertRejected(data, path: "old.mbt", mentioning: "wrong magic", "MBTCKPT2")
         assertRejected(Data("{\"not\": \"a checkpoint\"}".utf8), path: "x.json", mentioning: "wrong magic", "JSON")
+    }
+
+    /// A u64 field held as `Int` (epoch, minibatch, minibatch size, minibatches per step, audit count, optimizer
+    /// steps) above `Int.max`, in a file whose checksum is right, is refused instead of trapping the coordinator.
+    func testCountsAboveIntMaxAreRefused() {
+        let file = [UInt8](Self.trainedCheckpoint().0.encoded())
+        var body = Array(file[12 ..< file.count - 4])
+        // Body offsets: epoch 24, minibatch 32, minibatch size 40, minibatches per step 48, audit count 64; the
+        // user optimizer's step count follows the three tables (4 users, 3 items, 3 bank rows of dim 2) and momentum.
+        let optimizerSteps = 100 + 4 * (4 + 3 + 3) * 2 + 4
+        for offset in [24, 32, 40, 48, 64, optimizerSteps] {
+            for value in [UInt64(Int.max) + 1, UInt64.max] {
+                let original = Array(body[offset ..< offset + 8])
+                for k in 0 ..< 8 { body[offset + k] = UInt8(truncatingIfNeeded: value >> UInt64(8 * k)) }
+                var w = ByteWriter()
+                w.bytes = Array(file[0 ..< 12]) + body
+                w.u32(CRC32C.checksum(body))
+                assertRejected(Data(w.bytes), path: "big.mbt", mentioning: "out of range", "offset \(offset) = \(value)")
+                body.replaceSubrange(offset ..< offset + 8, with: original)
+            }
+        }
+        XCTAssertNoThrow(try Checkpoint.decode(Data(file), path: "intact.mbt"))
     }
 }
