@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // The libFuzzer build of the fuzz targets, kept apart from the main package because it only links with
-// `-sanitize=fuzzer` (libFuzzer provides `main`). Built and run by scripts/fuzz.sh; see the README's "Fuzzing".
+// `-sanitize=fuzzer` (its `main` calls libFuzzer's driver). Built and run by scripts/fuzz.sh; see the README's
+// "Fuzzing".
 import PackageDescription
 
 let package = Package(

@@ -18,8 +18,9 @@ sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
 scratch=.build-fuzz
 
 bash scripts/setup.sh
+# Linked with lld: gold fails on the sanitizer runtimes ("internal error in format_file_lineno").
 build=(swift build --package-path Fuzz --scratch-path "$scratch" -c release --product fuzz-targets
-       -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library)
+       -Xswiftc "-sanitize=$sanitizers" -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld)
 echo "fuzz: building: ${build[*]}"
 "${build[@]}"
 binary="$("${build[@]}" --show-bin-path)/fuzz-targets"
@@ -43,7 +44,8 @@ for target in $targets; do
   log=$scratch/fuzz-$target.log
   echo "fuzz: $target for ${seconds}s (max_len $(max_len "$target"))"
   set +e
-  FUZZ_TARGET=$target "$binary" "$work" "$corpus" -max_len="$(max_len "$target")" -max_total_time="$seconds" \
+  # Swift's own crash reporter would read memory under ASan's watch; leaks at exit are the runtime's caches.
+  SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} FUZZ_TARGET=$target "$binary" "$work" "$corpus" -max_len="$(max_len "$target")" -max_total_time="$seconds" \
     -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
     >"$log" 2>&1
   status=$?
@@ -59,12 +61,12 @@ for target in $targets; do
     echo "fuzz: $target failed; the end of its log ($log):" >&2
     tail -40 "$log" >&2
     for input in "$artifacts"/*; do
-      [ -f "$input" ] && echo "fuzz: reproduce with: FUZZ_TARGET=$target $binary $input" >&2
+      [ -f "$input" ] && echo "fuzz: reproduce with: SWIFT_BACKTRACE=enable=no FUZZ_TARGET=$target $binary $input" >&2
     done
   fi
   summary+=("$line")
   if [ "${FUZZ_MERGE:-}" = 1 ] && [ "$status" -eq 0 ]; then
-    FUZZ_TARGET=$target "$binary" -merge=1 -max_len="$(max_len "$target")" -detect_leaks=0 "$corpus" "$work" \
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} FUZZ_TARGET=$target "$binary" -merge=1 -max_len="$(max_len "$target")" -detect_leaks=0 "$corpus" "$work" \
       >"$scratch/merge-$target.log" 2>&1
   fi
 done

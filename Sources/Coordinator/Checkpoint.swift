@@ -97,9 +97,15 @@ public struct Checkpoint {
             audit.count = try int("audit count"); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
             let userCount = Int(try r.u32("users")), itemCount = Int(try r.u32("items")), dim = Int(try r.u32("dim"))
             guard dim > 0 else { throw bad("dim 0") }
-            let users = EmbeddingTable(rows: userCount, dim: dim, values: try r.f32s(userCount * dim, "user table"))
-            let items = EmbeddingTable(rows: itemCount, dim: dim, values: try r.f32s(itemCount * dim, "item table"))
-            let bank = EmbeddingTable(rows: itemCount, dim: dim, values: try r.f32s(itemCount * dim, "bank"))
+            /// The values (rows, dim) of a table: rows × dim of two u32 can overflow `Int`.
+            func table(_ rows: Int, _ what: String) throws -> EmbeddingTable {
+                let (count, overflow) = rows.multipliedReportingOverflow(by: dim)
+                guard !overflow else { throw bad("\(what) of \(rows) rows × dim \(dim) is too large") }
+                return EmbeddingTable(rows: rows, dim: dim, values: try r.f32s(count, what))
+            }
+            let users = try table(userCount, "user table")
+            let items = try table(itemCount, "item table")
+            let bank = try table(itemCount, "bank")
             let momentum = try r.f32("momentum")
             var optimizers: [(Int, [[Float]])] = []
             for _ in 0 ..< 2 {

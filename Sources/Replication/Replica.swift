@@ -48,6 +48,11 @@ public final class Replica {
         guard var progress = loading, progress.version == chunk.version else {
             return .incomplete(received: loading?.received.count ?? 0, of: Int(loading?.count ?? 0))
         }
+        // Counting chunks of different totals would let a stray index stand in for a missing chunk.
+        guard chunk.chunkCount == progress.count else {
+            throw ReplicaError.shapeMismatch("chunk \(chunk.chunkIndex) of \(chunk.chunkCount) in a snapshot at version "
+                + "\(chunk.version) of \(progress.count) chunks")
+        }
         table.withUnsafeMutableValues { dst in
             chunk.values.withUnsafeBufferPointer { src in
                 (dst.baseAddress! + first * table.dim).update(from: src.baseAddress!, count: src.count)

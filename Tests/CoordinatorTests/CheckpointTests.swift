@@ -144,4 +144,19 @@ final class CheckpointTests: XCTestCase {
         }
         XCTAssertNoThrow(try Checkpoint.decode(Data(file), path: "intact.mbt"))
     }
+
+    /// Table sizes whose product (rows × dim, two u32) overflows `Int` are refused instead of trapping.
+    func testTableSizesThatOverflowAreRefused() {
+        let file = [UInt8](Self.trainedCheckpoint().0.encoded())
+        for (offset, what) in [(88, "user table"), (92, "item table")] {
+            var body = Array(file[12 ..< file.count - 4])
+            body.replaceSubrange(offset ..< offset + 4, with: [0xFF, 0xFF, 0xFF, 0xFF])
+            body.replaceSubrange(96 ..< 100, with: [0xFF, 0xFF, 0xFF, 0xFF])   // dim
+            if offset == 92 { body.replaceSubrange(88 ..< 92, with: [0, 0, 0, 0]) }   // no users: reach the items
+            var w = ByteWriter()
+            w.bytes = Array(file[0 ..< 12]) + body
+            w.u32(CRC32C.checksum(body))
+            assertRejected(Data(w.bytes), path: "huge.mbt", mentioning: "\(what) of 4294967295 rows × dim 4294967295 is too large", what)
+        }
+    }
 }

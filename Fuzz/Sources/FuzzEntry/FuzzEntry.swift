@@ -6,34 +6,50 @@ import Glibc
 import Darwin
 #endif
 
-// libFuzzer's entry points. One binary serves every target; FUZZ_TARGET (set by scripts/fuzz.sh) names the one
-// to run. Built with `-sanitize=fuzzer -parse-as-library`: libFuzzer provides `main`.
-
-nonisolated(unsafe) private var selected: FuzzTarget?
-
-@_cdecl("LLVMFuzzerInitialize")
-public func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>) -> CInt {
-    let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
-    guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }) else {
-        fputs("fuzz-targets: set FUZZ_TARGET to one of: \(names)\n", stderr)
-        exit(2)
+/// The libFuzzer driver for every fuzz target; FUZZ_TARGET (set by scripts/fuzz.sh) names the one to run, and the
+/// arguments are libFuzzer's. Built with `-sanitize=fuzzer`, which links libFuzzer; `main` hands over to its
+/// driver (SwiftPM gives an executable its own `main`, so libFuzzer's cannot be used).
+@main
+enum FuzzEntry {
+    static func main() {
+        let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }) else {
+            printError("fuzz-targets: set FUZZ_TARGET to one of: \(names)")
+            exit(2)
+        }
+        guard let target = FuzzTarget(rawValue: name) else {
+            printError("fuzz-targets: unknown FUZZ_TARGET \"\(name)\"; one of: \(names)")
+            exit(2)
+        }
+        selected = target
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
     }
-    guard let target = FuzzTarget(rawValue: name) else {
-        fputs("fuzz-targets: unknown FUZZ_TARGET \"\(name)\"; one of: \(names)\n", stderr)
-        exit(2)
-    }
-    selected = target
-    return 0
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+nonisolated(unsafe) private var selected: FuzzTarget = .envelope
+
+/// libFuzzer's entry point (`int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*)(const uint8_t *, size_t))`).
+@_silgen_name("LLVMFuzzerRunDriver")
+private func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
+
+/// One input: a thrown `FuzzFailure` aborts, which libFuzzer reports as a crash and saves the input.
+private func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = size == 0 ? [] : Array(UnsafeBufferPointer(start: data, count: size))
     do {
-        try selected!.run(input)
+        try selected.run(input)
     } catch {
-        fputs("fuzz-targets: \(selected!.rawValue): \(error)\n", stderr)
+        printError("fuzz-targets: \(selected.rawValue): \(error)")
         abort()
     }
     return 0
+}
+
+private func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
