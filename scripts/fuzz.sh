@@ -3,6 +3,7 @@
 # -sanitize=fuzzer,address) and runs each for FUZZ_SECONDS against its committed corpus Fuzz/corpus/TARGET.
 #
 #   FUZZ_SECONDS=60      time per target (CI uses the default)
+#   FUZZ_RUNS=N          stop each target after N inputs instead (FUZZ_SECONDS is then only a cap, default 1 h)
 #   FUZZ_TARGETS="..."   the targets to run (default: all; see `Sources/FuzzTargets/FuzzTarget.swift`)
 #   FUZZ_SANITIZERS=fuzzer,address   what -sanitize= gets (use "fuzzer" alone for a faster run without ASan)
 #   FUZZ_MERGE=1         afterwards, merge the inputs that add coverage into the committed corpus
@@ -12,7 +13,8 @@
 # to replay it, and makes the script exit non-zero after running the other targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${FUZZ_SECONDS:-60}
+runs=${FUZZ_RUNS:-}
+if [ -n "$runs" ]; then seconds=${FUZZ_SECONDS:-3600}; else seconds=${FUZZ_SECONDS:-60}; fi
 targets=${FUZZ_TARGETS:-"envelope message snapshot-chunk checkpoint key-file coordinator-protocol worker-protocol"}
 sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
 scratch=.build-fuzz
@@ -42,11 +44,12 @@ for target in $targets; do
   [ -d "$corpus" ] || { echo "fuzz: no corpus directory $corpus (unknown target \"$target\"?)" >&2; exit 2; }
   mkdir -p "$work" "$artifacts"
   log=$scratch/fuzz-$target.log
-  echo "fuzz: $target for ${seconds}s (max_len $(max_len "$target"))"
+  echo "fuzz: $target for ${runs:+$runs inputs or }${seconds}s (max_len $(max_len "$target"))"
+  start=$(date +%s)
   set +e
   # Swift's own crash reporter would read memory under ASan's watch; leaks at exit are the runtime's caches.
   SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} FUZZ_TARGET=$target "$binary" "$work" "$corpus" -max_len="$(max_len "$target")" -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+    ${runs:+-runs="$runs"} -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
     >"$log" 2>&1
   status=$?
   set -e
@@ -54,7 +57,7 @@ for target in $targets; do
   rate=$(grep -oE "stat::average_exec_per_sec: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo "?")
   coverage=$(grep -oE "cov: [0-9]+ ft: [0-9]+" "$log" | tail -1 || true)
   files=$(find "$corpus" "$work" -type f | wc -l)
-  line="$target: $executed inputs in ${seconds}s ($rate/s), corpus $files files ($(find "$corpus" -type f | wc -l) committed), $coverage"
+  line="$target: $executed inputs in $(( $(date +%s) - start ))s ($rate/s), corpus $files files ($(find "$corpus" -type f | wc -l) committed), $coverage"
   if [ "$status" -ne 0 ]; then
     failed+=("$target")
     line="$line, FAILED (exit $status)"

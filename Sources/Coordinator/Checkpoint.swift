@@ -107,6 +107,7 @@ public struct Checkpoint {
             let items = try table(itemCount, "item table")
             let bank = try table(itemCount, "bank")
             let momentum = try r.f32("momentum")
+            guard momentum >= 0 && momentum <= 1 else { throw bad("bank momentum \(momentum) is not in [0, 1]") }
             var optimizers: [(Int, [[Float]])] = []
             for _ in 0 ..< 2 {
                 let steps = try int("optimizer steps")

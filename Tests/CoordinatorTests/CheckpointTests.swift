@@ -145,6 +145,20 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNoThrow(try Checkpoint.decode(Data(file), path: "intact.mbt"))
     }
 
+    /// A bank momentum outside [0, 1] (or NaN) is refused by the decoder, not trapped on by `restore`.
+    func testMomentumOutsideZeroOneIsRefused() {
+        let file = [UInt8](Self.trainedCheckpoint().0.encoded())
+        let offset = 100 + 4 * (4 + 3 + 3) * 2   // after the three tables
+        for momentum: Float in [-0.5, 1.5, .nan, .infinity] {
+            var body = Array(file[12 ..< file.count - 4])
+            for k in 0 ..< 4 { body[offset + k] = UInt8(truncatingIfNeeded: momentum.bitPattern >> UInt32(8 * k)) }
+            var w = ByteWriter()
+            w.bytes = Array(file[0 ..< 12]) + body
+            w.u32(CRC32C.checksum(body))
+            assertRejected(Data(w.bytes), path: "m.mbt", mentioning: "bank momentum", "\(momentum)")
+        }
+    }
+
     /// Table sizes whose product (rows × dim, two u32) overflows `Int` are refused instead of trapping.
     func testTableSizesThatOverflowAreRefused() {
         let file = [UInt8](Self.trainedCheckpoint().0.encoded())
