@@ -30,7 +30,6 @@ binary="$("${build[@]}" --show-bin-path)/fuzz-targets"
 max_len() {
   case "$1" in
     key-file) echo 1024 ;;
-    coordinator-protocol|worker-protocol) echo 8192 ;;
     *) echo 4096 ;;
   esac
 }
