@@ -79,9 +79,10 @@ public enum CurveKeyFile {
     }
 
     /// The lines that are neither blank nor comments, with their 1-based numbers, trimmed. Lines end with LF or
-    /// CRLF (a file saved by a Windows editor).
+    /// CRLF, and a byte-order mark may come first (a file saved by a Windows editor).
     static func keyLines(in contents: [UInt8], path: String) throws(CurveKeyError) -> [(line: Int, text: String)] {
-        guard let text = String(validating: contents, as: UTF8.self) else { throw CurveKeyError("\(path): not UTF-8 text") }
+        let body = contents.starts(with: [0xEF, 0xBB, 0xBF]) ? contents.dropFirst(3) : contents[...]
+        guard let text = String(validating: body, as: UTF8.self) else { throw CurveKeyError("\(path): not UTF-8 text") }
         var lines: [(Int, String)] = []
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
             .enumerated() {

@@ -95,7 +95,8 @@ final class CurveKeyFileTests: XCTestCase {
         XCTAssertEqual(try CurveKey(z85: key).z85, key)
     }
 
-    /// Key files written on Windows end their lines with CRLF; the line numbers stay right.
+    /// Key files written on Windows end their lines with CRLF and may start with a byte-order mark; the line
+    /// numbers stay right.
     func testCRLFLineEndsAreRead() throws {
         let a = try CurveKeyPair.generate(), b = try CurveKeyPair.generate().publicKey
         let secret = write("crlf.key", "# secret\r\n\(a.secretZ85)\r\n")
@@ -103,6 +104,7 @@ final class CurveKeyFileTests: XCTestCase {
         XCTAssertEqual(try CurveKeyFile.authorizedKeys(parsing: Array("# workers\r\n\(a.publicKey.z85)\r\n\r\n\(b.z85)\r\n".utf8),
                                                        path: "auth"),
                        [a.publicKey: "auth:2", b: "auth:4"])
+        XCTAssertEqual(try CurveKeyFile.publicKey(parsing: [0xEF, 0xBB, 0xBF] + Array("\(b.z85)\r\n".utf8), path: "bom.pub"), b)
         XCTAssertEqual(message { try CurveKeyFile.publicKey(parsing: [0xFF, 0x0A], path: "x.pub") }, "x.pub: not UTF-8 text")
     }
 
