@@ -6,7 +6,7 @@
 #   FUZZ_RUNS=N          stop each target after N inputs instead (FUZZ_SECONDS is then only a cap, default 1 h)
 #   FUZZ_TARGETS="..."   the targets to run (default: all; see `Sources/FuzzTargets/FuzzTarget.swift`)
 #   FUZZ_SANITIZERS=fuzzer,address   what -sanitize= gets (use "fuzzer" alone for a faster run without ASan)
-#   FUZZ_MERGE=1         afterwards, merge the inputs that add coverage into the committed corpus
+#   FUZZ_MERGE=1         afterwards, merge the inputs that reach new edges into the committed corpus
 #
 # New inputs go to .build-fuzz/corpus/TARGET (kept between local runs, not committed). A crash, a failed check
 # or a hang (an input taking over 10 s) stops that target, leaves the input in Fuzz/artifacts/TARGET/, prints how
@@ -68,7 +68,7 @@ for target in $targets; do
   fi
   summary+=("$line")
   if [ "${FUZZ_MERGE:-}" = 1 ] && [ "$status" -eq 0 ]; then
-    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} FUZZ_TARGET=$target "$binary" -merge=1 -max_len="$(max_len "$target")" -detect_leaks=0 "$corpus" "$work" \
+    SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} FUZZ_TARGET=$target "$binary" -merge=1 -use_counters=0 -max_len="$(max_len "$target")" -detect_leaks=0 "$corpus" "$work" \
       >"$scratch/merge-$target.log" 2>&1
   fi
 done
