@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "coordinator", targets: ["CoordinatorCommand"]),
         .executable(name: "worker", targets: ["WorkerCommand"]),
         .executable(name: "bench", targets: ["Bench"]),
+        // The fuzz targets' entry points, for the libFuzzer package in Fuzz/ (see scripts/fuzz.sh).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -88,6 +90,11 @@ let package = Package(
             "Kernels", "MemoryBank", "Coordinator", "Wire", "RunSettings", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Every decoder and both protocol state machines behind one entry point per fuzz target: run by libFuzzer
+        // (Fuzz/, scripts/fuzz.sh) and, over the committed corpus, by FuzzTargetsTests.
+        .target(name: "FuzzTargets", dependencies: [
+            "Wire", "Transport", "Replication", "Coordinator", "Worker", "Kernels",
+        ]),
 
         .target(name: "TestSupport", dependencies: ["Wire", "SplitMix", "Transport", "RunSettings"], path: "Tests/TestSupport"),
         .testTarget(name: "SplitMixTests", dependencies: ["SplitMix"]),
@@ -112,6 +119,7 @@ let package = Package(
         ]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Coordinator", "Transport", "TestSupport"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Coordinator", "Kernels", "RunSettings", "Wire", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Coordinator", "Dataset", "Kernels", "Replication", "RunSettings", "TestSupport", "Transport", "Wire", "Worker",
             .product(name: "Logging", package: "swift-log"),

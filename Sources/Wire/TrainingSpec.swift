@@ -114,6 +114,10 @@ extension TrainingSpec {
         if let positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
             throw .invalid("spec positive temperature \(positiveTemperature) is not a positive number")
         }
+        // Only the softmax losses have a τ⁺: anything else would not survive the trip through `LossSettings`.
+        if positiveTemperature != nil, !LossSettings(kind: kind).takesPositiveTemperature {
+            throw .invalid("spec positive temperature given for loss \(kind), which has none")
+        }
         var ccl = (margin: RunDefaults.cclMargin, weight: RunDefaults.cclNegativeWeight)
         if kind == .ccl {
             ccl = (try r.f32("spec CCL margin"), try r.f32("spec CCL negative weight"))
