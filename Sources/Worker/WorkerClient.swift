@@ -205,9 +205,9 @@ public final class WorkerClient {
                 try send(.gradient(cached))
                 continue
             }
-            let started = MonotonicClock.now()
+            let started = clock.now()
             let gradient = computer.gradient(for: task, step: step, replica: replica, hash: hash)
-            metrics.minibatchComputed(seconds: MonotonicClock.now() - started)
+            metrics.minibatchComputed(seconds: clock.now() - started)
             cache.gradients[key] = gradient
             computed += 1
             try send(.gradient(gradient))
