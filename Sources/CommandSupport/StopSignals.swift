@@ -8,9 +8,17 @@ import Logging
 /// The signals are taken from the default disposition and delivered through `DispatchSource` on a queue of their
 /// own: nothing runs in a signal handler.
 public final class StopSignals: @unchecked Sendable {
-    private let lock = NSLock()
-    private var received: Int32?
-    private var sources: [DispatchSourceSignal] = []
+    /// What the signal handlers share. It and the sources live as long as the process (`installed`), so that a
+    /// second signal exits at once even while the process is already winding down.
+    private final class State: @unchecked Sendable {
+        let lock = NSLock()
+        var received: Int32?
+    }
+
+    private nonisolated(unsafe) static var installed: [DispatchSourceSignal] = []
+    private static let installLock = NSLock()
+
+    private let state = State()
     private let queue = DispatchQueue(label: "stop-signals")
 
     /// Starts listening for `signals`; `logger` says what a signal does.
@@ -18,23 +26,24 @@ public final class StopSignals: @unchecked Sendable {
         for number in signals {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            // (The handler holds its source: both live as long as the process.)
-            source.setEventHandler { [unowned self] in
+            let state = state
+            source.setEventHandler {
                 // Signals that came before this handler ran are counted in `data`: two of them are two requests.
-                if let earlier = self.firstSignal ?? (source.data > 1 ? number : nil) {
+                let first = state.lock.withLock { state.received }
+                if let earlier = first ?? (source.data > 1 ? number : nil) {
                     logger.warning("\(Self.name(number)) after \(Self.name(earlier)): exiting at once")
                     _exit(128 + number)
                 }
-                self.lock.withLock { self.received = number }
+                state.lock.withLock { state.received = number }
                 logger.notice("\(Self.name(number)) received: \(firstSignalMeans) (send it again to exit at once)")
             }
             source.resume()
-            sources.append(source)
+            Self.installLock.withLock { Self.installed.append(source) }
         }
     }
 
     /// The first signal received, if any.
-    public var firstSignal: Int32? { lock.withLock { received } }
+    public var firstSignal: Int32? { state.lock.withLock { state.received } }
 
     /// The name of the first signal received (`SIGTERM`), nil while none has come.
     public var reason: String? { firstSignal.map(Self.name) }

@@ -23,16 +23,34 @@ enum WireFuzzing {
     }
 
     /// Each frame of the input is a SNAPSHOT payload; those that decode are stored, in order, into a replica of
-    /// 3 users, 4 items and dim 2, the way a worker loads a snapshot. A load may only complete once every chunk
-    /// index of its version has been stored.
+    /// 3 users, 4 items and dim 2, the way a worker loads a snapshot, and checked against a model of the load: a
+    /// load may only complete once every chunk index of its version has been stored, and a duplicate chunk of the
+    /// version just completed changes nothing.
     static func snapshotChunks(_ input: [UInt8]) throws(FuzzFailure) {
         let replica = Replica(userCount: 3, itemCount: 4, dim: 2)
         var loading: (version: UInt64, indexes: Set<Int>)?
+        var completed: UInt64?
         for payload in FuzzInput.frames(input) {
             guard let envelope = try WireCodec.fuzzDecode(tag: MessageTag.snapshot.rawValue, payload: payload),
                   case let .snapshot(chunk) = envelope.message else { continue }
-            guard let progress = try? replica.receive(chunk) else { continue }
-            if loading == nil || loading!.version < chunk.version { loading = (chunk.version, []) }
+            let duplicate = loading == nil && completed == chunk.version
+            let progress: Replica.SnapshotProgress
+            do {
+                progress = try replica.receive(chunk)
+            } catch Replica.ReplicaError.incomplete(_) {
+                // The chunks did not cover the tables: the load ended without a replica.
+                (loading, completed) = (nil, nil)
+                continue
+            } catch {
+                continue
+            }
+            if duplicate {
+                guard progress == .complete(version: chunk.version), replica.version == chunk.version else {
+                    throw FuzzFailure("a duplicate chunk of completed version \(chunk.version) gave \(progress)")
+                }
+                continue
+            }
+            if loading == nil || loading!.version < chunk.version { (loading, completed) = ((chunk.version, []), nil) }
             if loading!.version == chunk.version { loading!.indexes.insert(chunk.chunkIndex) }
             switch progress {
             case let .incomplete(received, of):
@@ -45,7 +63,7 @@ enum WireFuzzing {
                     throw FuzzFailure("replica completed version \(version) with chunks \(loading?.indexes.sorted() ?? [])"
                         + " of \(chunk.chunkCount); it holds \(String(describing: replica.version))")
                 }
-                loading = nil
+                (loading, completed) = (nil, version)
             }
         }
     }

@@ -12,6 +12,9 @@ public final class Replica {
     /// The snapshot being loaded: its version, the chunks received by index (table, first row, row count), and
     /// how many it has.
     private var loading: (version: UInt64, received: [Int: ChunkRows], count: Int)?
+    /// The version of the last load that completed: a chunk of that version arriving afterwards is a duplicate and
+    /// changes nothing. (A chunk of an older version starts a new load: a resumed coordinator may go back.)
+    private var completedVersion: UInt64?
 
     struct ChunkRows: Equatable {
         let table: SnapshotTable
@@ -54,6 +57,9 @@ public final class Replica {
             throw ReplicaError.shapeMismatch(
                 "table \(chunk.table) rows \(first) + \(count) dim \(chunk.dim) for \(table.rows)×\(table.dim)")
         }
+        if loading == nil, chunk.version == completedVersion, version == completedVersion {
+            return .complete(version: chunk.version)
+        }
         if loading == nil || loading!.version < chunk.version {
             loading = (chunk.version, [:], chunk.chunkCount)
             version = nil
@@ -64,7 +70,7 @@ public final class Replica {
         let rows = ChunkRows(table: chunk.table, rows: first ..< first + count)
         // A chunk that disagrees with those before it is refused; the load in progress keeps what it has.
         guard chunk.chunkCount == progress.count, progress.received[chunk.chunkIndex].map({ $0 == rows }) ?? true else {
-            throw ReplicaError.incomplete("chunk \(chunk.chunkIndex) of \(chunk.chunkCount) disagrees with the chunks before it")
+            throw ReplicaError.shapeMismatch("chunk \(chunk.chunkIndex) of \(chunk.chunkCount) disagrees with the chunks before it")
         }
         table.withUnsafeMutableValues { dst in
             chunk.values.withUnsafeBufferPointer { src in
@@ -76,6 +82,7 @@ public final class Replica {
         if progress.received.count == Int(progress.count) {
             loading = nil
             try checkCoverage(Array(progress.received.values))
+            completedVersion = progress.version
             version = progress.version
             bank.loaded(version: progress.version)
             return .complete(version: progress.version)
@@ -111,6 +118,7 @@ public final class Replica {
     public func invalidate() {
         version = nil
         loading = nil
+        completedVersion = nil
     }
 
     public func contentHash() -> UInt64 {

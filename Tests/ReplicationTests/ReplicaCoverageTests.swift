@@ -44,6 +44,28 @@ final class ReplicaCoverageTests: XCTestCase {
         XCTAssertThrowsError(try load(recount))
     }
 
+    /// A duplicate chunk arriving after the load completed leaves the replica as it is; an older version (a resumed
+    /// coordinator) starts a new load; after a load that did not cover the tables, its version may be sent again.
+    func testDuplicatesStaleVersionsAndRetries() throws {
+        let replica = Replica(userCount: 4, itemCount: 3, dim: dim)
+        let chunks = [chunk(.users, 0 ..< 4, index: 0, of: 3), chunk(.items, 0 ..< 3, index: 1, of: 3),
+                      chunk(.bank, 0 ..< 3, index: 2, of: 3)]
+        for c in chunks { _ = try replica.receive(c) }
+        XCTAssertEqual(replica.version, 3)
+        XCTAssertEqual(try replica.receive(chunks[1]), .complete(version: 3))
+        XCTAssertEqual(replica.version, 3, "a duplicate must not unload the replica")
+        var older = chunks[0]
+        older.version = 2
+        XCTAssertEqual(try replica.receive(older), .incomplete(received: 1, of: 3))
+        XCTAssertNil(replica.version)
+        let forged = [chunk(.users, 0 ..< 4, index: 0, of: 2), chunk(.items, 0 ..< 3, index: 1, of: 2)]
+        let fresh = Replica(userCount: 4, itemCount: 3, dim: dim)
+        _ = try fresh.receive(forged[0])
+        XCTAssertThrowsError(try fresh.receive(forged[1]))
+        for c in chunks { _ = try fresh.receive(c) }
+        XCTAssertEqual(fresh.version, 3, "the same version sent again after a failed load is taken")
+    }
+
     func testRowsBeyondTheTableThrowWithoutOverflow() {
         XCTAssertThrowsError(try load([chunk(.users, 3 ..< 5, index: 0, of: 1)]))
         var huge = chunk(.items, 0 ..< 1, index: 0, of: 1)

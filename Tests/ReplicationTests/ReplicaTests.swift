@@ -105,7 +105,7 @@ final class ReplicaTests: XCTestCase {
         stray.chunkCount = chunks.count + 6
         stray.values = stray.values.map { $0 + 100 }
         XCTAssertThrowsError(try replica.receive(stray)) {
-            guard case .incomplete(let what)? = $0 as? Replica.ReplicaError else { return XCTFail("\($0)") }
+            guard case .shapeMismatch(let what)? = $0 as? Replica.ReplicaError else { return XCTFail("\($0)") }
             XCTAssertTrue(what.contains("disagrees with the chunks before it"), what)
         }
         XCTAssertEqual(try replica.receive(chunks[chunks.count - 2]), .incomplete(received: chunks.count - 1, of: chunks.count))
