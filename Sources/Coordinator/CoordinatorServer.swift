@@ -168,6 +168,7 @@ public final class CoordinatorServer {
             "lr_schedule": "\(settings.learningRateSchedule)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint.boundEndpoint,
             "validation": data.validationCount, "patience": settings.patience,
+            "similarity": "\(settings.loss.similarity)", "preset": settings.preset?.record ?? NSNull(),  // report, recommend
         ])
         if resumed != nil, selection.shouldStop {
             logger.notice("the validation score had not improved for \(selection.epochsWithoutImprovement) epoch(s) before the restart: training ends with the epoch in progress")
@@ -295,6 +296,7 @@ public final class CoordinatorServer {
                 finished = true
             case let .memberJoined(id, name):
                 logger.info("worker \(id) (\(name)) joined")
+                reporter.record(["event": "member_joined", "worker": Int(id), "name": name])  // the report's timeline
             case let .memberReady(id):
                 logger.info("worker \(id) is ready at version \(state.version)")
             case let .memberLost(id, reason, reassigned):
@@ -587,6 +589,7 @@ public final class CoordinatorServer {
         try NpyFile.write(state.items, to: dir + "/item_embeddings.npy")
         try NpyFile.write(state.bank.table, to: dir + "/bank.npy")
         try data.writeIdMappings(to: dir)
+        try data.writeSeenPairs(to: dir)   // what `coordinator recommend` leaves out
         logger.info("wrote embeddings, id mappings and checkpoints to \(dir)")
     }
 

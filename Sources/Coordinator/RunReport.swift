@@ -1,5 +1,6 @@
 import Dataset
 import Foundation
+import Report
 
 /// One epoch's figures.
 public struct EpochResult: Sendable {
@@ -42,9 +43,17 @@ public struct RunSummary: Sendable {
     public var lastStep: Int = 0
 }
 
-/// The per-run JSON-lines metrics file and the human-readable epoch table.
+/// The per-run JSON-lines metrics file, the human-readable epoch table, and `report.html` beside the metrics, made
+/// again from them after each epoch, each lost worker and at the end.
 final class RunReporter {
     private let handle: FileHandle?
+    private let metricsPath: String
+    private let reportPath: String
+    /// When the reporter opened the file: every record carries `run_seconds` since then.
+    private let openedAt = Date()
+    /// Seconds spent writing report.html, and how often.
+    private(set) var reportSeconds = (total: 0.0, count: 0)
+    private var reportFailed = false
     private let ks: [Int]
     /// Whether the table has validation columns.
     private let validation: Bool
@@ -78,14 +87,43 @@ final class RunReporter {
             }
         }
         self.handle = handle
+        self.metricsPath = metricsPath
+        reportPath = (metricsPath as NSString).deletingLastPathComponent + "/report.html"
         self.ks = ks
         self.validation = validation
         isTerminal = isatty(STDERR_FILENO) == 1
     }
 
+    /// Appends an event (with `run_seconds`, the time since the reporter opened the file) and, for the events the
+    /// report shows as they happen, writes report.html again.
     func record(_ object: [String: Any]) {
+        var object = object
+        object["run_seconds"] = Date().timeIntervalSince(openedAt)
+        if object["event"] as? String == "end" {
+            object["report_seconds"] = reportSeconds.total
+            object["report_writes"] = reportSeconds.count
+        }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         handle?.write(data + Data("\n".utf8))
+        if let event = object["event"] as? String, Self.reportedEvents.contains(event) { writeReport() }
+    }
+
+    static let reportedEvents: Set<String> = ["start", "epoch", "member_lost", "early_stop", "time_limit", "end"]
+
+    /// Makes report.html from metrics.jsonl (a few milliseconds). A failure is said once and does not stop training.
+    func writeReport() {
+        let started = Date()
+        do {
+            try ReportPage(runs: [RunMetrics(path: metricsPath)]).write(to: reportPath)
+        } catch {
+            if !reportFailed {
+                reportFailed = true
+                clearProgress()
+                FileHandle.standardError.write(Data("warning: could not write \(reportPath): \(error)\n".utf8))
+            }
+        }
+        reportSeconds.total += Date().timeIntervalSince(started)
+        reportSeconds.count += 1
     }
 
     /// A live line on a terminal (at most 5 per second); a plain line every 10 s otherwise.
