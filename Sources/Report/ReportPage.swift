@@ -73,9 +73,9 @@ public struct ReportPage {
         body{margin:0;background:#fff;color:#222;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
         main{max-width:1320px;margin:0 auto;padding:12px 16px 32px}
         h1{font-size:22px;margin:4px 0 8px}h2{font-size:18px;margin:22px 0 8px;border-bottom:1px solid #ddd;padding-bottom:3px}
-        .cards{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}
-        .card{border:1px solid #ddd;border-radius:6px;padding:5px 12px;min-width:110px;background:#fafafa}
-        .card b{display:block;font-size:18px}.card span{color:#666;font-size:12px}
+        .cards{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}
+        .card{border:1px solid #ddd;border-radius:6px;padding:4px 10px;min-width:100px;background:#fafafa}
+        .card b{display:block;font-size:18px}.card>span{color:#666;font-size:12px}
         .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:12px 20px}
         figure{margin:0}svg{max-width:100%;height:auto;display:block}
         table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}
@@ -93,7 +93,7 @@ public struct ReportPage {
             let planned = run.startNumber("epochs").map { Int($0) }
             if run.end != nil {
                 cards.append(("<span class=\"status-finished\">finished</span>",
-                              "\(run.epochs.count) epoch(s) in \(Markup.duration(run.wallSeconds))"))
+                              "\(run.epochs.count) epoch\(run.epochs.count == 1 ? "" : "s") in \(Markup.duration(run.wallSeconds))"))
             } else {
                 cards.append(("<span class=\"status-running\">running</span>",
                               "epoch \(run.epochs.count)\(planned.map { " of \($0)" } ?? "") done, \(Markup.duration(run.wallSeconds)) so far"))
@@ -106,7 +106,7 @@ public struct ReportPage {
                 cards.append((Markup.figure(last.values["ndcg@\(k)"] ?? .nan), "NDCG@\(k), last epoch"))
                 if let chosen = run.validationChosenEpoch, let e = run.epochs.last(where: { $0.epoch == chosen }) {
                     cards.append((Markup.figure(e.values["recall@\(k)"] ?? .nan),
-                                  "test Recall@\(k), epoch \(chosen) (chosen on validation)"))
+                                  "Recall@\(k) at epoch \(chosen), chosen on validation"))
                 }
             }
             if let last = run.epochs.last {
