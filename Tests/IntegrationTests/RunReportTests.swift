@@ -40,6 +40,9 @@ final class RunReportTests: XCTestCase {
         let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
         // Written at the start and after each epoch before the end (and once more at the end).
         XCTAssertGreaterThanOrEqual(end["report_writes"] as? Int ?? 0, Self.epochs + 1)
+        // Writing it costs little next to training (about 15 ms a page in a debug build).
+        let reportSeconds = try XCTUnwrap(end["report_seconds"] as? Double)
+        XCTAssertLessThan(reportSeconds, 0.1 * (try XCTUnwrap(end["wall_seconds"] as? Double)))
         XCTAssertEqual(lines.filter { $0["event"] as? String == "member_joined" }.count, 2)
         XCTAssertEqual(lines.first?["similarity"] as? String, "cosine")
         let html = try String(contentsOf: run.appendingPathComponent("report.html"), encoding: .utf8)
