@@ -108,7 +108,7 @@ final class RunReporter {
         if let event = object["event"] as? String, Self.reportedEvents.contains(event) { writeReport() }
     }
 
-    static let reportedEvents: Set<String> = ["start", "epoch", "member_lost", "early_stop", "time_limit", "end"]
+    static let reportedEvents: Set<String> = ["start", "epoch", "member_lost", "early_stop", "time_limit", "stopped", "end"]
 
     /// Makes report.html from metrics.jsonl (a few milliseconds). A failure is said once and does not stop training.
     func writeReport() {

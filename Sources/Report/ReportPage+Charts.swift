@@ -126,7 +126,7 @@ extension ReportPage {
                 case .rejoined: kind = .rejoined
                 case .lost: kind = .lost
                 case .ready: continue
-                case .earlyStop, .timeLimit, .resumed: kind = .stop
+                case .earlyStop, .timeLimit, .resumed, .stopped: kind = .stop
                 }
                 events.append(TimelineChart.Event(seconds: s, kind: kind,
                                                   label: "\(Markup.duration(s)): \(who.isEmpty ? "" : who + " ")\(e.detail)"))

@@ -81,7 +81,7 @@ public struct ReportPage {
         table{border-collapse:collapse;margin:6px 0 10px;font-size:13px}
         th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
         th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-        .note{color:#555;font-size:13px;max-width:1100px}.status-running{color:#b35c00}.status-finished{color:#1a7f37}
+        .note{color:#555;font-size:13px;max-width:1100px}.status-running{color:#b35c00}.status-finished{color:#1a7f37}.status-stopped{color:#c0392b}
         footer{margin-top:24px;color:#777;font-size:12px}code{font-size:12px}
         """
 
@@ -91,7 +91,10 @@ public struct ReportPage {
             if !single { out += "<h3 style=\"color:\(Palette.color(i))\">\(Markup.escape(run.name))</h3>\n" }
             var cards: [(String, String)] = []
             let planned = run.startNumber("epochs").map { Int($0) }
-            if run.end != nil {
+            if let stopped = run.stopped {
+                cards.append(("<span class=\"status-stopped\">stopped</span>",
+                              "after \(run.epochs.count) epoch\(run.epochs.count == 1 ? "" : "s"): \(Markup.escape(stopped))"))
+            } else if run.end != nil {
                 cards.append(("<span class=\"status-finished\">finished</span>",
                               "\(run.epochs.count) epoch\(run.epochs.count == 1 ? "" : "s") in \(Markup.duration(run.wallSeconds))"))
             } else {

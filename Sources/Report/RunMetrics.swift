@@ -18,7 +18,7 @@ public struct RunMetrics {
     }
 
     public struct ClusterEvent {
-        public enum Kind: String { case joined, ready, lost, rejoined, earlyStop, timeLimit, resumed }
+        public enum Kind: String { case joined, ready, lost, rejoined, earlyStop, timeLimit, resumed, stopped }
         public var kind: Kind
         /// Seconds since the coordinator started (nil when the file did not record the time).
         public var seconds: Double?
@@ -37,6 +37,8 @@ public struct RunMetrics {
     public var events: [ClusterEvent] = []
     public var end: [String: Any]?
     public var selection: [String: Any]?
+    /// Why the coordinator stopped the run before its end (a `stopped` event), if it did.
+    public var stopped: String?
     /// `start` events after the first: restarts from a checkpoint.
     public var resumptions = 0
 
@@ -151,6 +153,10 @@ public struct RunMetrics {
                                            worker: nil, name: nil,
                                            detail: (event == "early_stop" ? "early stop" : "time limit")
                                                + (after.map { ", training ends after epoch \($0)" } ?? "")))
+            case "stopped":
+                stopped = object["detail"] as? String ?? object["reason"] as? String ?? "stopped"
+                events.append(ClusterEvent(kind: .stopped, seconds: seconds(), worker: nil, name: nil,
+                                           detail: "the coordinator stopped: \(stopped!)"))
             case "end":
                 var object = object
                 if let wall = object["wall_seconds"] as? NSNumber { object["wall_seconds"] = offset + wall.doubleValue }

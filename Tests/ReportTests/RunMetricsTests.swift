@@ -97,6 +97,18 @@ final class RunMetricsTests: XCTestCase {
         }
     }
 
+    func testAStoppedRunSaysWhy() throws {
+        let text = [SampleMetrics.start, SampleMetrics.epoch(1, recall: 0.1, seconds: 1),
+                    #"{"event":"stopped","reason":"non_finite_parameters","detail":"step 9 made a parameter non-finite","step":9,"checkpoint":null,"rejected":{},"run_seconds":1.5}"#]
+            .joined(separator: "\n") + "\n"
+        let run = try RunMetrics(path: try SampleMetrics.write(text))
+        XCTAssertEqual(run.stopped, "step 9 made a parameter non-finite")
+        XCTAssertEqual(run.events.map(\.kind), [.stopped])
+        let html = ReportPage(runs: [run]).html()
+        XCTAssertTrue(html.contains("status-stopped\">stopped</span>"))
+        XCTAssertTrue(html.contains("step 9 made a parameter non-finite"))
+    }
+
     func testALastLineBeingWrittenIsLeftOut() throws {
         let text = SampleMetrics.start + "\n" + SampleMetrics.epoch(1, recall: 0.1, seconds: 1) + "\n{\"event\":\"ep"
         let run = try RunMetrics(path: try SampleMetrics.write(text))
