@@ -110,8 +110,11 @@ public struct RunMetrics {
             switch event {
             case "start":
                 if sawStart {
+                    // A restart from a checkpoint: what ended or stopped the earlier part no longer holds.
                     resumptions += 1
                     offset = lastSeconds
+                    end = nil
+                    stopped = nil
                     events.append(ClusterEvent(kind: .resumed, seconds: offset, worker: nil, name: nil,
                                                detail: "restarted from a checkpoint"))
                 } else {

@@ -62,12 +62,15 @@ final class RunMetricsTests: XCTestCase {
     }
 
     func testAResumedRunContinuesOnTheTimeAxis() throws {
-        let text = [SampleMetrics.start, SampleMetrics.epoch(1, recall: 0.1, seconds: 10),
+        let stopped = #"{"event":"stopped","reason":"SIGTERM","step":20,"epoch":2,"checkpoint":true,"run_seconds":11}"#
+        let text = [SampleMetrics.start, SampleMetrics.epoch(1, recall: 0.1, seconds: 10), stopped,
                     SampleMetrics.start, SampleMetrics.epoch(2, recall: 0.2, seconds: 4)].joined(separator: "\n") + "\n"
         let run = try RunMetrics(path: try SampleMetrics.write(text))
         XCTAssertEqual(run.resumptions, 1)
-        XCTAssertEqual(run.epochs.map(\.seconds), [10, 14])
-        XCTAssertEqual(run.events.map(\.kind), [.resumed])
+        XCTAssertNil(run.stopped, "running again after the restart")
+        XCTAssertTrue(ReportPage(runs: [run]).html().contains("status-running"))
+        XCTAssertEqual(run.epochs.map(\.seconds), [10, 15])
+        XCTAssertEqual(run.events.map(\.kind), [.stopped, .resumed])
     }
 
     func testErrorsNameTheFileAndTheLine() throws {
