@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "coordinator", targets: ["CoordinatorCommand"]),
         .executable(name: "worker", targets: ["WorkerCommand"]),
         .executable(name: "bench", targets: ["Bench"]),
+        // The fuzz targets' entry points, for the libFuzzer package in Fuzz/ (see scripts/fuzz.sh).
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,8 +34,11 @@ let package = Package(
         .target(name: "CFastExp"),
         // SplitMix64, the seeded generator beneath every random stream (training, fault injection, the epoch audit).
         .target(name: "SplitMix"),
+        // What both roles and the wire share about a run: loss and sampler kinds, task keys, per-loss rules, every
+        // default.
+        .target(name: "RunSettings"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp", "SplitMix"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp", "SplitMix", "RunSettings"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.
@@ -41,21 +46,21 @@ let package = Package(
         // CRC-32C with the SSE4.2 crc32 instruction, chosen at run time (no global -msse4.2); imported only by Wire.
         .target(name: "CCRC32C"),
         // Everything that crosses the network: message types and their byte encoding.
-        .target(name: "Wire", dependencies: ["CCRC32C"]),
+        .target(name: "Wire", dependencies: ["CCRC32C", "RunSettings"]),
         // ZeroMQ sockets and the fault-injection layer.
         .target(name: "Transport", dependencies: [
             "CZeroMQ", "Wire", "SplitMix", .product(name: "Logging", package: "swift-log"),
         ]),
         // How state is copied to workers: snapshots, deltas, replicas, spec conversions.
-        .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire"]),
+        .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire", "RunSettings"]),
         // The run report: SVG charts and the HTML page made from a run's metrics.jsonl (no dependencies).
         .target(name: "Report"),
         .target(name: "Coordinator", dependencies: [
-            "Report", "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication", "SplitMix",
+            "Report", "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication", "SplitMix", "RunSettings",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
-            "Kernels", "Wire", "Transport", "Replication",
+            "Kernels", "Wire", "Transport", "Replication", "RunSettings",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // What both executables share: flags from MBT_* environment variables, status files for health checks.
@@ -73,41 +78,53 @@ let package = Package(
             .product(name: "FlyingSocks", package: "FlyingFox"),
         ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Report", "Dataset", "Kernels", "Replication", "Transport", "CommandSupport", "Telemetry",
+            "Coordinator", "Report", "Dataset", "Kernels", "RunSettings", "Transport", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "WorkerCommand", dependencies: [
-            "Worker", "Kernels", "Transport", "CommandSupport", "Telemetry",
+            "Worker", "Kernels", "RunSettings", "Transport", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Speed benchmarks of the training step and its GEMMs (bench/speed.sh runs them against PyTorch).
         .executableTarget(name: "Bench", dependencies: [
-            "Kernels", "MemoryBank", "Coordinator", "Wire", "CommandSupport",
+            "Kernels", "MemoryBank", "Coordinator", "Wire", "RunSettings", "CommandSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Every decoder and both protocol state machines behind one entry point per fuzz target: run by libFuzzer
+        // (Fuzz/, scripts/fuzz.sh) and, over the committed corpus, by FuzzTargetsTests.
+        .target(name: "FuzzTargets", dependencies: [
+            "Wire", "Transport", "Replication", "Coordinator", "Worker", "Kernels",
+        ]),
 
-        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix", "Transport", "RunSettings"], path: "Tests/TestSupport"),
         .testTarget(name: "SplitMixTests", dependencies: ["SplitMix"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "RunSettingsTests", dependencies: ["RunSettings"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "RunSettings", "TestSupport"]),
         .testTarget(name: "MemoryBankTests", dependencies: ["MemoryBank", "Kernels", "TestSupport"]),
         .testTarget(name: "DatasetTests", dependencies: ["Dataset", "Kernels", "TestSupport"]),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "SplitMix", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "SplitMix", "RunSettings", "TestSupport"]),
         .testTarget(name: "TransportTests", dependencies: [
             "Transport", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Replication", "Wire", "Kernels", "MemoryBank", "TestSupport"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "RunSettings"]),
+        .testTarget(name: "CoordinatorTests", dependencies: [
+            "Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "RunSettings",
+        ]),
+        .testTarget(name: "WorkerTests", dependencies: [
+            "Worker", "Replication", "Wire", "Kernels", "MemoryBank", "RunSettings", "Transport", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CommandSupportTests", dependencies: [
             "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Coordinator", "Transport", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Coordinator", "Kernels", "RunSettings", "Wire", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Coordinator", "Kernels", "Replication", "TestSupport", "Transport", "Wire", "Worker",
+            "Coordinator", "Dataset", "Kernels", "Replication", "RunSettings", "TestSupport", "Transport", "Wire", "Worker",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ],

@@ -58,7 +58,7 @@ PY
 
 # 1. The repository as it is, with the package read by `swift package dump-package`.
 copy
-expect 0 "Worker -> Kernels, Logging, Replication, Transport, Wire" "the repository passes"
+expect 0 "Worker -> Kernels, Logging, Replication, RunSettings, Transport, Wire" "the repository passes"
 (cd "$work/pkg" && swift package dump-package) > "$work/package.json"
 pristine=$(cat "$work/package.json")
 json=(--package-json "$work/package.json")

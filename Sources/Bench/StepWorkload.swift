@@ -1,6 +1,7 @@
 import Coordinator
 import Kernels
 import MemoryBank
+import RunSettings
 
 /// The full single-process training step on synthetic tables: sample K bank negatives from the minibatch's seeded
 /// stream, compute the loss and sparse gradients, average, Adam on the touched rows, move the positives' bank rows.

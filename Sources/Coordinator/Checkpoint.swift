@@ -81,23 +81,36 @@ public struct Checkpoint {
             var tail = ByteReader(Array(bytes[(12 + length)...]))
             guard try tail.u32("checksum") == CRC32C.checksum(body) else { throw bad("checksum mismatch") }
             var r = ByteReader(body)
+            /// A u64 field that is an `Int` in memory: refused, not trapped on, when it is above `Int.max`.
+            func int(_ what: String) throws -> Int {
+                let value = try r.u64(what)
+                guard value <= UInt64(Int.max) else { throw bad("\(what) \(value) is out of range") }
+                return Int(value)
+            }
             let runId = try r.u64("run id")
             let cursor = TrainingCursor(step: try r.u64("step"), version: try r.u64("version"),
-                                        epoch: Int(try r.u64("epoch")), minibatch: Int(try r.u64("minibatch")))
-            let shape = RunShape(minibatchSize: Int(try r.u64("minibatch size")),
-                                 minibatchesPerStep: Int(try r.u64("minibatches per step")), seed: try r.u64("seed"))
+                                        epoch: try int("epoch"), minibatch: try int("minibatch"))
+            let shape = RunShape(minibatchSize: try int("minibatch size"),
+                                 minibatchesPerStep: try int("minibatches per step"), seed: try r.u64("seed"))
             guard shape.minibatchSize > 0, shape.minibatchesPerStep > 0 else { throw bad("empty minibatches") }
             var audit = EpochAudit()
-            audit.count = Int(try r.u64("audit count")); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
+            audit.count = try int("audit count"); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
             let userCount = Int(try r.u32("users")), itemCount = Int(try r.u32("items")), dim = Int(try r.u32("dim"))
             guard dim > 0 else { throw bad("dim 0") }
-            let users = EmbeddingTable(rows: userCount, dim: dim, values: try r.f32s(userCount * dim, "user table"))
-            let items = EmbeddingTable(rows: itemCount, dim: dim, values: try r.f32s(itemCount * dim, "item table"))
-            let bank = EmbeddingTable(rows: itemCount, dim: dim, values: try r.f32s(itemCount * dim, "bank"))
+            /// The values (rows, dim) of a table: rows × dim of two u32 can overflow `Int`.
+            func table(_ rows: Int, _ what: String) throws -> EmbeddingTable {
+                let (count, overflow) = rows.multipliedReportingOverflow(by: dim)
+                guard !overflow else { throw bad("\(what) of \(rows) rows × dim \(dim) is too large") }
+                return EmbeddingTable(rows: rows, dim: dim, values: try r.f32s(count, what))
+            }
+            let users = try table(userCount, "user table")
+            let items = try table(itemCount, "item table")
+            let bank = try table(itemCount, "bank")
             let momentum = try r.f32("momentum")
+            guard momentum >= 0 && momentum <= 1 else { throw bad("bank momentum \(momentum) is not in [0, 1]") }
             var optimizers: [(Int, [[Float]])] = []
             for _ in 0 ..< 2 {
-                let steps = Int(try r.u64("optimizer steps"))
+                let steps = try int("optimizer steps")
                 let arrays = Int(try r.u32("optimizer arrays"))
                 guard arrays <= 8 else { throw bad("\(arrays) optimizer arrays") }
                 var state: [[Float]] = []

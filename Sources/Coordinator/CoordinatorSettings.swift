@@ -1,29 +1,31 @@
 import Kernels
 import Replication
+import RunSettings
 import Transport
 
-/// Everything that decides how a run trains; the coordinator command fills it from flags.
+/// Everything that decides how a run trains: `resolve` makes it from the defaults (`RunDefaults`), a preset, the
+/// flags and the data's shape.
 public struct CoordinatorSettings: Sendable {
     /// Where the ROUTER socket binds, `tcp://HOST:PORT` (port 0: any free port).
-    public var bind = "tcp://127.0.0.1:5555"
+    public var bind = RunDefaults.bind
     /// Ready workers needed before the first step.
     public var minimumWorkers = 1
-    public var epochs = 5
-    public var dim = 64
+    public var epochs = RunDefaults.epochs
+    public var dim = RunDefaults.dim
     /// Examples per global step.
-    public var batchSize = 3072
+    public var batchSize = RunDefaults.batchSize
     /// Pairs per minibatch (the unit a worker computes; each draws its own negatives). nil: batchSize / workers.
     public var minibatchSize: Int?
     public var loss = LossSettings()
     public var sampler = SamplerKind.uniform
-    public var popularityAlpha: Float = 0.75
-    public var momentum: Float = 0.5
-    public var optimizer = OptimizerSettings(learningRate: 0.01)
+    public var popularityAlpha = RunDefaults.popularityAlpha
+    public var momentum = RunDefaults.momentum
+    public var optimizer = OptimizerSettings()
     /// The learning rate over the planned steps (`epochs`); early stopping and time limits do not stretch it.
     public var learningRateSchedule = LearningRateSchedule.constant
-    public var initStd: Float = 0.1
-    public var seed: UInt64 = 42
-    public var evaluationKs = [20]
+    public var initStd = RunDefaults.initStd
+    public var seed = RunDefaults.seed
+    public var evaluationKs = RunDefaults.evaluationKs
     /// Fraction of each user's distinct training items held out for validation (0: none). The command carves it.
     public var validationFraction = 0.0
     /// Early stopping: epochs without a better validation Recall@K before training ends (0: never).
@@ -32,7 +34,7 @@ public struct CoordinatorSettings: Sendable {
     /// limit).
     public var timeLimit: Double?
     /// Where metrics, embeddings and checkpoints go.
-    public var outputDirectory = "runs/latest"
+    public var outputDirectory = RunDefaults.outputDirectory
     /// Also checkpoint every this many steps (0: only at epoch ends and at the end).
     public var checkpointEverySteps = 0
     /// Continue from the newest valid checkpoint in the output directory.

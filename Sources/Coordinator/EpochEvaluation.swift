@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import Kernels
+import Transport
 
 /// Full-ranking evaluation of one epoch's parameters on a background thread, so that training and heartbeats go
 /// on while it runs. It works on copies of the tables taken when the epoch ended (kept for exporting the epoch that
@@ -12,12 +13,14 @@ final class EpochEvaluation: @unchecked Sendable {
     let users: EmbeddingTable
     let items: EmbeddingTable
     private let cosine: Bool
+    private let clock: any ShellClock
     private let done = DispatchSemaphore(value: 0)
     private var result: (test: [RankingMetrics], validation: [RankingMetrics]) = ([], [])
     private(set) var seconds: Double = 0
 
     init(epoch: Int, evaluator: RankingEvaluator, validationEvaluator: RankingEvaluator?, users: EmbeddingTable,
-         items: EmbeddingTable, cosine: Bool) {
+         items: EmbeddingTable, cosine: Bool, clock: any ShellClock) {
+        self.clock = clock
         self.epoch = epoch
         self.evaluator = evaluator
         self.validationEvaluator = validationEvaluator
@@ -28,11 +31,11 @@ final class EpochEvaluation: @unchecked Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            let start = Date()
+            let start = clock.now()
             let test = evaluator.evaluate(users: users, items: items, cosine: cosine)
             let validation = validationEvaluator?.evaluate(users: users, items: items, cosine: cosine) ?? []
             result = (test, validation)
-            seconds = Date().timeIntervalSince(start)
+            seconds = clock.now() - start
             done.signal()
         }
         thread.stackSize = 1 << 22

@@ -1,13 +1,15 @@
 import Foundation
 import Logging
+import RunSettings
 
 /// Worker processes started on this machine by the coordinator (`--spawn-workers N`).
 public final class LocalWorkers {
     private var processes: [Process] = []
     private let logger: Logger
 
-    /// Starts `count` copies of `executable` connected to `endpoint`; extra arguments are passed through.
-    public init(count: Int, executable: String, endpoint: String, arguments: [String] = [],
+    /// Starts `count` copies of `executable` connected to `endpoint`, each with its own name, exiting with this
+    /// process, at `logLevel` with the OpenBLAS build `blas` (nil: the worker's defaults).
+    public init(count: Int, executable: String, endpoint: String, logLevel: String? = nil, blas: String? = nil,
                 environment: [String: String] = [:], logger: Logger) throws {
         self.logger = logger
         guard FileManager.default.isExecutableFile(atPath: executable) else {
@@ -18,7 +20,8 @@ public final class LocalWorkers {
         for i in 0 ..< count {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["--coordinator", endpoint, "--name", "local-\(i + 1)", "--exit-with-parent"] + arguments
+            process.arguments = WorkerLaunch(coordinator: endpoint, name: "local-\(i + 1)", logLevel: logLevel,
+                                             blas: blas).arguments
             process.environment = env
             do {
                 try process.run()

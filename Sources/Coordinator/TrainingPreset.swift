@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import RunSettings
 
 /// The size of a dataset, as far as a preset needs it: users, items and training pairs.
 public struct DataShape: Sendable, Equatable {
@@ -86,15 +87,19 @@ public struct TrainingPreset: Sendable, Equatable {
 
     /// The default loss of the product: InfoNCE against K constant memory-bank negatives.
     public static let bank = TrainingPreset(
-        name: "bank", summary: "InfoNCE against 1024 constant memory-bank negatives, τ 0.1, Adam lr 0.01 (the defaults)",
-        epochs: nil, batchSize: 3072, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
-        densityRule: nil, liveNegatives: false, optimizer: .adam, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
+        name: "bank", summary: "InfoNCE against \(RunDefaults.negatives) constant memory-bank negatives, τ \(RunDefaults.temperature), Adam lr \(RunDefaults.learningRate) (the defaults)",
+        epochs: nil, batchSize: RunDefaults.batchSize, negatives: RunDefaults.negatives, negativesPerItem: nil,
+        temperature: RunDefaults.temperature, positiveTemperature: nil, densityRule: nil, liveNegatives: false,
+        optimizer: .adam, learningRate: RunDefaults.learningRate, learningRateSchedule: .constant,
+        validationFraction: nil, patience: nil)
 
     /// Sampled softmax: the sampled negatives are read from the live item table and receive gradients.
     public static let live = TrainingPreset(
         name: "live", summary: "the same negatives read from the live item table, with gradients (sampled softmax)",
-        epochs: nil, batchSize: 3072, negatives: 1024, negativesPerItem: nil, temperature: 0.1, positiveTemperature: nil,
-        densityRule: nil, liveNegatives: true, optimizer: .adam, learningRate: 0.01, learningRateSchedule: .constant, validationFraction: nil, patience: nil)
+        epochs: nil, batchSize: RunDefaults.batchSize, negatives: RunDefaults.negatives, negativesPerItem: nil,
+        temperature: RunDefaults.temperature, positiveTemperature: nil, densityRule: nil, liveNegatives: true,
+        optimizer: .adam, learningRate: RunDefaults.learningRate, learningRateSchedule: .constant,
+        validationFraction: nil, patience: nil)
 
     /// The best ranking quality measured: live negatives (up to 2048, at most half the catalogue), the bilateral
     /// softmax (the positive out of the sum, with its own temperature τ⁺) with temperatures and a weight decay that

@@ -5,7 +5,7 @@ import Dataset
 import Foundation
 import Kernels
 import Logging
-import Replication
+import RunSettings
 import Telemetry
 import Transport
 
@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
 
     // Cluster
     @Option(help: "Endpoint the coordinator binds, tcp://HOST:PORT (port 0 picks a free port).")
-    var bind = "tcp://127.0.0.1:5555"
+    var bind = RunDefaults.bind
     @Option(help: "Ready workers to wait for before training starts (default: --spawn-workers, else 1).")
     var workers: Int?
     @Option(help: "Start this many worker processes on this machine.")
@@ -63,21 +63,21 @@ struct TrainCommand: ParsableCommand {
     // Model and loss
     @Option(help: "A named set of settings: \(TrainingPreset.all.map { "`\($0.name)` (\($0.summary))" }.joined(separator: "; ")). Flags given as well override it.")
     var preset: String?
-    @Option(help: "Training epochs (default 5).") var epochs: Int?
-    @Option(help: "Embedding dimension.") var dim = 64
-    @Option(help: "Examples per global step (default 3072).") var batchSize: Int?
+    @Option(help: "Training epochs (default \(RunDefaults.epochs)).") var epochs: Int?
+    @Option(help: "Embedding dimension.") var dim = RunDefaults.dim
+    @Option(help: "Examples per global step (default \(RunDefaults.batchSize)).") var batchSize: Int?
     @Option(help: "Pairs per minibatch, the unit of work of one worker (default: batch size / workers).")
     var minibatchSize: Int?
     @Option(help: "Loss: bank-infonce, in-batch, mnr, bpr, ccl (cosine contrastive loss against the bank negatives).") var loss = "bank-infonce"
-    @Option(help: "CCL: margin of the negative term.") var cclMargin: Float = 0.9
-    @Option(help: "CCL: weight of the mean negative term.") var cclNegativeWeight: Float = 150
+    @Option(help: "CCL: margin of the negative term.") var cclMargin = RunDefaults.cclMargin
+    @Option(help: "CCL: weight of the mean negative term.") var cclNegativeWeight = RunDefaults.cclNegativeWeight
     @Option(help: "Similarity: cosine or dot (default: cosine; dot for mnr and bpr).") var similarity: String?
-    @Option(help: "Softmax temperature τ (default 0.1; 1 for mnr).") var temperature: Float?
+    @Option(help: "Softmax temperature τ (default \(RunDefaults.temperature); \(String(format: "%g", Double(LossSettings.defaultTemperature(for: .mnr)))) for mnr).") var temperature: Float?
     @Option(help: "Positive temperature τ⁺: the bilateral softmax loss (BSL), −s⁺/τ⁺ + log Σ exp(s⁻/τ) with the positive outside the sum; τ⁺ > τ pulls positives less than it pushes negatives (softmax losses; default: plain InfoNCE).")
     var positiveTemperature: Float?
-    @Option(help: "Bank negatives K per minibatch (default 1024).") var negatives: Int?
+    @Option(help: "Bank negatives K per minibatch (default \(RunDefaults.negatives)).") var negatives: Int?
     @Option(help: "Negative sampler: uniform or popularity (count^alpha).") var sampler = "uniform"
-    @Option(help: "Exponent of the popularity sampler.") var popularityAlpha: Float = 0.75
+    @Option(help: "Exponent of the popularity sampler.") var popularityAlpha = RunDefaults.popularityAlpha
     @Flag(help: "Subtract log(K·q) from negative logits (sampled-softmax correction).") var logq = false
     @Flag(help: "In-batch loss: also use bank negatives.") var mixInBatch = false
     @Flag(inversion: .prefixedNo, help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows (default: off).")
@@ -85,27 +85,27 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
     @Flag(inversion: .prefixedNo, help: "Also remove every negative (and, in-batch, every other positive) that the row's user has in the training data, not only the row's own positive: no false negatives from the user's history. Workers then receive every user's training items when they join (default: off).")
     var maskSeenItems: Bool?
-    @Option(help: "Memory-bank momentum m.") var momentum: Float = 0.5
-    @Option(help: "Standard deviation of the initial embeddings.") var initStd: Float = 0.1
+    @Option(help: "Memory-bank momentum m.") var momentum = RunDefaults.momentum
+    @Option(help: "Standard deviation of the initial embeddings.") var initStd = RunDefaults.initStd
 
     // Optimiser
     @Option(help: "Optimizer: adam (lazy: only the rows in the gradient move, like torch SparseAdam), dense-adam (every row each step, like torch Adam on a dense table: absent rows keep moving on their momentum; the step's delta then holds those rows too), sgd, adagrad (default: adam).")
     var optimizer: String?
-    @Option(help: "Learning rate (default 0.01).") var lr: Float?
+    @Option(help: "Learning rate (default \(RunDefaults.learningRate)).") var lr: Float?
     @Option(help: "L2 regularisation on the rows in each step's gradient (default 0; the quality preset sets it from the data's density).") var weightDecay: Float?
     @Option(help: "Learning-rate schedule over the planned epochs: constant, cosine (half a cosine down to lr/100) or cosine:F (down to F·lr) (default: constant).")
     var lrSchedule: String?
 
     // Run
-    @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed: UInt64 = 42
-    @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK: [Int] = [20]
+    @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed = RunDefaults.seed
+    @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK = RunDefaults.evaluationKs
     @Option(help: "Hold out this fraction of each user's training items (seeded) as a validation split; every epoch is also scored on it, and the best epoch's embeddings are written as best_*.npy (0: no split).")
     var validationFraction: Double?
     @Option(help: "Early stopping: end training after this many epochs without a better validation Recall@K (0: never; needs --validation-fraction).")
     var patience: Int?
     @Option(help: "End training with the epoch in progress once this many seconds have passed since the first step.")
     var timeLimit: Double?
-    @Option(help: "Directory for metrics.jsonl, embeddings, id mappings and checkpoints.") var output = "runs/latest"
+    @Option(help: "Directory for metrics.jsonl, embeddings, id mappings and checkpoints.") var output = RunDefaults.outputDirectory
     @Option(help: "Also checkpoint every N steps (0: at epoch ends only).") var checkpointEvery = 0
     @Flag(help: "Continue from the newest valid checkpoint in --output.") var resume = false
     @Option(help: "OpenBLAS threads for evaluation in this process.") var blasThreads = 1
@@ -137,87 +137,62 @@ struct TrainCommand: ParsableCommand {
         return server
     }
 
-    /// The run's settings: the defaults, then the preset, then the flags given. `data` (nil before the data is
-    /// loaded) lets a preset size what depends on the data.
-    func settings(data: DataShape? = nil) throws -> CoordinatorSettings {
-        var s = CoordinatorSettings()
-        s.bind = bind
-        s.minimumWorkers = workers ?? max(spawnWorkers, 1)
-        s.dim = dim
-        s.minibatchSize = minibatchSize
-        guard let kind = Self.lossKinds[loss] else {
-            throw ValidationError("--loss must be one of \(Self.lossKinds.keys.sorted().joined(separator: ", ")) (got \(loss))")
-        }
-        let defaultSimilarity = kind == .mnr || kind == .bpr ? "dot" : "cosine"
-        guard let sim = ["cosine": Similarity.cosine, "dot": .dot][similarity ?? defaultSimilarity] else {
-            throw ValidationError("--similarity must be cosine or dot (got \(similarity ?? ""))")
-        }
-        s.loss = LossSettings(kind: kind, similarity: sim, temperature: kind == .mnr ? 1 : 0.1,
-                              removeAccidentalHits: !keepAccidentalHits, logQCorrection: logq, mixInBatch: mixInBatch,
-                              cclMargin: cclMargin, cclNegativeWeight: cclNegativeWeight)
-        guard let samplerKind = ["uniform": SamplerKind.uniform, "popularity": .popularity][sampler] else {
-            throw ValidationError("--sampler must be uniform or popularity (got \(sampler))")
-        }
-        s.sampler = samplerKind
-        s.popularityAlpha = popularityAlpha
-        s.momentum = momentum
-        s.optimizer = OptimizerSettings(kind: .adam, learningRate: 0.01)
-        if let name = preset {
-            guard let chosen = TrainingPreset.named(name) else {
-                throw ValidationError("--preset must be one of \(TrainingPreset.all.map(\.name).joined(separator: ", ")) (got \(name))")
-            }
-            chosen.apply(to: &s, data: data ?? DataShape(users: 1, items: .max, pairs: 0))
-        }
-        if let epochs { s.epochs = epochs }
-        if let batchSize { s.batchSize = batchSize }
-        if let negatives { s.loss.negatives = negatives }
-        if let temperature { s.loss.temperature = temperature }
-        if let positiveTemperature { s.loss.positiveTemperature = positiveTemperature }
-        if let liveNegatives { s.loss.liveNegatives = liveNegatives }
-        if let maskSeenItems { s.loss.maskSeenItems = maskSeenItems }
-        if let optimizer {
-            guard let kind = OptimizerKind(rawValue: optimizer) else {
-                throw ValidationError("--optimizer must be one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(optimizer))")
-            }
-            s.optimizer.kind = kind
-        }
-        if let lr { s.optimizer.learningRate = lr }
-        if let weightDecay { s.optimizer.weightDecay = weightDecay }
-        if let lrSchedule {
-            guard let parsed = LearningRateSchedule(parsing: lrSchedule) else {
-                throw ValidationError("--lr-schedule must be constant, cosine or cosine:F with 0 ≤ F ≤ 1 (got \(lrSchedule))")
-            }
-            s.learningRateSchedule = parsed
-        }
-        if let validationFraction { s.validationFraction = validationFraction }
-        if let patience { s.patience = patience }
-        s.timeLimit = timeLimit
-        s.initStd = initStd
-        s.seed = seed
-        s.evaluationKs = evalK.sorted()
-        s.outputDirectory = output
-        s.checkpointEverySteps = checkpointEvery
-        s.resume = resume
-        s.timings = ProtocolTimings(deadAfter: heartbeatTimeout)
-        guard taskTimeout > 0 else { throw ValidationError("--task-timeout must be positive, got \(taskTimeout)") }
-        guard maxWorkers >= s.minimumWorkers else {
-            throw ValidationError("--max-workers \(maxWorkers) is below the \(s.minimumWorkers) workers the run waits for: it could never start")
-        }
-        s.peerLimits.taskDeadline = taskTimeout
-        s.peerLimits.maxWorkers = maxWorkers
-        s.verifyReplicas = verifyReplicas
-        s.maxMessageBytes = maxMessageBytes
-        if let spec = faults {
-            s.faults = try FaultSettings(parsing: spec)
-        }
-        let problems = s.problems()
-        guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
-        return s
+    /// The flags as given (nil where a flag was not given and has no value of its own).
+    var flags: RunFlags {
+        var f = RunFlags()
+        f.bind = bind
+        f.workers = workers
+        f.spawnWorkers = spawnWorkers
+        f.preset = preset
+        f.epochs = epochs
+        f.dim = dim
+        f.batchSize = batchSize
+        f.minibatchSize = minibatchSize
+        f.loss = loss
+        f.cclMargin = cclMargin
+        f.cclNegativeWeight = cclNegativeWeight
+        f.similarity = similarity
+        f.temperature = temperature
+        f.positiveTemperature = positiveTemperature
+        f.negatives = negatives
+        f.sampler = sampler
+        f.popularityAlpha = popularityAlpha
+        f.logQCorrection = logq
+        f.mixInBatch = mixInBatch
+        f.liveNegatives = liveNegatives
+        f.keepAccidentalHits = keepAccidentalHits
+        f.maskSeenItems = maskSeenItems
+        f.momentum = momentum
+        f.initStd = initStd
+        f.optimizer = optimizer
+        f.learningRate = lr
+        f.weightDecay = weightDecay
+        f.learningRateSchedule = lrSchedule
+        f.seed = seed
+        f.evaluationKs = evalK
+        f.validationFraction = validationFraction
+        f.patience = patience
+        f.timeLimit = timeLimit
+        f.outputDirectory = output
+        f.checkpointEverySteps = checkpointEvery
+        f.resume = resume
+        f.heartbeatTimeout = heartbeatTimeout
+        f.taskTimeout = taskTimeout
+        f.maxWorkers = maxWorkers
+        f.verifyReplicas = verifyReplicas
+        f.maxMessageBytes = maxMessageBytes
+        f.faults = faults
+        return f
     }
 
-    static let lossKinds: [String: LossKind] = [
-        "bank-infonce": .bankInfoNCE, "in-batch": .inBatchInfoNCE, "mnr": .mnr, "bpr": .bpr, "ccl": .ccl,
-    ]
+    /// The run's settings (`CoordinatorSettings.resolve`); a flag that cannot work is a usage error.
+    func settings(data: DataShape? = nil) throws -> CoordinatorSettings {
+        do {
+            return try CoordinatorSettings.resolve(flags, data: data)
+        } catch let error as TrainerError {
+            throw ValidationError(error.description)
+        }
+    }
 
     func loadData() throws -> InteractionData {
         if dataset == "synthetic" {
@@ -303,7 +278,7 @@ struct TrainCommand: ParsableCommand {
             let executable = workerExecutable ?? URL(fileURLWithPath: CommandLine.arguments[0])
                 .deletingLastPathComponent().appendingPathComponent("worker").path
             local = try LocalWorkers(count: spawnWorkers, executable: executable, endpoint: server.boundEndpoint,
-                                     arguments: ["--log-level", level <= .debug ? logLevel : "warning", "--blas", blas],
+                                     logLevel: level <= .debug ? logLevel : "warning", blas: blas,
                                      logger: logger)
         }
         defer { local?.finish() }

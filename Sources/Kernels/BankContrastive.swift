@@ -24,10 +24,8 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 
 /// Forward and backward of the bank softmax contrastive loss. Returns Σ_b loss_b.
 ///
-/// q (B, d) normalised queries; p (B, d) their positives; n (K, d) shared negatives (may be nil when K == 0).
-/// positiveIds (B), negativeIds (K): when both given, a negative whose id equals the row's positive id is masked;
-/// with `seen` also every negative among the items of the row's user (`SeenItems`).
-/// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction).
+/// rows: q (B, d) normalised queries, p (B, d) their positives, n (K, d) shared negatives (may be nil when K == 0).
+/// masks: accidental hits and seen items left out, the logQ offsets (see `LogitMasks`).
 /// logitBound: an upper bound of every logit (1/τ for cosine similarity without offsets), or nil. A row whose
 /// positive logit is within 60 of it uses it as the softmax shift instead of the row maximum, which saves a pass.
 /// positiveTemperature: τ⁺ of the bilateral softmax loss (see above), nil for InfoNCE.
@@ -40,13 +38,13 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 /// own thread; more than one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). The loss is summed in range
 /// order, so a given thread count gives the same result every time.
 public func bankContrastiveForwardBackward(
-    q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
-    batch B: Int, negatives K: Int, dim d: Int, temperature: Float,
-    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
-    negativeLogitOffset: UnsafePointer<Float>?, logitBound: Float? = nil, positiveTemperature: Float? = nil,
-    seen: SeenItemsView? = nil, block: UnsafeMutablePointer<Float>, blockRows: Int,
+    _ rows: ContrastiveRows, temperature: Float, positiveTemperature: Float? = nil, masks: LogitMasks = .none,
+    logitBound: Float? = nil, block: UnsafeMutablePointer<Float>, blockRows: Int,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, threads: Int = 1
 ) -> Double {
+    let q = rows.q, p = rows.p, n = rows.n, B = rows.batch, K = rows.negatives, d = rows.dim
+    let positiveIds = masks.positiveIds, negativeIds = masks.negativeIds
+    let negativeLogitOffset = masks.negativeLogitOffset, seen = masks.seen
     precondition(B >= 0 && K >= 0 && d > 0 && blockRows > 0, "bank contrastive shape B=\(B) K=\(K) d=\(d) rows=\(blockRows)")
     precondition(temperature > 0, "temperature must be positive, got \(temperature)")
     precondition(K == 0 || n != nil, "bank contrastive kernel: K=\(K) negatives but no negative rows")

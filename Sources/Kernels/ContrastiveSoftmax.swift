@@ -16,11 +16,11 @@ public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -
 
 /// Forward and backward of the softmax contrastive loss. Returns Σ_b loss_b.
 ///
-/// q (B, d) queries; p (B, d) positives; n (K, d) shared negatives (ignored when K == 0).
-/// positiveIds (B), negativeIds (K): when given, a negative column whose item id equals the row's positive id is
-/// masked (logit −∞); with inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b]. With `seen`
-/// (and positiveIds), so is every such column whose item is among the items of the row's user (`SeenItems`).
-/// negativeLogitOffset (K): subtracted from every row's negative logit k (logQ correction: log(K·q_k)).
+/// rows: q (B, d) queries, p (B, d) positives, n (K, d) shared negatives (ignored when K == 0).
+/// masks (`LogitMasks`): a negative column whose item id equals the row's positive id is masked (logit −∞); with
+/// inBatch, column j ≠ b is masked when positiveIds[j] == positiveIds[b]. With `seen` (and positiveIds), so is every
+/// such column whose item is among the items of the row's user. The offsets (K) are subtracted from every row's
+/// negative logit k (logQ correction: log(K·q_k)).
 /// ccl (margin m, weight w): instead of a softmax, the cosine contrastive loss of each row (`cclRow`); pass
 /// temperature 1 and no offsets.
 /// positiveTemperature τ⁺ (BSL): loss_b = −s_target/τ⁺ + log Σ_{c ≠ target} exp(logit_c), the log-sum taken as 0
@@ -29,14 +29,13 @@ public func contrastiveLogitColumns(batch: Int, negatives: Int, inBatch: Bool) -
 /// other columns / τ, and −1/τ⁺ at the target).
 /// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp. dn (K, d): overwritten with dLoss/dn when given.
 public func contrastiveSoftmaxForwardBackward(
-    q: UnsafePointer<Float>, p: UnsafePointer<Float>, n: UnsafePointer<Float>?,
-    batch B: Int, negatives K: Int, dim d: Int, inBatch: Bool, temperature: Float,
-    positiveIds: UnsafePointer<UInt32>?, negativeIds: UnsafePointer<UInt32>?,
-    negativeLogitOffset: UnsafePointer<Float>?, positiveTemperature: Float? = nil,
-    ccl: (margin: Float, weight: Float)? = nil, seen: SeenItemsView? = nil,
-    logits: UnsafeMutablePointer<Float>,
+    _ rows: ContrastiveRows, inBatch: Bool, temperature: Float, positiveTemperature: Float? = nil,
+    ccl: (margin: Float, weight: Float)? = nil, masks: LogitMasks = .none, logits: UnsafeMutablePointer<Float>,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>?
 ) -> Double {
+    let q = rows.q, p = rows.p, n = rows.n, B = rows.batch, K = rows.negatives, d = rows.dim
+    let positiveIds = masks.positiveIds, negativeIds = masks.negativeIds
+    let negativeLogitOffset = masks.negativeLogitOffset, seen = masks.seen
     precondition(B >= 0 && K >= 0 && d > 0, "contrastive kernel shape B=\(B) K=\(K) d=\(d)")
     precondition(temperature > 0, "temperature must be positive, got \(temperature)")
     precondition(K == 0 || n != nil, "contrastive kernel: K=\(K) negatives but no negative rows")
@@ -196,9 +195,9 @@ public func mnrLossWithExplicitNegatives(
                         dp.withUnsafeMutableBufferPointer { gp in
                             dn.withUnsafeMutableBufferPointer { gn in
                                 contrastiveSoftmaxForwardBackward(
-                                    q: a.baseAddress!, p: p.baseAddress!, n: n.baseAddress, batch: B, negatives: K,
-                                    dim: d, inBatch: false, temperature: temperature, positiveIds: nil,
-                                    negativeIds: nil, negativeLogitOffset: nil, logits: s.baseAddress!,
+                                    ContrastiveRows(q: a.baseAddress!, p: p.baseAddress!, n: n.baseAddress, batch: B,
+                                                    negatives: K, dim: d),
+                                    inBatch: false, temperature: temperature, logits: s.baseAddress!,
                                     dq: ga.baseAddress!, dp: gp.baseAddress!, dn: gn.baseAddress)
                             }
                         }

@@ -1,4 +1,5 @@
 import Foundation
+import RunSettings
 
 /// Naive float64 implementations of the losses, written with plain loops straight from the formulas. The tests
 /// compare the BLAS kernels with these and check these against golden files and finite differences.

@@ -1,4 +1,5 @@
 import Foundation
+import RunSettings
 
 /// Computes a minibatch's summed loss and sparse gradients with the kernels, in a reusable workspace.
 ///
@@ -79,8 +80,7 @@ public final class MinibatchGradientComputer {
         if scratch.count < count { scratch = [Float](repeating: 0, count: count) }
     }
 
-    // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | qNorms (B) | pNorms (B) | offsets (K)
-    //         | logits: (B, C) for the in-batch losses, per kernel thread two blocks (blockRows, K) (logits, weights) for bank InfoNCE
+    /// The softmax losses and CCL over gathered rows; the scratch layout is written out at its first use below.
     private func computeContrastive(
         users: [UInt32], items: [UInt32], negatives: [UInt32], negativeLogQ: [Float]?,
         userTable: EmbeddingTable, itemTable: EmbeddingTable, bank: EmbeddingTable
@@ -92,7 +92,8 @@ public final class MinibatchGradientComputer {
         let cosine = settings.effectiveSimilarity == .cosine
         let C = contrastiveLogitColumns(batch: B, negatives: K, inBatch: inBatch)
         // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | dn (K, d) if live | qNorms (B) | pNorms (B)
-        //         | nNorms (K) if live | offsets (K) | logits
+        //         | nNorms (K) if live | offsets (K) | logits: (B, C) for the in-batch, live and CCL kernel; for the
+        //         fused bank kernel, per kernel thread two blocks (min(B, blockRows), K) (logits, weights)
         let liveK = live ? K : 0
         let qAt = 0, pAt = B * d, nAt = 2 * B * d, dqAt = nAt + K * d, dpAt = dqAt + B * d, dnAt = dpAt + B * d
         let qNormAt = dnAt + liveK * d, pNormAt = qNormAt + B, nNormAt = pNormAt + B, offAt = nNormAt + liveK
@@ -123,22 +124,19 @@ public final class MinibatchGradientComputer {
             }
             lossSum = items.withUnsafeBufferPointer { itemIdBuffer in
                 negatives.withUnsafeBufferPointer { negIdBuffer in
-                    !fused ? contrastiveSoftmaxForwardBackward(
-                        q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
-                        batch: B, negatives: K, dim: d, inBatch: inBatch, temperature: temperature,
-                        positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
-                        negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
-                        negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        positiveTemperature: settings.positiveTemperature, ccl: ccl, seen: seen,
+                    let rows = ContrastiveRows(q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
+                                               batch: B, negatives: K, dim: d)
+                    let masks = LogitMasks(positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
+                                           negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
+                                           negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
+                                           seen: seen)
+                    return !fused ? contrastiveSoftmaxForwardBackward(
+                        rows, inBatch: inBatch, temperature: temperature,
+                        positiveTemperature: settings.positiveTemperature, ccl: ccl, masks: masks,
                         logits: s + logitsAt, dq: s + dqAt, dp: s + dpAt, dn: live ? s + dnAt : nil)
                     : bankContrastiveForwardBackward(
-                        q: s + qAt, p: s + pAt, n: K > 0 ? UnsafePointer(s + nAt) : nil,
-                        batch: B, negatives: K, dim: d, temperature: temperature,
-                        positiveIds: removeHits ? itemIdBuffer.baseAddress : nil,
-                        negativeIds: removeHits ? negIdBuffer.baseAddress : nil,
-                        negativeLogitOffset: negativeLogQ != nil ? UnsafePointer(s + offAt) : nil,
-                        logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
-                        positiveTemperature: settings.positiveTemperature, seen: seen,
+                        rows, temperature: temperature, positiveTemperature: settings.positiveTemperature,
+                        masks: masks, logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
                         block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
                         threads: kernelThreads)
                 }

@@ -1,3 +1,4 @@
+import RunSettings
 /// Which update rule a `SparseOptimizer` applies.
 /// - adam: lazy (sparse) Adam: only the rows in the gradient move, like `torch.optim.SparseAdam`.
 /// - denseAdam (`dense-adam`): Adam on every row each step, like `torch.optim.Adam` on a dense embedding table: a row
@@ -20,7 +21,7 @@ public struct OptimizerSettings: Sendable, Equatable {
     public var weightDecay: Float
 
     public init(
-        kind: OptimizerKind = .adam, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        kind: OptimizerKind = .adam, learningRate: Float = RunDefaults.learningRate, beta1: Float = 0.9, beta2: Float = 0.999,
         epsilon: Float = 1e-8, weightDecay: Float = 0
     ) {
         self.kind = kind

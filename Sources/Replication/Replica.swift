@@ -62,8 +62,8 @@ public final class Replica {
             return .incomplete(received: loading?.received.count ?? 0, of: Int(loading?.count ?? 0))
         }
         let rows = ChunkRows(table: chunk.table, rows: first ..< first + count)
+        // A chunk that disagrees with those before it is refused; the load in progress keeps what it has.
         guard chunk.chunkCount == progress.count, progress.received[chunk.chunkIndex].map({ $0 == rows }) ?? true else {
-            loading = nil
             throw ReplicaError.incomplete("chunk \(chunk.chunkIndex) of \(chunk.chunkCount) disagrees with the chunks before it")
         }
         table.withUnsafeMutableValues { dst in

@@ -1,4 +1,5 @@
 import Kernels
+import RunSettings
 import Wire
 
 /// The negatives of a task and the item rows its gradient may hold, as functions of the spec and the task alone:
@@ -8,11 +9,11 @@ public struct TaskNegatives: Sendable {
     public let loss: LossSettings
     public let sampler: NegativeSampler
 
-    /// Nil when the spec names an unknown loss or sampler, or popularity counts it cannot use.
+    /// Nil when the spec's popularity counts cannot be used.
     public init?(spec: TrainingSpec) {
-        guard let loss = spec.lossSettings, let sampler = spec.negativeSampler else { return nil }
+        guard let sampler = spec.negativeSampler else { return nil }
         self.spec = spec
-        self.loss = loss
+        loss = spec.loss
         self.sampler = sampler
     }
 
@@ -20,13 +21,7 @@ public struct TaskNegatives: Sendable {
     /// pure in-batch losses. Drawn from the minibatch's own stream, so every worker draws the same.
     public func draw(for task: MinibatchTask) -> (ids: [UInt32], logQ: [Float]?) {
         var random = negativeStream(seed: spec.seed, epoch: task.epoch, minibatch: task.minibatch)
-        let count: Int
-        switch loss.kind {
-        case .bankInfoNCE, .ccl: count = loss.negatives
-        case .inBatchInfoNCE: count = loss.mixInBatch ? loss.negatives : 0
-        case .mnr: count = 0
-        case .bpr: count = task.users.count
-        }
+        let count = loss.negativesDrawn(pairs: task.users.count)
         guard count > 0 else { return ([], nil) }
         let ids = sampler.sample(count: count, random: &random)
         let logQ = loss.logQCorrection && loss.kind != .bpr ? ids.map { sampler.logProbability($0) } : nil

@@ -7,9 +7,16 @@ public struct CurveKey: Hashable, Sendable, CustomStringConvertible {
         guard text.utf8.count == 40 else {
             throw CurveKeyError("expected 40 characters of Z85, got \(text.utf8.count)")
         }
+        // libzmq reads a C string: a NUL would end the key early, and the rest would decode as zeros.
+        if let bad = text.unicodeScalars.first(where: { !CurveKey.z85Alphabet.contains($0) }) {
+            throw CurveKeyError("not valid Z85 text: U+\(String(bad.value, radix: 16, uppercase: true)) is not a Z85 character")
+        }
         guard let bytes = try? ZMQ.z85Decode(text) else { throw CurveKeyError("not valid Z85 text") }
         self.bytes = bytes
     }
+
+    /// The 85 characters of Z85 (ZeroMQ RFC 32).
+    static let z85Alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".unicodeScalars)
 
     public init(bytes: [UInt8]) {
         precondition(bytes.count == 32, "a CURVE key has 32 bytes, got \(bytes.count)")

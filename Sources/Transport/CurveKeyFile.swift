@@ -9,22 +9,12 @@ public enum CurveKeyFile {
         if path.hasSuffix(".pub") {
             throw CurveKeyError("\(path) is a public key file; give the secret key, NAME.key, written beside it by `coordinator keygen`")
         }
-        let (line, text) = try singleKey(in: path)
-        do {
-            return try CurveKeyPair(secretZ85: text)
-        } catch {
-            throw CurveKeyError("\(path):\(line): not a CURVE secret key: \(error)")
-        }
+        return try keyPair(parsing: contents(of: path), path: path)
     }
 
     /// The public key of a `.pub` file.
     public static func readPublicKey(_ path: String) throws(CurveKeyError) -> CurveKey {
-        let (line, text) = try singleKey(in: path)
-        do {
-            return try CurveKey(z85: text)
-        } catch {
-            throw CurveKeyError("\(path):\(line): not a CURVE public key: \(error)")
-        }
+        try publicKey(parsing: contents(of: path), path: path)
     }
 
     /// The public keys listed in a file (one per line) or in the `*.pub` files of a directory, each labelled with
@@ -47,16 +37,60 @@ public enum CurveKeyFile {
                 keys[try readPublicKey(path + "/" + name)] = String(name.dropLast(4))
             }
         } else {
-            for (line, text) in try keyLines(in: path) {
-                do {
-                    keys[try CurveKey(z85: text)] = "\(path):\(line)"
-                } catch {
-                    throw CurveKeyError("\(path):\(line): not a CURVE public key: \(error)")
-                }
-            }
-            guard !keys.isEmpty else { throw CurveKeyError("\(path): lists no public keys, so no worker could connect") }
+            keys = try authorizedKeys(parsing: contents(of: path), path: path)
         }
         return keys
+    }
+
+    // MARK: Parsing (no file system: `contents` are a file's bytes, `path` names it in errors)
+
+    /// The key pair of a secret key file's contents.
+    public static func keyPair(parsing contents: [UInt8], path: String) throws(CurveKeyError) -> CurveKeyPair {
+        let (line, text) = try singleKey(in: contents, path: path)
+        do {
+            return try CurveKeyPair(secretZ85: text)
+        } catch {
+            throw CurveKeyError("\(path):\(line): not a CURVE secret key: \(error)")
+        }
+    }
+
+    /// The public key of a `.pub` file's contents.
+    public static func publicKey(parsing contents: [UInt8], path: String) throws(CurveKeyError) -> CurveKey {
+        let (line, text) = try singleKey(in: contents, path: path)
+        do {
+            return try CurveKey(z85: text)
+        } catch {
+            throw CurveKeyError("\(path):\(line): not a CURVE public key: \(error)")
+        }
+    }
+
+    /// The public keys of an authorized-keys file's contents, one per line, each labelled `PATH:LINE`.
+    public static func authorizedKeys(parsing contents: [UInt8], path: String) throws(CurveKeyError) -> [CurveKey: String] {
+        var keys: [CurveKey: String] = [:]
+        for (line, text) in try keyLines(in: contents, path: path) {
+            do {
+                keys[try CurveKey(z85: text)] = "\(path):\(line)"
+            } catch {
+                throw CurveKeyError("\(path):\(line): not a CURVE public key: \(error)")
+            }
+        }
+        guard !keys.isEmpty else { throw CurveKeyError("\(path): lists no public keys, so no worker could connect") }
+        return keys
+    }
+
+    /// The lines that are neither blank nor comments, with their 1-based numbers, trimmed. Lines end with LF or
+    /// CRLF, and a byte-order mark may come first (a file saved by a Windows editor).
+    static func keyLines(in contents: [UInt8], path: String) throws(CurveKeyError) -> [(line: Int, text: String)] {
+        let body = contents.starts(with: [0xEF, 0xBB, 0xBF]) ? contents.dropFirst(3) : contents[...]
+        guard let text = String(validating: body, as: UTF8.self) else { throw CurveKeyError("\(path): not UTF-8 text") }
+        var lines: [(Int, String)] = []
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            lines.append((index + 1, line))
+        }
+        return lines
     }
 
     /// Writes `DIRECTORY/NAME.key` (mode 0600) and `DIRECTORY/NAME.pub`; refuses to overwrite either.
@@ -92,24 +126,17 @@ public enum CurveKeyFile {
 
     // MARK: Reading
 
-    /// The lines that are neither blank nor comments, with their 1-based numbers, trimmed.
-    static func keyLines(in path: String) throws(CurveKeyError) -> [(line: Int, text: String)] {
+    /// The bytes of a key file.
+    static func contents(of path: String) throws(CurveKeyError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else {
             if !FileManager.default.fileExists(atPath: path) { throw CurveKeyError("\(path): no such file") }
             throw CurveKeyError("\(path): cannot be read by user id \(getuid()) (check its owner and mode)")
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw CurveKeyError("\(path): not UTF-8 text") }
-        var lines: [(Int, String)] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            lines.append((index + 1, line))
-        }
-        return lines
+        return [UInt8](data)
     }
 
-    private static func singleKey(in path: String) throws(CurveKeyError) -> (line: Int, text: String) {
-        let lines = try keyLines(in: path)
+    private static func singleKey(in contents: [UInt8], path: String) throws(CurveKeyError) -> (line: Int, text: String) {
+        let lines = try keyLines(in: contents, path: path)
         guard lines.count == 1 else {
             throw CurveKeyError("\(path): expected one key (40 Z85 characters on one line), found \(lines.count) non-comment lines")
         }

@@ -8,11 +8,7 @@ public struct ZMQError: Error, Equatable, Sendable, CustomStringConvertible {
     public let errno: Int32
     public let message: String
 
-    init(_ function: String, errno: Int32) {
-        self.function = function
-        self.errno = errno
-        self.message = String(cString: zmq_strerror(errno))
-    }
+    init(_ function: String, errno: Int32) { self.init(function, errno: errno, message: String(cString: zmq_strerror(errno))) }
 
     init(_ function: String, errno: Int32, message: String) {
         self.function = function

@@ -1,3 +1,5 @@
+import RunSettings
+
 /// What the coordinator accepts as the GRADIENT of one task, derived from the task and the run's spec before the
 /// answer arrives: `examples` equal to the task's pair count, user rows only of the task's users, item rows only of
 /// the items its loss trains (its positives, and its negatives when they are live), each row once, every value
@@ -74,18 +76,16 @@ extension TrainingSpec {
     }
 
     /// Whether the loss compares rows by cosine (else by dot product: MNR and BPR always).
-    public var comparesByCosine: Bool {
-        similarity == Self.similarityCosine && loss != Self.lossMNR && loss != Self.lossBPR
-    }
+    public var comparesByCosine: Bool { loss.effectiveSimilarity == .cosine }
 
     /// The largest magnitude an honest gradient value can have: a row's gradient is Σ over the task's logits of
     /// dLoss/ds · ds/drow, and Σ |dLoss/ds| over a pair's logits is at most 2/τ (+ 1/τ⁺ bilateral; 1 + w for CCL,
     /// 2 for BPR), while |ds/drow| ≤ `similarityScale`. 5 % is added for rounding.
     public func maxGradientValue(pairs: Int, similarityScale: Float) -> Float {
-        let perPair: Float = switch loss {
-        case Self.lossBPR: 2
-        case Self.lossCCL: 1 + cclNegativeWeight
-        default: 2 / temperature + (positiveTemperature.map { 1 / $0 } ?? 0)
+        let perPair: Float = switch loss.kind {
+        case .bpr: 2
+        case .ccl: 1 + loss.cclNegativeWeight
+        default: 2 / loss.temperature + (loss.positiveTemperature.map { 1 / $0 } ?? 0)
         }
         let bound = Float(max(pairs, 1)) * perPair * similarityScale * 1.05 + 1e-6
         return bound.isFinite ? bound : .greatestFiniteMagnitude
@@ -98,17 +98,17 @@ extension TrainingSpec {
     public func lossSumRange(pairs: Int) -> ClosedRange<Double> {
         let n = Double(pairs)
         let slack = 1e-3 * n + 1e-6
-        let tau = Double(temperature)
+        let tau = Double(loss.temperature)
         let cosine = comparesByCosine
-        let columns = Double(negatives + pairs + 1)
-        switch loss {
-        case Self.lossBPR:
+        let columns = Double(loss.negatives + pairs + 1)
+        switch loss.kind {
+        case .bpr:
             return -slack ... .greatestFiniteMagnitude
-        case Self.lossCCL:
-            return -slack ... n * (2 + 2 * Double(cclNegativeWeight)) + slack
+        case .ccl:
+            return -slack ... n * (2 + 2 * Double(loss.cclNegativeWeight)) + slack
         default:
-            let bounded = cosine && !logQCorrection
-            if let positive = positiveTemperature.map(Double.init) {
+            let bounded = cosine && !loss.logQCorrection
+            if let positive = loss.positiveTemperature.map(Double.init) {
                 guard bounded else { return -Double.greatestFiniteMagnitude ... .greatestFiniteMagnitude }
                 let reach = 1 / positive + 1 / tau
                 return -n * reach - slack ... n * (reach + log(columns)) + slack

@@ -1,9 +1,5 @@
+import RunSettings
 extension TrainingSpec {
-    /// Whether this loss draws K negatives for every minibatch (bank InfoNCE, CCL, in-batch mixed with the bank).
-    public var drawsNegatives: Bool {
-        loss == Self.lossBankInfoNCE || loss == Self.lossCCL || (loss == Self.lossInBatchInfoNCE && mixInBatch)
-    }
-
     /// The first rule this spec breaks for a worker within `limits`, or nil. Checked on WELCOME before anything is
     /// allocated: a worker that cannot honour a spec says why and stops.
     public func refusal(within limits: InputLimits) -> Refusal? {
@@ -14,12 +10,13 @@ extension TrainingSpec {
             return bad("items", "\(items) items (must be 1 … \(limits.maxRows))")
         }
         guard (1 ... limits.maxDim).contains(dim) else { return bad("dim", "dim \(dim) (must be 1 … \(limits.maxDim))") }
-        guard temperature > 0, temperature.isFinite else {
-            return bad("temperature", "temperature \(temperature) (must be positive and finite)")
+        guard loss.temperature > 0, loss.temperature.isFinite else {
+            return bad("temperature", "temperature \(loss.temperature) (must be positive and finite)")
         }
-        if let positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
+        if let positiveTemperature = loss.positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
             return bad("positive_temperature", "positive temperature \(positiveTemperature) (must be positive and finite)")
         }
+        let negatives = loss.negatives, drawsNegatives = loss.usesBankNegatives
         guard negatives <= limits.maxNegatives, !drawsNegatives || negatives >= 1 else {
             return bad("negatives", "\(negatives) negatives (must be \(drawsNegatives ? 1 : 0) … \(limits.maxNegatives))")
         }
@@ -68,9 +65,9 @@ extension TrainingSpec {
             guard (1 ... limits.maxPairsPerTask).contains(task.users.count) else {
                 return .invalid("task_pairs", "\(name) has \(task.users.count) pairs (must be 1 … \(limits.maxPairsPerTask))")
             }
-            guard let bytes = InputLimits.taskBytes(pairs: task.users.count, negatives: negatives),
+            guard let bytes = InputLimits.taskBytes(pairs: task.users.count, negatives: loss.negatives),
                   bytes <= limits.memoryBytes / 2 else {
-                return .invalid("task_memory", "\(name) of \(task.users.count) pairs against \(negatives) negatives needs more than half of the \(limits.memoryBytes >> 20) MiB this worker allows")
+                return .invalid("task_memory", "\(name) of \(task.users.count) pairs against \(loss.negatives) negatives needs more than half of the \(limits.memoryBytes >> 20) MiB this worker allows")
             }
             if let bad = task.users.first(where: { Int($0) >= users }) {
                 return .invalid("task_user_range", "\(name) names user \(bad); the run has \(users)")

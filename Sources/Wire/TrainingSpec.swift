@@ -1,83 +1,53 @@
-/// What every worker must agree on to compute gradients: table shapes, loss, sampler and their settings.
-///
-/// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss, u8 similarity, u8 sampler, u8 flags,
-/// f32 temperature, [f32 positiveTemperature when flag bit 5 is set], [f32 cclMargin, f32 cclNegativeWeight when
-/// loss is 4 (CCL)], u32 negatives, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32.
-public struct TrainingSpec: Equatable, Sendable {
-    // Codes of `loss`.
-    public static let lossBankInfoNCE: UInt8 = 0
-    public static let lossInBatchInfoNCE: UInt8 = 1
-    public static let lossMNR: UInt8 = 2
-    public static let lossBPR: UInt8 = 3
-    public static let lossCCL: UInt8 = 4
-    // Codes of `similarity`.
-    public static let similarityCosine: UInt8 = 0
-    public static let similarityDot: UInt8 = 1
-    // Codes of `sampler`.
-    public static let samplerUniform: UInt8 = 0
-    public static let samplerPopularity: UInt8 = 1
+import RunSettings
 
+/// What every worker must agree on to compute gradients: table shapes, the loss and the sampler with their settings.
+/// The loss is the `LossSettings` value itself (in its `canonical` form), so what a worker decodes is what the
+/// coordinator resolved.
+///
+/// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss (`LossKind`), u8 similarity (`Similarity`),
+/// u8 sampler (`SamplerKind`), u8 flags, f32 temperature, [f32 positiveTemperature when flag bit 5 is set],
+/// [f32 cclMargin, f32 cclNegativeWeight when loss is 4 (CCL)], u32 negatives, f32 popularityAlpha, u64 seed,
+/// u32 popularityCount, popularityCount × f32.
+public struct TrainingSpec: Equatable, Sendable {
     public var users: Int
     public var items: Int
     public var dim: Int
-    public var loss: UInt8
-    public var similarity: UInt8
-    public var sampler: UInt8
-    public var logQCorrection: Bool
-    public var mixInBatch: Bool
-    public var removeAccidentalHits: Bool
+    /// The loss of every minibatch (`maskSeenItems` included; τ⁺ only for the softmax losses, the CCL terms only
+    /// for CCL).
+    public var loss: LossSettings {
+        didSet { loss = loss.canonical }
+    }
+    public var sampler: SamplerKind
     public var verifyReplicas: Bool
-    /// Negatives are read from the live item table and receive gradients (sampled softmax), instead of being
-    /// constant memory-bank rows.
-    public var liveNegatives: Bool
-    public var temperature: Float
-    /// τ⁺ of the bilateral softmax loss; nil for plain InfoNCE.
-    public var positiveTemperature: Float?
-    /// CCL (loss 4): the margin and weight of the negative term; (0, 0) for other losses.
-    public var cclMargin: Float
-    public var cclNegativeWeight: Float
-    public var negatives: Int
     public var popularityAlpha: Float
     public var seed: UInt64
     /// Item training counts (items) for the popularity sampler; empty for the uniform sampler.
     public var popularity: [Float]
-    /// Masking of every negative that the row's user has in the training data: per user (users) the number of
-    /// its training items, and those items, each user's ascending without repeats. Empty when off.
-    public var maskSeenItems: Bool
+    /// With `loss.maskSeenItems`: per user (users) the number of its training items, and those items, each user's
+    /// ascending without repeats. Empty when off.
     public var seenCounts: [UInt32]
     public var seenItems: [UInt32]
 
     public init(
-        users: Int, items: Int, dim: Int, loss: UInt8, similarity: UInt8, sampler: UInt8,
-        logQCorrection: Bool = false, mixInBatch: Bool = false, removeAccidentalHits: Bool = false,
-        verifyReplicas: Bool = false, liveNegatives: Bool = false, temperature: Float,
-        positiveTemperature: Float? = nil, cclMargin: Float = 0, cclNegativeWeight: Float = 0, negatives: Int,
-        popularityAlpha: Float, seed: UInt64, popularity: [Float] = [], maskSeenItems: Bool = false,
-        seenCounts: [UInt32] = [], seenItems: [UInt32] = []
+        users: Int, items: Int, dim: Int, loss: LossSettings, sampler: SamplerKind, verifyReplicas: Bool = false,
+        popularityAlpha: Float, seed: UInt64, popularity: [Float] = [], seenCounts: [UInt32] = [],
+        seenItems: [UInt32] = []
     ) {
         self.users = users
         self.items = items
         self.dim = dim
-        self.loss = loss
-        self.similarity = similarity
+        self.loss = loss.canonical
         self.sampler = sampler
-        self.logQCorrection = logQCorrection
-        self.mixInBatch = mixInBatch
-        self.removeAccidentalHits = removeAccidentalHits
         self.verifyReplicas = verifyReplicas
-        self.liveNegatives = liveNegatives
-        self.temperature = temperature
-        self.positiveTemperature = positiveTemperature
-        self.cclMargin = cclMargin
-        self.cclNegativeWeight = cclNegativeWeight
-        self.negatives = negatives
         self.popularityAlpha = popularityAlpha
         self.seed = seed
         self.popularity = popularity
-        self.maskSeenItems = maskSeenItems
-        self.seenCounts = maskSeenItems ? seenCounts : []
-        self.seenItems = maskSeenItems ? seenItems : []
+        self.seenCounts = loss.maskSeenItems ? seenCounts : []
+        self.seenItems = loss.maskSeenItems ? seenItems : []
     }
+
+    /// Whether the loss masks every negative its row's user has in the training data.
+    public var maskSeenItems: Bool { loss.maskSeenItems }
 }
 
 extension TrainingSpec {
@@ -94,25 +64,25 @@ extension TrainingSpec {
         w.u32(users, "spec users")
         w.u32(items, "spec items")
         w.u32(dim, "spec dim")
-        w.u8(loss)
-        w.u8(similarity)
-        w.u8(sampler)
+        w.u8(loss.kind.rawValue)
+        w.u8(loss.similarity.rawValue)
+        w.u8(sampler.rawValue)
         var flags: UInt8 = 0
-        if logQCorrection { flags |= Self.flagLogQCorrection }
-        if mixInBatch { flags |= Self.flagMixInBatch }
-        if removeAccidentalHits { flags |= Self.flagRemoveAccidentalHits }
+        if loss.logQCorrection { flags |= Self.flagLogQCorrection }
+        if loss.mixInBatch { flags |= Self.flagMixInBatch }
+        if loss.removeAccidentalHits { flags |= Self.flagRemoveAccidentalHits }
         if verifyReplicas { flags |= Self.flagVerifyReplicas }
-        if liveNegatives { flags |= Self.flagLiveNegatives }
-        if positiveTemperature != nil { flags |= Self.flagPositiveTemperature }
-        if maskSeenItems { flags |= Self.flagMaskSeenItems }
+        if loss.liveNegatives { flags |= Self.flagLiveNegatives }
+        if loss.positiveTemperature != nil { flags |= Self.flagPositiveTemperature }
+        if loss.maskSeenItems { flags |= Self.flagMaskSeenItems }
         w.u8(flags)
-        w.f32(temperature)
-        if let positiveTemperature { w.f32(positiveTemperature) }
-        if loss == Self.lossCCL {
-            w.f32(cclMargin)
-            w.f32(cclNegativeWeight)
+        w.f32(loss.temperature)
+        if let positiveTemperature = loss.positiveTemperature { w.f32(positiveTemperature) }
+        if loss.kind == .ccl {
+            w.f32(loss.cclMargin)
+            w.f32(loss.cclNegativeWeight)
         }
-        w.u32(negatives, "spec negatives")
+        w.u32(loss.negatives, "spec negatives")
         w.f32(popularityAlpha)
         w.u64(seed)
         w.u32(popularity.count, "spec popularity count")
@@ -129,21 +99,27 @@ extension TrainingSpec {
         let users = try r.count("spec users")
         let items = try r.count("spec items")
         let dim = try r.count("spec dim")
-        let loss = try r.u8("spec loss")
-        let similarity = try r.u8("spec similarity")
-        let sampler = try r.u8("spec sampler")
+        let lossCode = try r.u8("spec loss")
+        let similarityCode = try r.u8("spec similarity")
+        let samplerCode = try r.u8("spec sampler")
         let flags = try r.u8("spec flags")
-        guard loss <= lossCCL else { throw .invalid("spec loss code \(loss)") }
-        guard similarity <= similarityDot else { throw .invalid("spec similarity code \(similarity)") }
-        guard sampler <= samplerPopularity else { throw .invalid("spec sampler code \(sampler)") }
+        guard let kind = LossKind(rawValue: lossCode) else { throw .invalid("spec loss code \(lossCode)") }
+        guard let similarity = Similarity(rawValue: similarityCode) else {
+            throw .invalid("spec similarity code \(similarityCode)")
+        }
+        guard let sampler = SamplerKind(rawValue: samplerCode) else { throw .invalid("spec sampler code \(samplerCode)") }
         guard flags & ~knownFlags == 0 else { throw .invalid("spec flags 0x\(hex(flags, width: 2)) has unknown bits") }
         let temperature = try r.f32("spec temperature")
         let positiveTemperature = flags & flagPositiveTemperature != 0 ? try r.f32("spec positive temperature") : nil
         if let positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
             throw .invalid("spec positive temperature \(positiveTemperature) is not a positive number")
         }
-        var ccl: (margin: Float, weight: Float) = (0, 0)
-        if loss == lossCCL {
+        // Only the softmax losses have a τ⁺: anything else would not survive the trip through `LossSettings`.
+        if positiveTemperature != nil, !LossSettings(kind: kind).takesPositiveTemperature {
+            throw .invalid("spec positive temperature given for loss \(kind), which has none")
+        }
+        var ccl = (margin: RunDefaults.cclMargin, weight: RunDefaults.cclNegativeWeight)
+        if kind == .ccl {
             ccl = (try r.f32("spec CCL margin"), try r.f32("spec CCL negative weight"))
             guard ccl.margin > -1 && ccl.margin < 1, ccl.weight >= 0 && ccl.weight.isFinite else {
                 throw .invalid("spec CCL margin \(ccl.margin) (must be in (−1, 1)) or weight \(ccl.weight) (must be ≥ 0)")
@@ -166,13 +142,14 @@ extension TrainingSpec {
             guard sum == total else { throw .invalid("spec seen-item counts add up to \(sum), not \(total)") }
             seen = (counts, try r.u32s(total, "spec seen items"))
         }
-        return TrainingSpec(
-            users: users, items: items, dim: dim, loss: loss, similarity: similarity, sampler: sampler,
-            logQCorrection: flags & flagLogQCorrection != 0, mixInBatch: flags & flagMixInBatch != 0,
-            removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, verifyReplicas: flags & flagVerifyReplicas != 0,
-            liveNegatives: flags & flagLiveNegatives != 0, temperature: temperature,
+        let loss = LossSettings(
+            kind: kind, similarity: similarity, temperature: temperature, negatives: negatives,
+            removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, logQCorrection: flags & flagLogQCorrection != 0,
+            mixInBatch: flags & flagMixInBatch != 0, liveNegatives: flags & flagLiveNegatives != 0,
             positiveTemperature: positiveTemperature, cclMargin: ccl.margin, cclNegativeWeight: ccl.weight,
-            negatives: negatives, popularityAlpha: popularityAlpha, seed: seed,
-            popularity: popularity, maskSeenItems: maskSeenItems, seenCounts: seen.counts, seenItems: seen.items)
+            maskSeenItems: maskSeenItems)
+        return TrainingSpec(users: users, items: items, dim: dim, loss: loss, sampler: sampler,
+                            verifyReplicas: flags & flagVerifyReplicas != 0, popularityAlpha: popularityAlpha, seed: seed,
+                            popularity: popularity, seenCounts: seen.counts, seenItems: seen.items)
     }
 }

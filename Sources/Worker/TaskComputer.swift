@@ -1,5 +1,6 @@
 import Kernels
 import Replication
+import RunSettings
 import Wire
 
 /// Turns a task (a minibatch of pairs) into its GRADIENT against the replica.
@@ -15,11 +16,9 @@ public final class TaskComputer {
     }
 
     public init(spec: TrainingSpec) throws {
-        guard let loss = spec.lossSettings else {
-            throw SpecError(description: "unknown loss \(spec.loss) or similarity \(spec.similarity) in WELCOME")
-        }
+        let loss = spec.loss
         guard let sampler = spec.negativeSampler, let drawing = TaskNegatives(spec: spec) else {
-            throw SpecError(description: "unknown sampler \(spec.sampler), or popularity counts missing or unusable (alpha \(spec.popularityAlpha)), in WELCOME")
+            throw SpecError(description: "\(spec.sampler) sampler with popularity counts missing or unusable (alpha \(spec.popularityAlpha)) in WELCOME")
         }
         let seen: SeenItems?
         do { seen = try spec.seenItemLists() } catch { throw SpecError(description: "\(error) in WELCOME") }

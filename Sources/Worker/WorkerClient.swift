@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Logging
 import Replication
+import RunSettings
 import Transport
 import Wire
 
@@ -11,7 +12,7 @@ public struct WorkerSettings: Sendable {
     public var coordinator: String
     public var name: String
     public var maxMessageBytes: Int
-    public var timings: WorkerProtocol.Timings
+    public var timings: WorkerMachine.Timings
     /// Fault injection on this worker's sends (`drop=0.05,...`); nil for none.
     public var faults: FaultSettings?
     /// CurveZMQ: this worker's key pair and the coordinator's public key; nil = plain text.
@@ -22,7 +23,7 @@ public struct WorkerSettings: Sendable {
     public var limits = InputLimits()
 
     public init(coordinator: String, name: String, maxMessageBytes: Int = 1 << 30,
-                timings: WorkerProtocol.Timings = .init(), faults: FaultSettings? = nil) {
+                timings: WorkerMachine.Timings = .init(), faults: FaultSettings? = nil) {
         self.coordinator = coordinator
         self.name = name
         self.maxMessageBytes = maxMessageBytes
@@ -39,19 +40,20 @@ public struct WorkerReport: Sendable {
     public var tasksAnsweredFromCache: Int
 }
 
-/// The worker's shell: moves bytes between the socket and `WorkerProtocol`, and carries out its directives on the
+/// The worker's shell: moves bytes between the socket and `WorkerMachine`, and carries out its directives on the
 /// replica and the gradient computation.
 public final class WorkerClient {
     private let settings: WorkerSettings
     private let logger: Logger
-    private let endpoint: DealerEndpoint
-    private var machine: WorkerProtocol
+    private let endpoint: any DealerTransport
+    private let clock: any ShellClock
+    private var machine: WorkerMachine
     private var replica: Replica?
     private var computer: TaskComputer?
     private var verifyReplicas = false
     private var sequence: UInt64 = 0
     /// Gradients of the current step and version, by minibatch: a resent STEP is answered from here.
-    private var cache: (step: UInt64, version: UInt64, gradients: [TaskKeyPair: Gradient]) = (0, 0, [:])
+    private var cache: (step: UInt64, version: UInt64, gradients: [TaskKey: Gradient]) = (0, 0, [:])
     private var joiningSince: Double?
     private var lastWaitingNotice = 0.0
     private var computed = 0
@@ -62,17 +64,19 @@ public final class WorkerClient {
     /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
     public var metrics: any WorkerMetrics = WorkerMetricsOff()
 
-    struct TaskKeyPair: Hashable { let epoch: UInt32, minibatch: UInt32 }
-
-    public init(settings: WorkerSettings, logger: Logger) throws {
+    /// `transport`: where the messages go; nil connects a ZeroMQ DEALER to `settings.coordinator`. `clock`: the only
+    /// clock the shell reads.
+    public init(settings: WorkerSettings, logger: Logger, transport: (any DealerTransport)? = nil,
+                clock: any ShellClock = SystemClock()) throws {
         self.settings = settings
         self.logger = logger
+        self.clock = clock
         let incarnation = UInt64.random(in: 1 ... .max)
-        endpoint = try DealerEndpoint(connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes,
-                                      logger: logger, options: EndpointOptions(faults: settings.faults ?? .none,
-                                                               curve: settings.curve.map { .client($0) }))
-        machine = WorkerProtocol(incarnation: incarnation, name: settings.name, timings: settings.timings,
-                                 limits: settings.limits, now: MonotonicClock.now())
+        endpoint = try transport ?? DealerEndpoint(
+            connect: settings.coordinator, maxMessageBytes: settings.maxMessageBytes, logger: logger,
+            options: EndpointOptions(faults: settings.faults ?? .none, curve: settings.curve.map { .client($0) }))
+        machine = WorkerMachine(incarnation: incarnation, name: settings.name, timings: settings.timings,
+                                 limits: settings.limits, now: clock.now())
     }
 
     /// Runs until the coordinator says SHUTDOWN (or refuses this worker), or until `stopRequested` gives a reason
@@ -84,16 +88,16 @@ public final class WorkerClient {
             if let reason = stopRequested() {
                 logger.notice("\(reason): leaving after \(computed) minibatches")
                 // The gradients just sent may still be queued (sockets close with LINGER 0): give them time to leave.
-                let flushUntil = MonotonicClock.now() + 0.3
-                while MonotonicClock.now() < flushUntil { _ = try? endpoint.receive(timeoutMilliseconds: 50) }
+                let flushUntil = clock.now() + 0.3
+                while clock.now() < flushUntil { _ = try? endpoint.receive(timeoutMilliseconds: 50) }
                 return WorkerReport(exitCode: 0, reason: reason, tasksComputed: computed, tasksAnsweredFromCache: fromCache)
             }
-            var directives = machine.tick(now: MonotonicClock.now())
+            var directives = machine.tick(now: clock.now())
             try noticeLongWait()
             if let received = try endpoint.receive(timeoutMilliseconds: 50) {
                 switch received {
                 case let .message(_, envelope):
-                    directives += machine.received(envelope.message, now: MonotonicClock.now())
+                    directives += machine.received(envelope.message, now: clock.now())
                 case let .malformed(_, error):
                     metrics.rejected(reason: "malformed")
                     logger.warning("rejected a malformed message from the coordinator: \(error)")
@@ -114,7 +118,7 @@ public final class WorkerClient {
             joiningSince = nil
             return
         }
-        let now = MonotonicClock.now()
+        let now = clock.now()
         guard let since = joiningSince else {
             joiningSince = now
             lastWaitingNotice = now
@@ -153,7 +157,7 @@ public final class WorkerClient {
                 do {
                     if case let .complete(version) = try replica.receive(chunk) {
                         logger.debug("snapshot at version \(version) loaded")
-                        queue.append(contentsOf: machine.snapshotLoaded(version: version, now: MonotonicClock.now()))
+                        queue.append(contentsOf: machine.snapshotLoaded(version: version, now: clock.now()))
                     }
                 } catch {
                     logger.error("\(error); asking for a new snapshot")
@@ -174,7 +178,7 @@ public final class WorkerClient {
             case let .refused(refusal):
                 metrics.rejected(reason: refusal.key)
                 refusals[refusal.key, default: 0] += 1
-                let now = MonotonicClock.now()
+                let now = clock.now()
                 if now - (refusalLoggedAt[refusal.key] ?? -.infinity) >= 1 {
                     refusalLoggedAt[refusal.key] = now
                     logger.warning("refused a message from the coordinator (\(refusals[refusal.key]!) so far): \(refusal)")
@@ -194,7 +198,7 @@ public final class WorkerClient {
         if cache.step != step || cache.version != version { cache = (step, version, [:]) }
         let hash = verifyReplicas ? replica.contentHash() : 0
         for task in tasks {
-            let key = TaskKeyPair(epoch: task.epoch, minibatch: task.minibatch)
+            let key = TaskKey(epoch: task.epoch, minibatch: task.minibatch)
             if let cached = cache.gradients[key] {
                 fromCache += 1
                 metrics.answeredFromCache()

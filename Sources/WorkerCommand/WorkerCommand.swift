@@ -3,6 +3,7 @@ import CommandSupport
 import Foundation
 import Kernels
 import Logging
+import RunSettings
 import Telemetry
 import Transport
 import Worker
@@ -31,15 +32,15 @@ struct WorkerCommand: ParsableCommand {
         main(arguments)
     }
 
-    @Option(help: "The coordinator's endpoint, tcp://HOST:PORT (also MBT_COORDINATOR).")
+    @Option(name: .customLong(WorkerLaunch.Flag.coordinator), help: "The coordinator's endpoint, tcp://HOST:PORT (also MBT_COORDINATOR).")
     var coordinator: String?
-    @Option(help: "A name for logs (default: host name and process id).")
+    @Option(name: .customLong(WorkerLaunch.Flag.name), help: "A name for logs (default: host name and process id).")
     var name: String?
     @Option(help: "Seconds of silence from the coordinator after which the worker says HELLO again.")
     var coordinatorTimeout = 3.0
     @Option(help: "Exit with an error after this many seconds without a coordinator (0: keep trying for ever).")
     var giveUpAfter = 0.0
-    @Flag(help: "Exit when the process that started this worker exits (set by `coordinator --spawn-workers`, so that a killed coordinator leaves no workers behind).")
+    @Flag(name: .customLong(WorkerLaunch.Flag.exitWithParent), help: "Exit when the process that started this worker exits (set by `coordinator --spawn-workers`, so that a killed coordinator leaves no workers behind).")
     var exitWithParent = false
     @Option(help: "Largest message accepted from the coordinator, in bytes.")
     var maxMessageBytes = 1 << 30
@@ -47,7 +48,7 @@ struct WorkerCommand: ParsableCommand {
     var maxMemory = 0
     @Option(help: "OpenBLAS threads for the gradient computation.")
     var blasThreads = 1
-    @Option(help: "The OpenBLAS build: \(BLAS.Choice.help).")
+    @Option(name: .customLong(WorkerLaunch.Flag.blas), help: "The OpenBLAS build: \(BLAS.Choice.help).")
     var blas = "auto"
     @Option(help: "Fault injection on this worker's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults: String?
@@ -59,7 +60,7 @@ struct WorkerCommand: ParsableCommand {
     var statusFile: String?
     @Option(help: "Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 0.0.0.0:9464 (port 0 picks a free port; also MBT_METRICS_ADDRESS; default: none).")
     var metricsAddress: String?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    @Option(name: .customLong(WorkerLaunch.Flag.logLevel), help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
     func validate() throws {

@@ -1,6 +1,7 @@
 import Coordinator
 import Foundation
 import Kernels
+import Wire
 import XCTest
 
 final class CheckpointTests: XCTestCase {
@@ -120,5 +121,56 @@ final class CheckpointTests: XCTestCase {
         data.replaceSubrange(0 ..< 8, with: Array("MBTCKPT2".utf8))
         assertRejected(data, path: "old.mbt", mentioning: "wrong magic", "MBTCKPT2")
         assertRejected(Data("{\"not\": \"a checkpoint\"}".utf8), path: "x.json", mentioning: "wrong magic", "JSON")
+    }
+
+    /// A u64 field held as `Int` (epoch, minibatch, minibatch size, minibatches per step, audit count, optimizer
+    /// steps) above `Int.max`, in a file whose checksum is right, is refused instead of trapping the coordinator.
+    func testCountsAboveIntMaxAreRefused() {
+        let file = [UInt8](Self.trainedCheckpoint().0.encoded())
+        var body = Array(file[12 ..< file.count - 4])
+        // Body offsets: epoch 24, minibatch 32, minibatch size 40, minibatches per step 48, audit count 64; the
+        // user optimizer's step count follows the three tables (4 users, 3 items, 3 bank rows of dim 2) and momentum.
+        let optimizerSteps = 100 + 4 * (4 + 3 + 3) * 2 + 4
+        for offset in [24, 32, 40, 48, 64, optimizerSteps] {
+            for value in [UInt64(Int.max) + 1, UInt64.max] {
+                let original = Array(body[offset ..< offset + 8])
+                for k in 0 ..< 8 { body[offset + k] = UInt8(truncatingIfNeeded: value >> UInt64(8 * k)) }
+                var w = ByteWriter()
+                w.bytes = Array(file[0 ..< 12]) + body
+                w.u32(CRC32C.checksum(body))
+                assertRejected(Data(w.bytes), path: "big.mbt", mentioning: "out of range", "offset \(offset) = \(value)")
+                body.replaceSubrange(offset ..< offset + 8, with: original)
+            }
+        }
+        XCTAssertNoThrow(try Checkpoint.decode(Data(file), path: "intact.mbt"))
+    }
+
+    /// A bank momentum outside [0, 1] (or NaN) is refused by the decoder, not trapped on by `restore`.
+    func testMomentumOutsideZeroOneIsRefused() {
+        let file = [UInt8](Self.trainedCheckpoint().0.encoded())
+        let offset = 100 + 4 * (4 + 3 + 3) * 2   // after the three tables
+        for momentum: Float in [-0.5, 1.5, .nan, .infinity] {
+            var body = Array(file[12 ..< file.count - 4])
+            for k in 0 ..< 4 { body[offset + k] = UInt8(truncatingIfNeeded: momentum.bitPattern >> UInt32(8 * k)) }
+            var w = ByteWriter()
+            w.bytes = Array(file[0 ..< 12]) + body
+            w.u32(CRC32C.checksum(body))
+            assertRejected(Data(w.bytes), path: "m.mbt", mentioning: "bank momentum", "\(momentum)")
+        }
+    }
+
+    /// Table sizes whose product (rows × dim, two u32) overflows `Int` are refused instead of trapping.
+    func testTableSizesThatOverflowAreRefused() {
+        let file = [UInt8](Self.trainedCheckpoint().0.encoded())
+        for (offset, what) in [(88, "user table"), (92, "item table")] {
+            var body = Array(file[12 ..< file.count - 4])
+            body.replaceSubrange(offset ..< offset + 4, with: [0xFF, 0xFF, 0xFF, 0xFF])
+            body.replaceSubrange(96 ..< 100, with: [0xFF, 0xFF, 0xFF, 0xFF])   // dim
+            if offset == 92 { body.replaceSubrange(88 ..< 92, with: [0, 0, 0, 0]) }   // no users: reach the items
+            var w = ByteWriter()
+            w.bytes = Array(file[0 ..< 12]) + body
+            w.u32(CRC32C.checksum(body))
+            assertRejected(Data(w.bytes), path: "huge.mbt", mentioning: "\(what) of 4294967295 rows × dim 4294967295 is too large", what)
+        }
     }
 }

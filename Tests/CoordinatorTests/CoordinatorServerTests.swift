@@ -12,11 +12,4 @@ final class CoordinatorServerTests: XCTestCase {
         XCTAssertNil(CoordinatorServer.answer(to: .checksumMismatch(declared: 1, computed: 2)))
         XCTAssertNil(CoordinatorServer.answer(to: .badFrameCount(3)))
     }
-
-    func testDurationsReadAsAPersonWouldSayThem() {
-        XCTAssertEqual(CoordinatorServer.duration(42), "42s")
-        XCTAssertEqual(CoordinatorServer.duration(125), "2m5s")
-        XCTAssertEqual(CoordinatorServer.duration(3 * 3600 + 120), "3h2m")
-        XCTAssertEqual(CoordinatorServer.duration(.nan), "?")
-    }
 }

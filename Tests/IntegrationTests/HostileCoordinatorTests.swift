@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Logging
 import Replication
+import RunSettings
 import TestSupport
 import Transport
 import Wire
@@ -12,9 +13,10 @@ import XCTest
 /// a clear error before it allocates anything; STEPs and snapshots that break the spec are refused and leave its
 /// replica exactly as it was (the next valid task's gradient is bit-identical to one computed in this process).
 final class HostileCoordinatorTests: XCTestCase {
-    let spec = TrainingSpec(users: 50, items: 40, dim: 8, loss: TrainingSpec.lossBankInfoNCE,
-                            similarity: TrainingSpec.similarityCosine, sampler: TrainingSpec.samplerUniform,
-                            removeAccidentalHits: true, temperature: 0.1, negatives: 16, popularityAlpha: 0, seed: 9)
+    let spec = TrainingSpec(users: 50, items: 40, dim: 8,
+                            loss: LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.1, negatives: 16,
+                                               removeAccidentalHits: true),
+                            sampler: .uniform, popularityAlpha: 0, seed: 9)
 
     final class FakeCoordinator {
         let endpoint: RouterEndpoint
@@ -62,10 +64,10 @@ final class HostileCoordinatorTests: XCTestCase {
     func testSpecsAWorkerCannotHonourEndItWithAClearError() throws {
         let dir = try ProcessHarness.temporaryDirectory("hostile-spec")
         var bad: [(String, TrainingSpec)] = []
-        for (what, edit) in [("τ 0", { (s: inout TrainingSpec) in s.temperature = 0 }),
-                             ("τ NaN", { $0.temperature = .nan }), ("τ negative", { $0.temperature = -0.1 }),
+        for (what, edit) in [("τ 0", { (s: inout TrainingSpec) in s.loss.temperature = 0 }),
+                             ("τ NaN", { $0.loss.temperature = .nan }), ("τ negative", { $0.loss.temperature = -0.1 }),
                              ("dim 0", { $0.dim = 0 }), ("users 2³²−1", { $0.users = 0xFFFF_FFFF }),
-                             ("negatives 2³²−1", { $0.negatives = 0xFFFF_FFFF }),
+                             ("negatives 2³²−1", { $0.loss.negatives = 0xFFFF_FFFF }),
                              ("100 M × 100 M × 64", { $0.users = 100_000_000; $0.items = 100_000_000; $0.dim = 64 })]
             as [(String, (inout TrainingSpec) -> Void)] {
             var s = spec
@@ -78,7 +80,7 @@ final class HostileCoordinatorTests: XCTestCase {
             defer { if worker.process.isRunning { worker.signal(SIGKILL) } }
             XCTAssertNotNil(try fake.wait(seconds: 20, for: isHello), "\(what): no HELLO\n\(worker.log)")
             try fake.send(.welcome(workerId: 1, runId: 7, currentVersion: 0, spec: s))
-            XCTAssertEqual(worker.wait(seconds: 20), WorkerProtocol.unusableSpec, "\(what):\n\(worker.log)")
+            XCTAssertEqual(worker.wait(seconds: 20), WorkerMachine.unusableSpec, "\(what):\n\(worker.log)")
             XCTAssertTrue(worker.log.contains("cannot take part in run"), "\(what):\n\(worker.log)")
         }
     }

@@ -1,4 +1,5 @@
 import Kernels
+import RunSettings
 import TestSupport
 import XCTest
 

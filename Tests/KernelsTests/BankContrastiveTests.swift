@@ -1,5 +1,6 @@
 import Foundation
 @testable import Kernels
+import RunSettings
 import TestSupport
 import XCTest
 
@@ -66,10 +67,16 @@ final class BankContrastiveTests: XCTestCase {
         var block = [Float](repeating: 0, count: 4), dq = [Float](repeating: 0, count: 2), dp = dq
         var directions: [[Float]] = []
         for tauPlus: Float in [0.5, 1] {
-            let loss = bankContrastiveForwardBackward(
-                q: q, p: p, n: n, batch: 1, negatives: 2, dim: 2, temperature: tau,
-                positiveIds: nil, negativeIds: nil, negativeLogitOffset: nil, positiveTemperature: tauPlus,
-                block: &block, blockRows: 1, dq: &dq, dp: &dp)
+            let loss = q.withUnsafeBufferPointer { q in
+                p.withUnsafeBufferPointer { p in
+                    n.withUnsafeBufferPointer { n in
+                        bankContrastiveForwardBackward(
+                            ContrastiveRows(q: q.baseAddress!, p: p.baseAddress!, n: n.baseAddress, batch: 1,
+                                            negatives: 2, dim: 2),
+                            temperature: tau, positiveTemperature: tauPlus, block: &block, blockRows: 1, dq: &dq, dp: &dp)
+                    }
+                }
+            }
             let e0 = exp(Double(1 / tau)), e1 = 1.0, z = e0 + e1
             XCTAssertEqual(loss, -0.5 / Double(tauPlus) + log(z), accuracy: 1e-6, "τ⁺ \(tauPlus)")
             // dq = −p/τ⁺ + (e0·n0 + e1·n1)/(τ z);  dp = −q/τ⁺

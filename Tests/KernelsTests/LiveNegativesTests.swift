@@ -1,4 +1,5 @@
 import Kernels
+import RunSettings
 import XCTest
 
 /// Sampled softmax with live negatives: the K negatives are rows of the item table and receive gradients.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Kernels
+import RunSettings
 import TestSupport
 import XCTest
 

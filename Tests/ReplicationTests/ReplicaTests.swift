@@ -94,6 +94,26 @@ final class ReplicaTests: XCTestCase {
         XCTAssertEqual(replica.items.values, [Float](repeating: 0, count: 12), "a refused chunk writes nothing")
     }
 
+    /// A chunk that claims another total than the load in progress at its version is refused (it could otherwise
+    /// be counted in place of a missing chunk), and writes nothing.
+    func testAChunkWithAnotherChunkCountIsRefused() throws {
+        let (chunks, _, _, _) = source()
+        let replica = emptyReplica()
+        for chunk in chunks.dropLast(2) { _ = try replica.receive(chunk) }
+        var stray = chunks[0]
+        stray.chunkIndex = chunks.count + 5
+        stray.chunkCount = chunks.count + 6
+        stray.values = stray.values.map { $0 + 100 }
+        XCTAssertThrowsError(try replica.receive(stray)) {
+            guard case .incomplete(let what)? = $0 as? Replica.ReplicaError else { return XCTFail("\($0)") }
+            XCTAssertTrue(what.contains("disagrees with the chunks before it"), what)
+        }
+        XCTAssertEqual(try replica.receive(chunks[chunks.count - 2]), .incomplete(received: chunks.count - 1, of: chunks.count))
+        XCTAssertNil(replica.version, "still one chunk missing")
+        XCTAssertEqual(try replica.receive(chunks[chunks.count - 1]), .complete(version: 4))
+        XCTAssertEqual(replica.users.values, source().users.values, "the stray chunk wrote nothing")
+    }
+
     /// A delta overwrites exactly the named rows of each table and moves replica and bank to the new version.
     func testApplyOverwritesNamedRowsOnly() throws {
         let (chunks, users, items, bank) = source()

@@ -1,5 +1,6 @@
 import Kernels
 import Replication
+import RunSettings
 import Wire
 import XCTest
 
@@ -10,7 +11,7 @@ final class TrainingSpecKernelsTests: XCTestCase {
                      popularity: popularity, seed: 99, verifyReplicas: true)
     }
 
-    /// Every loss, similarity and flag combination survives LossSettings → spec → LossSettings, and the wire.
+    /// Every loss, similarity and flag combination is the spec's loss as given, and survives the wire.
     func testLossSettingsRoundTrip() throws {
         for kind in LossKind.allCases {
             for similarity in [Similarity.cosine, .dot] {
@@ -22,15 +23,13 @@ final class TrainingSpecKernelsTests: XCTestCase {
                                             cclMargin: kind == .ccl ? 0.5 + Float(flags) / 20 : 0.9,
                                             cclNegativeWeight: kind == .ccl ? 10 + Float(flags) : 150)
                     let s = spec(loss)
-                    XCTAssertEqual(s.loss, kind.rawValue)
-                    XCTAssertEqual(s.similarity, similarity.rawValue)
-                    XCTAssertEqual(s.lossSettings, loss, "\(kind) \(similarity) flags \(flags)")
+                    XCTAssertEqual(s.loss, loss, "\(kind) \(similarity) flags \(flags)")
                     let envelope = Envelope(sender: 0, sequence: 1,
                                             message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: s))
                     let (header, payload) = WireCodec.encode(envelope)
                     guard case .welcome(_, _, _, let decoded) = try WireCodec.decode(header: header, payload: payload).message
                     else { return XCTFail("not a WELCOME") }
-                    XCTAssertEqual(decoded.lossSettings, loss, "over the wire: \(kind) \(similarity) flags \(flags)")
+                    XCTAssertEqual(decoded.loss, loss, "over the wire: \(kind) \(similarity) flags \(flags)")
                 }
             }
         }
@@ -44,7 +43,7 @@ final class TrainingSpecKernelsTests: XCTestCase {
         XCTAssertTrue(masked.maskSeenItems)
         XCTAssertEqual(masked.seenCounts, [1, 0, 2])
         XCTAssertEqual(masked.seenItems, [3, 0, 1])
-        XCTAssertEqual(masked.lossSettings?.maskSeenItems, true)
+        XCTAssertEqual(masked.loss.maskSeenItems, true)
         let (header, payload) = WireCodec.encode(Envelope(sender: 0, sequence: 1,
                                                           message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: masked)))
         guard case .welcome(_, _, _, let decoded) = try WireCodec.decode(header: header, payload: payload).message
@@ -70,7 +69,7 @@ final class TrainingSpecKernelsTests: XCTestCase {
     func testOtherFieldsAreCopied() {
         let s = spec(LossSettings(), sampler: .popularity)
         XCTAssertEqual([s.users, s.items, s.dim], [3, 4, 2])
-        XCTAssertEqual(s.sampler, SamplerKind.popularity.rawValue)
+        XCTAssertEqual(s.sampler, .popularity)
         XCTAssertEqual(s.popularityAlpha, 0.5)
         XCTAssertEqual(s.seed, 99)
         XCTAssertTrue(s.verifyReplicas)
@@ -125,16 +124,18 @@ final class TrainingSpecKernelsTests: XCTestCase {
         XCTAssertNil(noItems.negativeSampler, "no items to draw")
     }
 
-    func testUnknownCodesGiveNil() {
-        var s = spec(LossSettings())
-        XCTAssertNotNil(s.lossSettings)
-        XCTAssertNotNil(s.negativeSampler)
-        s.loss = 5
-        XCTAssertNil(s.lossSettings, "loss 5")
-        s.loss = TrainingSpec.lossBPR
-        s.similarity = 2
-        XCTAssertNil(s.lossSettings, "similarity 2")
-        s.sampler = 2
-        XCTAssertNil(s.negativeSampler, "sampler 2")
+    /// A spec carries its loss as the wire does: τ⁺ only for the softmax losses, the CCL terms only for CCL, so
+    /// that what a worker decodes equals what the coordinator sent.
+    func testTheSpecCarriesItsLossInItsCanonicalForm() {
+        var s = spec(LossSettings(kind: .bpr, positiveTemperature: 0.2, cclMargin: 0.3, cclNegativeWeight: 7))
+        XCTAssertNil(s.loss.positiveTemperature)
+        XCTAssertEqual(s.loss.cclMargin, RunDefaults.cclMargin)
+        XCTAssertEqual(s.loss.cclNegativeWeight, RunDefaults.cclNegativeWeight)
+        s.loss = LossSettings(kind: .ccl, positiveTemperature: 0.2, cclMargin: 0.3, cclNegativeWeight: 7)
+        XCTAssertNil(s.loss.positiveTemperature, "also when set afterwards")
+        XCTAssertEqual(s.loss.cclMargin, 0.3)
+        XCTAssertEqual(s.loss.cclNegativeWeight, 7)
+        s.loss = LossSettings(kind: .inBatchInfoNCE, positiveTemperature: 0.2)
+        XCTAssertEqual(s.loss.positiveTemperature, 0.2)
     }
 }

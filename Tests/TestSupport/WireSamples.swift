@@ -1,11 +1,13 @@
+import RunSettings
 import Wire
 
 /// Small fixed messages of every tag, shared by the Wire and Transport tests. `WireTests` pins their bytes.
 public enum WireSamples {
     public static let spec = TrainingSpec(
-        users: 2, items: 3, dim: 2, loss: TrainingSpec.lossBankInfoNCE, similarity: TrainingSpec.similarityCosine,
-        sampler: TrainingSpec.samplerPopularity, logQCorrection: true, mixInBatch: false, removeAccidentalHits: false,
-        verifyReplicas: true, temperature: 0.5, negatives: 4, popularityAlpha: 0.75, seed: 42, popularity: [1, 2, 3])
+        users: 2, items: 3, dim: 2,
+        loss: LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.5, negatives: 4,
+                           removeAccidentalHits: false, logQCorrection: true, mixInBatch: false),
+        sampler: .popularity, verifyReplicas: true, popularityAlpha: 0.75, seed: 42, popularity: [1, 2, 3])
 
     public static let hello = Envelope(sender: 0, sequence: 1, message: .hello(incarnation: 0x0102_0304_0506_0708, replicaVersion: 0, runId: 7, workerName: "w1"))
     public static let welcome = Envelope(sender: 0, sequence: 2, message: .welcome(workerId: 3, runId: 7, currentVersion: 12, spec: spec))

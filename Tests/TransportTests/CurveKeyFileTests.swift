@@ -61,7 +61,7 @@ final class CurveKeyFileTests: XCTestCase {
                        "\(short):3: not a CURVE public key: expected 40 characters of Z85, got 3")
         let bad = write("bad.key", String(repeating: "\"", count: 40) + "\n")
         XCTAssertEqual(message { try CurveKeyFile.readKeyPair(secretKeyFile: bad) },
-                       "\(bad):1: not a CURVE secret key: not valid Z85 text")
+                       "\(bad):1: not a CURVE secret key: not valid Z85 text: U+22 is not a Z85 character")
         let two = write("two.pub", "\(try CurveKeyPair.generate().publicKey.z85)\n\(try CurveKeyPair.generate().publicKey.z85)\n")
         XCTAssertTrue(message { try CurveKeyFile.readPublicKey(two) }.hasSuffix("expected one key (40 Z85 characters on one line), found 2 non-comment lines"))
         XCTAssertEqual(message { try CurveKeyFile.readPublicKey(directory + "/missing.pub") }, "\(directory)/missing.pub: no such file")
@@ -78,6 +78,34 @@ final class CurveKeyFileTests: XCTestCase {
                        "\(broken):2: not a CURVE public key: expected 40 characters of Z85, got 9")
         let empty = write("empty", "# nobody\n")
         XCTAssertEqual(message { try CurveKeyFile.readAuthorizedKeys(empty) }, "\(empty): lists no public keys, so no worker could connect")
+    }
+
+    /// libzmq decodes a C string: a NUL inside the 40 characters used to end the key there and decode the rest as
+    /// zeros, so a file holding a corrupt key was read as a different, mostly-zero key.
+    func testANulOrOtherNonZ85CharacterInAKeyIsRefused() throws {
+        let key = try CurveKeyPair.generate().publicKey.z85
+        for bad in ["\u{0}", "~", "é", " "] {
+            let text = String(key.prefix(20)) + bad + String(key.dropFirst(20 + bad.utf8.count))
+            XCTAssertTrue(message { try CurveKeyFile.publicKey(parsing: Array("\(text)\n".utf8), path: "k.pub") }
+                .hasPrefix("k.pub:1: not a CURVE public key: "), "\(bad.unicodeScalars.first!.value)")
+            XCTAssertThrowsError(try CurveKey(z85: text))
+        }
+        let nul = String(key.prefix(20)) + "\u{0}" + String(key.dropFirst(21))
+        XCTAssertEqual(message { try CurveKey(z85: nul) }, "not valid Z85 text: U+0 is not a Z85 character")
+        XCTAssertEqual(try CurveKey(z85: key).z85, key)
+    }
+
+    /// Key files written on Windows end their lines with CRLF and may start with a byte-order mark; the line
+    /// numbers stay right.
+    func testCRLFLineEndsAreRead() throws {
+        let a = try CurveKeyPair.generate(), b = try CurveKeyPair.generate().publicKey
+        let secret = write("crlf.key", "# secret\r\n\(a.secretZ85)\r\n")
+        XCTAssertEqual(try CurveKeyFile.readKeyPair(secretKeyFile: secret), a)
+        XCTAssertEqual(try CurveKeyFile.authorizedKeys(parsing: Array("# workers\r\n\(a.publicKey.z85)\r\n\r\n\(b.z85)\r\n".utf8),
+                                                       path: "auth"),
+                       [a.publicKey: "auth:2", b: "auth:4"])
+        XCTAssertEqual(try CurveKeyFile.publicKey(parsing: [0xEF, 0xBB, 0xBF] + Array("\(b.z85)\r\n".utf8), path: "bom.pub"), b)
+        XCTAssertEqual(message { try CurveKeyFile.publicKey(parsing: [0xFF, 0x0A], path: "x.pub") }, "x.pub: not UTF-8 text")
     }
 
     func testADirectoryWithoutPublicKeysIsAnError() throws {

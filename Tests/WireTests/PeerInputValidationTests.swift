@@ -1,3 +1,4 @@
+import RunSettings
 @testable import Wire
 import XCTest
 
@@ -7,10 +8,10 @@ final class PeerInputValidationTests: XCTestCase {
     let limits = InputLimits(memoryBytes: 1 << 30)
 
     func spec(users: Int = 10, items: Int = 20, dim: Int = 4, temperature: Float = 0.1, negatives: Int = 8,
-              loss: UInt8 = TrainingSpec.lossBankInfoNCE) -> TrainingSpec {
-        TrainingSpec(users: users, items: items, dim: dim, loss: loss, similarity: TrainingSpec.similarityCosine,
-                     sampler: TrainingSpec.samplerUniform, temperature: temperature, negatives: negatives,
-                     popularityAlpha: 0, seed: 1)
+              loss: LossKind = .bankInfoNCE) -> TrainingSpec {
+        TrainingSpec(users: users, items: items, dim: dim,
+                     loss: LossSettings(kind: loss, temperature: temperature, negatives: negatives),
+                     sampler: .uniform, popularityAlpha: 0, seed: 1)
     }
 
     // MARK: spec
@@ -28,13 +29,13 @@ final class PeerInputValidationTests: XCTestCase {
             (spec(negatives: 0xFFFF_FFFF), "spec_negatives"), (spec(negatives: 0), "spec_negatives"),
         ]
         for (s, key) in cases { XCTAssertEqual(s.refusal(within: limits)?.key, key, "\(s)") }
-        XCTAssertNil(spec(negatives: 0, loss: TrainingSpec.lossMNR).refusal(within: limits))
+        XCTAssertNil(spec(negatives: 0, loss: LossKind.mnr).refusal(within: limits))
         var nanPopularity = spec()
         nanPopularity.popularity = [Float](repeating: 1, count: 20)
         nanPopularity.popularity[3] = .nan
         XCTAssertEqual(nanPopularity.refusal(within: limits)?.key, "spec_popularity")
         var tauPlus = spec()
-        tauPlus.positiveTemperature = 0
+        tauPlus.loss.positiveTemperature = 0
         XCTAssertEqual(tauPlus.refusal(within: limits)?.key, "spec_positive_temperature")
     }
 

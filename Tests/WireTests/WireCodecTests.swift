@@ -1,3 +1,4 @@
+import RunSettings
 import XCTest
 @testable import Wire
 import TestSupport
@@ -15,9 +16,10 @@ final class WireCodecTests: XCTestCase {
     }
 
     func testExtremeValuesRoundTrip() throws {
-        let spec = TrainingSpec(users: Int(UInt32.max), items: 0, dim: 1, loss: 3, similarity: 1, sampler: 0,
-                                logQCorrection: false, mixInBatch: true, removeAccidentalHits: true, verifyReplicas: false,
-                                temperature: .infinity, negatives: 0, popularityAlpha: -0.0, seed: .max, popularity: [])
+        let spec = TrainingSpec(users: Int(UInt32.max), items: 0, dim: 1,
+                                loss: LossSettings(kind: .bpr, similarity: .dot, temperature: .infinity, negatives: 0,
+                                                   removeAccidentalHits: true, mixInBatch: true),
+                                sampler: .uniform, popularityAlpha: -0.0, seed: .max)
         let messages: [Message] = [
             .hello(incarnation: .max, replicaVersion: .max, runId: 0, workerName: ""),
             .hello(incarnation: 1, replicaVersion: 2, runId: 3, workerName: "wörker-é-🚀"),
@@ -206,16 +208,18 @@ final class WireCodecTests: XCTestCase {
         guard case let .welcome(_, _, _, spec) = try? WireCodec.decode(header: forge(.welcome, live), payload: live).message else {
             return XCTFail("flag bit 4 (liveNegatives) refused")
         }
-        XCTAssertTrue(spec.liveNegatives)
-        XCTAssertNil(spec.positiveTemperature)
+        XCTAssertTrue(spec.loss.liveNegatives)
+        XCTAssertNil(spec.loss.positiveTemperature)
         var wrongPopularity = good
         wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))
     }
 
     func testPositiveTemperatureTravelsBehindItsFlagAndMustBePositive() throws {
-        var spec = TrainingSpec(users: 3, items: 2, dim: 4, loss: 0, similarity: 0, sampler: 0, temperature: 0.1,
-                                positiveTemperature: 0.25, negatives: 8, popularityAlpha: 0.75, seed: 9)
+        var spec = TrainingSpec(users: 3, items: 2, dim: 4,
+                                loss: LossSettings(temperature: 0.1, negatives: 8, removeAccidentalHits: false,
+                                                   positiveTemperature: 0.25),
+                                sampler: .uniform, popularityAlpha: 0.75, seed: 9)
         let welcome = Message.welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)
         let encoded = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: welcome))
         XCTAssertEqual(encoded.payload[35] & 0x20, 0x20, "flag bit 5 set")
@@ -223,8 +227,8 @@ final class WireCodecTests: XCTestCase {
             return XCTFail("not a WELCOME")
         }
         XCTAssertEqual(decoded, spec)
-        XCTAssertEqual(decoded.positiveTemperature, 0.25)
-        spec.positiveTemperature = nil
+        XCTAssertEqual(decoded.loss.positiveTemperature, 0.25)
+        spec.loss.positiveTemperature = nil
         let plain = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)))
         XCTAssertEqual(plain.payload.count + 4, encoded.payload.count, "4 bytes only when set")
         // τ⁺ = −1 on the wire: refused.
@@ -238,8 +242,10 @@ final class WireCodecTests: XCTestCase {
 
     /// Flag bit 6 brings per-user counts and the items they add up to; counts that do not add up are refused.
     func testSeenItemsTravelBehindTheirFlagAndMustAddUp() throws {
-        let spec = TrainingSpec(users: 3, items: 5, dim: 4, loss: 0, similarity: 0, sampler: 0, temperature: 0.1,
-                                negatives: 8, popularityAlpha: 0.75, seed: 9, maskSeenItems: true,
+        let spec = TrainingSpec(users: 3, items: 5, dim: 4,
+                                loss: LossSettings(temperature: 0.1, negatives: 8, removeAccidentalHits: false,
+                                                   maskSeenItems: true),
+                                sampler: .uniform, popularityAlpha: 0.75, seed: 9,
                                 seenCounts: [2, 0, 1], seenItems: [1, 4, 0])
         let encoded = WireCodec.encode(Envelope(sender: 0, sequence: 1,
                                                 message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)))
@@ -249,7 +255,7 @@ final class WireCodecTests: XCTestCase {
         }
         XCTAssertEqual(decoded, spec)
         var off = spec
-        off.maskSeenItems = false
+        off.loss.maskSeenItems = false
         let plain = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: off)))
         XCTAssertEqual(plain.payload.count + 4 * (3 + 1 + 3), encoded.payload.count, "counts, total and items only when set")
         // The total (after the three counts) says 4, but the counts add up to 3.
@@ -262,9 +268,10 @@ final class WireCodecTests: XCTestCase {
     }
 
     func testCCLSettingsTravelWithLossFourAndAreChecked() throws {
-        let spec = TrainingSpec(users: 3, items: 2, dim: 4, loss: TrainingSpec.lossCCL, similarity: 0, sampler: 0,
-                                temperature: 1, cclMargin: 0.9, cclNegativeWeight: 150, negatives: 8,
-                                popularityAlpha: 0.75, seed: 9)
+        let spec = TrainingSpec(users: 3, items: 2, dim: 4,
+                                loss: LossSettings(kind: .ccl, temperature: 1, negatives: 8, removeAccidentalHits: false,
+                                                   cclMargin: 0.9, cclNegativeWeight: 150),
+                                sampler: .uniform, popularityAlpha: 0.75, seed: 9)
         let encoded = WireCodec.encode(Envelope(sender: 0, sequence: 1,
                                                 message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec)))
         guard case let .welcome(_, _, _, decoded) = try WireCodec.decode(header: encoded.header, payload: encoded.payload).message else {

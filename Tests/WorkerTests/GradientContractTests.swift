@@ -1,6 +1,7 @@
 import Kernels
 import MemoryBank
 import Replication
+import RunSettings
 import Wire
 @testable import Worker
 import XCTest
@@ -11,15 +12,15 @@ final class GradientContractTests: XCTestCase {
     private let users = 8, items = 20, dim = 4
     private let counts: [Float] = (0 ..< 20).map { Float(($0 * 7) % 11) + 0.5 }
 
-    private func spec(loss: UInt8 = TrainingSpec.lossBankInfoNCE, similarity: UInt8 = TrainingSpec.similarityCosine,
+    private func spec(loss: LossKind = .bankInfoNCE, similarity: Similarity = .cosine,
                       logQ: Bool = false, mix: Bool = false, live: Bool = false, tauPlus: Float? = nil,
                       temperature: Float = 0.2, negatives: Int = 16) -> TrainingSpec {
-        TrainingSpec(users: users, items: items, dim: dim, loss: loss, similarity: similarity,
-                     sampler: TrainingSpec.samplerPopularity, logQCorrection: logQ, mixInBatch: mix,
-                     removeAccidentalHits: true, verifyReplicas: false, liveNegatives: live, temperature: temperature,
-                     positiveTemperature: tauPlus, cclMargin: loss == TrainingSpec.lossCCL ? 0.5 : 0,
-                     cclNegativeWeight: loss == TrainingSpec.lossCCL ? 150 : 0, negatives: negatives,
-                     popularityAlpha: 0.75, seed: 314, popularity: counts)
+        TrainingSpec(users: users, items: items, dim: dim,
+                     loss: LossSettings(kind: loss, similarity: similarity, temperature: temperature,
+                                        negatives: negatives, removeAccidentalHits: true, logQCorrection: logQ,
+                                        mixInBatch: mix, liveNegatives: live, positiveTemperature: tauPlus,
+                                        cclMargin: 0.5, cclNegativeWeight: 150),
+                     sampler: .popularity, popularityAlpha: 0.75, seed: 314, popularity: counts)
     }
 
     private func replica(std: Float = 1) throws -> Replica {
@@ -41,10 +42,10 @@ final class GradientContractTests: XCTestCase {
 
     private var allSpecs: [TrainingSpec] {
         [spec(), spec(logQ: true), spec(live: true), spec(tauPlus: 0.25), spec(live: true, tauPlus: 0.15),
-         spec(similarity: TrainingSpec.similarityDot), spec(temperature: 0.02),
-         spec(loss: TrainingSpec.lossInBatchInfoNCE), spec(loss: TrainingSpec.lossInBatchInfoNCE, mix: true),
-         spec(loss: TrainingSpec.lossMNR), spec(loss: TrainingSpec.lossBPR), spec(loss: TrainingSpec.lossCCL),
-         spec(loss: TrainingSpec.lossCCL, live: true)]
+         spec(similarity: Similarity.dot), spec(temperature: 0.02),
+         spec(loss: LossKind.inBatchInfoNCE), spec(loss: LossKind.inBatchInfoNCE, mix: true),
+         spec(loss: LossKind.mnr), spec(loss: LossKind.bpr), spec(loss: LossKind.ccl),
+         spec(loss: LossKind.ccl, live: true)]
     }
 
     func testHonestGradientsOfEveryLossPassTheirContract() throws {
@@ -57,7 +58,7 @@ final class GradientContractTests: XCTestCase {
                     let t = task(pairs: pairs)
                     let g = computer.gradient(for: t, step: 1, replica: r, hash: 0)
                     XCTAssertTrue(g.users.values.allSatisfy(\.isFinite))
-                    XCTAssertNil(contract(negatives, t, r).refusal(of: g), "loss \(s.loss) live \(s.liveNegatives) std \(std) pairs \(pairs)")
+                    XCTAssertNil(contract(negatives, t, r).refusal(of: g), "loss \(s.loss.kind) live \(s.loss.liveNegatives) std \(std) pairs \(pairs)")
                 }
             }
         }
@@ -115,7 +116,7 @@ final class GradientContractTests: XCTestCase {
 
     /// The bound follows the rows' norms: a gradient 100 times the largest honest one is refused, whatever the scale.
     func testTheValueBoundScalesWithTheRowsAndStillCatchesInflatedGradients() throws {
-        for s in [spec(), spec(similarity: TrainingSpec.similarityDot), spec(loss: TrainingSpec.lossBPR)] {
+        for s in [spec(), spec(similarity: .dot), spec(loss: .bpr)] {
             for std: Float in [1e-2, 1, 100] {
                 let r = try replica(std: std)
                 let t = task()
@@ -125,7 +126,7 @@ final class GradientContractTests: XCTestCase {
                 let largest = g.users.values.map(abs).max()!
                 XCTAssertLessThan(largest, c.maxAbs)
                 g.users.values[0] = c.maxAbs * 1.01
-                XCTAssertEqual(c.refusal(of: g)?.key, "gradient_users_too_large", "loss \(s.loss) std \(std)")
+                XCTAssertEqual(c.refusal(of: g)?.key, "gradient_users_too_large", "loss \(s.loss.kind) std \(std)")
             }
         }
     }
@@ -135,8 +136,8 @@ final class GradientContractTests: XCTestCase {
         // cosine, τ 0.2, no logQ: at most 2/τ + log(K + B + 1) per pair
         XCTAssertEqual(spec().lossSumRange(pairs: 10).upperBound, 10 * (10 + log(27.0)) + 0.01, accuracy: 1e-6)
         XCTAssertEqual(spec(logQ: true).lossSumRange(pairs: 10).upperBound, .greatestFiniteMagnitude)
-        XCTAssertEqual(spec(similarity: TrainingSpec.similarityDot).lossSumRange(pairs: 10).upperBound, .greatestFiniteMagnitude)
+        XCTAssertEqual(spec(similarity: Similarity.dot).lossSumRange(pairs: 10).upperBound, .greatestFiniteMagnitude)
         XCTAssertLessThan(spec(tauPlus: 0.25).lossSumRange(pairs: 10).lowerBound, -10 * (4 + 5) + 0.01)
-        XCTAssertEqual(spec(loss: TrainingSpec.lossCCL).lossSumRange(pairs: 2).upperBound, 2 * 302 + 0.002, accuracy: 1e-6)
+        XCTAssertEqual(spec(loss: LossKind.ccl).lossSumRange(pairs: 2).upperBound, 2 * 302 + 0.002, accuracy: 1e-6)
     }
 }

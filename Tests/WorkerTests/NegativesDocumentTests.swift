@@ -1,5 +1,6 @@
 import Kernels
 import Replication
+import RunSettings
 import TestSupport
 import Wire
 import Worker

@@ -1,0 +1,92 @@
+import Dataset
+import Kernels
+import Replication
+import RunSettings
+import Wire
+
+/// The current step's work: its tasks materialised from the epoch plan (once each), the rule each task's GRADIENT
+/// must satisfy, the gradients accepted for it, and its STEP message. Emptied when the step is applied.
+struct StepBuilder {
+    private let seed: UInt64
+    private let minibatchSize: Int
+    private let interactionCount: Int
+    private let trainUsers: [UInt32]
+    private let trainItems: [UInt32]
+    private let negatives: TaskNegatives
+    private var plan: (epoch: Int, plan: EpochPlan)?
+    private var tasks: [TaskKey: MinibatchTask] = [:]
+    /// What each task's GRADIENT must satisfy (`GradientContract`), derived when the task is first checked.
+    private var contracts: [TaskKey: GradientContract] = [:]
+    private var accepted: [TaskKey: Gradient] = [:]
+
+    init(seed: UInt64, minibatchSize: Int, data: InteractionData, negatives: TaskNegatives) {
+        self.seed = seed
+        self.minibatchSize = minibatchSize
+        interactionCount = data.trainCount
+        trainUsers = data.trainUsers
+        trainItems = data.trainItems
+        self.negatives = negatives
+    }
+
+    /// Task `key` of the current step.
+    mutating func task(_ key: TaskKey) -> MinibatchTask {
+        if let task = tasks[key] { return task }
+        let indices = interactions(key)
+        let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { trainUsers[Int($0)] },
+                                 items: indices.map { trainItems[Int($0)] })
+        tasks[key] = task
+        return task
+    }
+
+    /// The training-set indices of minibatch `key`.
+    mutating func interactions(_ key: TaskKey) -> ArraySlice<UInt32> {
+        if plan?.epoch != Int(key.epoch) {
+            plan = (Int(key.epoch), EpochPlan(seed: seed, epoch: Int(key.epoch), interactionCount: interactionCount,
+                                              minibatchSize: minibatchSize))
+        }
+        return plan!.plan.interactions(inMinibatch: Int(key.minibatch))
+    }
+
+    /// The STEP of step `step` carrying `delta` and these tasks.
+    mutating func message(step: UInt64, delta: StepDelta, tasks keys: [TaskKey]) -> Step {
+        Step(step: step, baseVersion: delta.baseVersion, version: delta.version, userDelta: RowBlock(delta.users),
+             itemDelta: RowBlock(delta.items), bankDelta: RowBlock(delta.bank), tasks: keys.map { task($0) })
+    }
+
+    /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of
+    /// the task's rows in `state` at the step's version.
+    mutating func refusal(of gradient: Gradient, state: TrainingState) -> Refusal? {
+        let key = TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)
+        if let contract = contracts[key] { return contract.refusal(of: gradient) }
+        let contract = negatives.contract(for: task(key), users: state.users, items: state.items, bank: state.bank.table)
+        contracts[key] = contract
+        return contract.refusal(of: gradient)
+    }
+
+    mutating func accept(_ gradient: Gradient) {
+        accepted[TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)] = gradient
+    }
+
+    /// The accepted gradients of `keys`, in that order, with their minibatches' interactions, for applying.
+    mutating func contributions(_ keys: [TaskKey], step: UInt64)
+        -> [(contribution: MinibatchContribution, gradient: Gradient, interactions: ArraySlice<UInt32>)]
+    {
+        keys.map { key in
+            guard let g = accepted[key], let task = tasks[key] else {
+                preconditionFailure("step \(step) applied without the gradient of \(key)")
+            }
+            precondition(Int(g.examples) == task.users.count,
+                         "gradient of \(key) counts \(g.examples) examples; the minibatch has \(task.users.count)")
+            return (MinibatchContribution(examples: Int(g.examples), lossSum: g.lossSum, users: SparseRows(g.users),
+                                          items: SparseRows(g.items), positives: task.items),
+                    g, interactions(key))
+        }
+    }
+
+    /// The step was applied: its tasks, contracts and gradients go.
+    mutating func clear() {
+        accepted.removeAll(keepingCapacity: true)
+        tasks.removeAll(keepingCapacity: true)
+        contracts.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,59 @@
+import Coordinator
+import Kernels
+import RunSettings
+import XCTest
+
+/// `CoordinatorSettings.resolve`: the defaults, then a preset, then the flags, then the data's shape.
+final class RunFlagsTests: XCTestCase {
+    func testNoFlagsGiveTheDefaults() throws {
+        let s = try CoordinatorSettings.resolve(RunFlags())
+        XCTAssertEqual(s.bind, RunDefaults.bind)
+        XCTAssertEqual(s.dim, RunDefaults.dim)
+        XCTAssertEqual(s.epochs, RunDefaults.epochs)
+        XCTAssertEqual(s.batchSize, RunDefaults.batchSize)
+        XCTAssertEqual(s.seed, RunDefaults.seed)
+        XCTAssertEqual(s.momentum, RunDefaults.momentum)
+        XCTAssertEqual(s.optimizer.learningRate, RunDefaults.learningRate)
+        XCTAssertEqual(s.optimizer.kind, .adam)
+        XCTAssertEqual(s.loss, LossSettings())
+        XCTAssertEqual(s.sampler, .uniform)
+        XCTAssertEqual(s.minimumWorkers, 1)
+    }
+
+    func testPerLossRulesAndFlagsOverThePreset() throws {
+        var flags = RunFlags()
+        flags.loss = "mnr"
+        let mnr = try CoordinatorSettings.resolve(flags)
+        XCTAssertEqual(mnr.loss.temperature, 1, "MNR starts from τ 1")
+        XCTAssertEqual(mnr.loss.similarity, .dot)
+        flags.temperature = 0.3
+        XCTAssertEqual(try CoordinatorSettings.resolve(flags).loss.temperature, 0.3, "a flag wins")
+
+        var preset = RunFlags()
+        preset.preset = "quality"
+        preset.negatives = 64
+        preset.spawnWorkers = 2
+        let data = DataShape(users: 1000, items: 500, pairs: 20_000)
+        let quality = try CoordinatorSettings.resolve(preset, data: data)
+        XCTAssertEqual(quality.loss.negatives, 64, "the flag over the preset")
+        XCTAssertTrue(quality.loss.liveNegatives, "the preset over the default")
+        XCTAssertEqual(quality.minimumWorkers, 2, "--workers defaults to --spawn-workers")
+    }
+
+    func testAFlagThatCannotWorkIsOneSentence() {
+        var flags = RunFlags()
+        flags.loss = "softmax"
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(flags)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--loss must be one of"), "\(error)")
+        }
+        flags = RunFlags()
+        flags.workers = 4
+        flags.maxWorkers = 2
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(flags))
+        flags = RunFlags()
+        flags.learningRate = -1
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(flags)) { error in
+            XCTAssertTrue("\(error)".contains("--lr must be positive"), "\(error)")
+        }
+    }
+}

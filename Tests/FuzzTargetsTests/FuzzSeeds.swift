@@ -1,0 +1,188 @@
+import Coordinator
+import Foundation
+@testable import FuzzTargets
+import Kernels
+import TestSupport
+import RunSettings
+import Wire
+
+/// The seed inputs of each fuzz target, built from real encoded messages, checkpoints and key files. They are
+/// committed as `Fuzz/corpus/TARGET/seed-NAME`; `FuzzCorpusTests` checks that the files match (and rewrites them
+/// when FUZZ_WRITE_SEEDS=1).
+enum FuzzSeeds {
+    static func seeds(_ target: FuzzTarget) -> [(name: String, bytes: [UInt8])] {
+        switch target {
+        case .envelope: return envelope()
+        case .message: return message()
+        case .snapshotChunk: return snapshotChunks()
+        case .checkpoint: return checkpoint()
+        case .keyFile: return keyFile()
+        case .coordinatorProtocol: return coordinatorProtocol()
+        case .workerProtocol: return workerProtocol()
+        }
+    }
+
+    static let specs: [(String, TrainingSpec)] = [
+        ("spec", WireSamples.spec),
+        ("spec-ccl-masked", TrainingSpec(
+            users: 2, items: 3, dim: 2,
+            loss: LossSettings(kind: .ccl, similarity: .dot, temperature: 0.1, negatives: 3, removeAccidentalHits: true,
+                               mixInBatch: true, liveNegatives: true, cclMargin: 0.3, cclNegativeWeight: 2,
+                               maskSeenItems: true),
+            sampler: .uniform, popularityAlpha: 0, seed: 1, seenCounts: [2, 1], seenItems: [0, 2, 1])),
+    ]
+
+    static func messages() -> [(String, Envelope)] {
+        var out = zip(["hello", "welcome", "snapshot", "step", "gradient", "heartbeat", "sync", "reset", "shutdown",
+                       "reject"], WireSamples.all).map { ($0, $1) }
+        out.append(("welcome-ccl-masked", Envelope(sender: 0, sequence: 3,
+                                                   message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: specs[1].1))))
+        out.append(("step-big", WireSamples.bigStep(rows: 3, dim: 2, tasks: 2, pairs: 3)))
+        return out
+    }
+
+    static func envelope() -> [(String, [UInt8])] {
+        var out = messages().map { name, envelope in
+            let (header, payload) = WireCodec.encode(envelope)
+            return (name, FuzzInput.encode(frames: [header, payload]))
+        }
+        let (header, payload) = WireCodec.encode(WireSamples.heartbeat)
+        out.append(("one-frame", FuzzInput.encode(frames: [header])))
+        out.append(("three-frames", FuzzInput.encode(frames: [header, payload, payload])))
+        var version2 = header
+        version2[4] = 2
+        out.append(("version-2", FuzzInput.encode(frames: [version2, payload])))
+        return out
+    }
+
+    static func message() -> [(String, [UInt8])] {
+        messages().map { name, envelope in (name, [UInt8(envelope.message.tag)] + WireCodec.encode(envelope).payload) }
+    }
+
+    /// Payloads of a whole snapshot of 3 users, 4 items and dim 2 in three chunks, and of a newer version.
+    static func snapshotChunks() -> [(String, [UInt8])] {
+        func chunk(_ version: UInt64, _ table: SnapshotTable, first: Int, rows: Int, index: Int, count: Int) -> [UInt8] {
+            let c = SnapshotChunk(version: version, table: table, firstRow: first, rowCount: rows, chunkIndex: index,
+                                  chunkCount: count, dim: 2, values: (0 ..< rows * 2).map { Float($0) * 0.5 })
+            return WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .snapshot(c))).payload
+        }
+        let whole = [chunk(5, .users, first: 0, rows: 3, index: 0, count: 3),
+                     chunk(5, .items, first: 0, rows: 4, index: 1, count: 3),
+                     chunk(5, .bank, first: 0, rows: 4, index: 2, count: 3)]
+        let split = [chunk(6, .users, first: 0, rows: 2, index: 0, count: 4), chunk(6, .users, first: 2, rows: 1, index: 1, count: 4),
+                     chunk(6, .items, first: 0, rows: 4, index: 2, count: 4), chunk(6, .bank, first: 0, rows: 4, index: 3, count: 4)]
+        return [
+            ("whole", FuzzInput.encode(frames: whole)),
+            ("whole-then-newer", FuzzInput.encode(frames: whole + split)),
+            ("repeated-chunk", FuzzInput.encode(frames: [whole[0], whole[0], whole[1]])),
+            ("older-after-newer", FuzzInput.encode(frames: split.prefix(2) + whole)),
+            ("too-many-rows", FuzzInput.encode(frames: [chunk(5, .users, first: 2, rows: 2, index: 0, count: 1)])),
+        ]
+    }
+
+    /// A checkpoint a few Adam steps in, as a whole file (mode byte 0) and as a body (mode byte 1, 3, 5).
+    static func checkpoint() -> [(String, [UInt8])] {
+        let optimizer = OptimizerSettings(kind: .adam, learningRate: 0.05)
+        let state = TrainingState(userCount: 3, itemCount: 2, dim: 2, initStd: 0.2, seed: 5, momentum: 0.6, optimizer: optimizer)
+        var random = SeededRandom(seed: 1)
+        func g(_ ids: [UInt32]) -> SparseRows {
+            SparseRows(dim: 2, ids: ids, values: (0 ..< ids.count * 2).map { _ in Float(random.nextGaussian()) })
+        }
+        _ = state.apply([MinibatchContribution(examples: 2, lossSum: 1, users: g([0, 2]), items: g([1]), positives: [1])])
+        var audit = EpochAudit()
+        audit.add([3, 0, 2])
+        let checkpoint = Checkpoint(runId: 9, cursor: TrainingCursor(step: 2, version: 1, epoch: 0, minibatch: 2),
+                                    shape: RunShape(minibatchSize: 2, minibatchesPerStep: 1, seed: 3), audit: audit, state: state)
+        let file = checkpoint.encodedBytes()
+        let body = Array(file[12 ..< file.count - 4])
+        let sgd = TrainingState(userCount: 1, itemCount: 1, dim: 1, initStd: 0.2, seed: 5, momentum: 0.6,
+                                optimizer: OptimizerSettings(kind: .sgd, learningRate: 0.1))
+        let small = Checkpoint(runId: 1, cursor: TrainingCursor(), shape: RunShape(minibatchSize: 1, minibatchesPerStep: 1, seed: 0),
+                               audit: EpochAudit(), state: sgd).encodedBytes()
+        return [("file", [0] + file), ("body-adam", [1] + body), ("body-as-adagrad", [3] + body),
+                ("sgd-file", [4] + small), ("sgd-body", [5] + Array(small[12 ..< small.count - 4])),
+                ("truncated", [0] + file.prefix(40))]
+    }
+
+    /// The key pair of ZeroMQ's RFC 26 examples.
+    static let publicKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+    static let secretKey = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+    static let otherPublicKey = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+
+    static func keyFile() -> [(String, [UInt8])] {
+        let files = [
+            ("secret", "# CurveZMQ secret key of w1: keep it private\n\(secretKey)\n"),
+            ("public", "\(publicKey)\n"),
+            ("authorized", "# workers\n\(publicKey)\n\n  \(otherPublicKey)  \n"),
+            ("crlf", "# windows\r\n\(otherPublicKey)\r\n"),
+            ("short", "rq:rM>}U?@Lns47E1%kR\n"),
+            ("bad-char", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf~\n"),
+        ]
+        return files.map { ($0, Array($1.utf8)) }
+    }
+
+    /// Two workers join, become ready and train the whole schedule (2 epochs of 5 minibatches, 2 per step), with
+    /// variants: one worker dies and the other finishes, a worker restarts, a worker asks for a snapshot.
+    static func coordinatorProtocol() -> [(String, [UInt8])] {
+        typealias S = ProtocolScript
+        let join = S.message(.hello(incarnation: 1, replicaVersion: 0, runId: 0, workerName: "a"), peer: 0)
+            + S.message(.hello(incarnation: 2, replicaVersion: 0, runId: 0, workerName: "b"), peer: 1)
+            + S.message(.heartbeat(version: 0), peer: 0) + S.message(.heartbeat(version: 0), peer: 1)
+        func gradient(step: UInt64, epoch: UInt32, minibatch: UInt32, peer: Int) -> [UInt8] {
+            S.message(.gradient(Gradient(step: step, version: step - 1, epoch: epoch, minibatch: minibatch, examples: 2,
+                                         lossSum: 1, users: RowBlock(dim: 2, ids: [0], values: [1, 2]), items: .empty(dim: 2))),
+                      peer: peer, advance: 1)
+        }
+        // Steps of 2 minibatches: members 1 and 2 take alternate tasks of each step.
+        var whole = join
+        var step: UInt64 = 1
+        for epoch: UInt32 in 0 ..< 2 {
+            for first in stride(from: 0, to: 5, by: 2) {
+                for minibatch in first ..< min(first + 2, 5) {
+                    whole += gradient(step: step, epoch: epoch, minibatch: UInt32(minibatch), peer: (minibatch - first) % 2)
+                }
+                step += 1
+            }
+        }
+        let lost = join + gradient(step: 1, epoch: 0, minibatch: 0, peer: 0)
+            + S.message(.heartbeat(version: 0), peer: 0, advance: 6) + S.message(.heartbeat(version: 0), peer: 0, advance: 6)
+            + gradient(step: 1, epoch: 0, minibatch: 1, peer: 0)
+        let restart = join + S.message(.hello(incarnation: 3, replicaVersion: 0, runId: 7, workerName: "a"), peer: 0)
+            + S.message(.sync(haveVersion: 0), peer: 1) + S.message(.heartbeat(version: 0), peer: 1)
+            + [S.op(kind: 6), 0]
+        let unknown = S.message(.heartbeat(version: 0), peer: 2) + S.message(.gradient(Gradient(
+            step: 1, version: 0, epoch: 0, minibatch: 0, examples: 1, lossSum: 0, users: .empty(dim: 2), items: .empty(dim: 2))), peer: 3)
+        return [("whole-run", whole), ("worker-lost", lost), ("restart-sync-early-stop", restart), ("unknown-peers", unknown)]
+    }
+
+    /// A worker is welcomed, loads a snapshot, applies steps and computes, with variants: a version gap, STEPs
+    /// while loading, a RESET for a new run, a silent coordinator, a refusal.
+    static func workerProtocol() -> [(String, [UInt8])] {
+        typealias S = ProtocolScript
+        let spec = WireSamples.spec
+        func chunk(_ version: UInt64, index: Int, count: Int) -> [UInt8] {
+            S.message(.snapshot(SnapshotChunk(version: version, table: .users, firstRow: 0, rowCount: 1, chunkIndex: index,
+                                              chunkCount: count, dim: 2, values: [1, 2])))
+        }
+        func step(_ step: UInt64, base: UInt64, version: UInt64, tasks: Int = 1) -> [UInt8] {
+            S.message(.step(Step(step: step, baseVersion: base, version: version, userDelta: RowBlock(dim: 2, ids: [1], values: [0, 1]),
+                                 itemDelta: .empty(dim: 2), bankDelta: .empty(dim: 2),
+                                 tasks: (0 ..< tasks).map { MinibatchTask(epoch: 0, minibatch: UInt32($0), users: [0], items: [1]) })),
+                      advance: 2)
+        }
+        let welcome = [S.op(kind: 5)] + S.message(.welcome(workerId: 1, runId: 7, currentVersion: 3, spec: spec))
+        let loaded = welcome + chunk(3, index: 0, count: 2) + chunk(3, index: 1, count: 2)
+        let run = loaded + step(4, base: 3, version: 4) + step(5, base: 4, version: 5, tasks: 2) + step(5, base: 4, version: 5)
+            + S.message(.heartbeat(version: 5)) + S.message(.shutdown(.finished, "done"))
+        let gap = loaded + step(6, base: 5, version: 6) + chunk(6, index: 0, count: 1) + step(7, base: 6, version: 7)
+        let parked = welcome + step(4, base: 3, version: 4) + step(5, base: 4, version: 5) + [S.op(kind: 6), 0]
+            + step(6, base: 5, version: 6)
+        let reset = loaded + S.message(.reset(.newRun, "new run")) + S.message(.reset(.declaredDead, "again"))
+            + S.message(.welcome(workerId: 2, runId: 8, currentVersion: 0, spec: spec)) + chunk(0, index: 0, count: 1)
+        let silent = loaded + [S.op(kind: 5, advance: 7), S.op(kind: 5, advance: 7), S.op(kind: 5, advance: 2)]
+            + S.message(.welcome(workerId: 1, runId: 7, currentVersion: 3, spec: spec))
+        let refused = welcome + S.message(.reject(.notAdmitted, "no")) + step(4, base: 3, version: 4)
+        return [("whole-run", run), ("version-gap", gap), ("steps-while-loading", parked), ("reset-new-run", reset),
+                ("silent-coordinator", silent), ("refused", refused)]
+    }
+}

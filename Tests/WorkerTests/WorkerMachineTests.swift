@@ -1,0 +1,111 @@
+import RunSettings
+import Wire
+@testable import Worker
+import XCTest
+
+/// The worker's protocol driven by messages and a manual clock, without sockets.
+final class WorkerMachineTests: XCTestCase {
+    let spec = TrainingSpec(users: 3, items: 4, dim: 2,
+                            loss: LossSettings(kind: .bankInfoNCE, temperature: 0.2, negatives: 2,
+                                               removeAccidentalHits: true),
+                            sampler: .uniform, popularityAlpha: 0.75, seed: 1)
+
+    func empty() -> RowBlock { RowBlock(dim: 2, ids: [], values: []) }
+
+    func step(_ n: UInt64, base: UInt64, version: UInt64, tasks: [MinibatchTask] = []) -> Message {
+        .step(Step(step: n, baseVersion: base, version: version, userDelta: empty(), itemDelta: empty(),
+                   bankDelta: empty(), tasks: tasks))
+    }
+
+    func task(_ mb: UInt32) -> MinibatchTask { MinibatchTask(epoch: 0, minibatch: mb, users: [0], items: [1]) }
+
+    func ready(at version: UInt64 = 0) -> WorkerMachine {
+        var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
+        _ = w.tick(now: 0)
+        _ = w.received(.welcome(workerId: 2, runId: 9, currentVersion: version, spec: spec), now: 0.1)
+        _ = w.snapshotLoaded(version: version, now: 0.2)
+        return w
+    }
+
+    func testHelloRepeatsWithBackOffUntilWelcome() {
+        var w = WorkerMachine(incarnation: 5, name: "w", timings: .init(helloInterval: 0.25, maximumHelloInterval: 1), now: 0)
+        var hellos: [Double] = []
+        for t in stride(from: 0.0, through: 3.0, by: 0.05) {
+            for case .send(.hello) in w.tick(now: t) { hellos.append(t) }
+        }
+        XCTAssertEqual(hellos.count, 5, "\(hellos)")   // 0, 0.25, 0.75, 1.75, 2.75
+        XCTAssertEqual(hellos[1], 0.25, accuracy: 1e-9)
+        XCTAssertEqual(hellos[4] - hellos[3], 1, accuracy: 0.06)
+        let d = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 4, spec: spec), now: 3)
+        XCTAssertEqual(w.phase, .loading(version: 4))
+        XCTAssertTrue(d.contains(.configure(workerId: 2, runId: 9, spec: spec)))
+    }
+
+    func testAppliesDeltaThenComputes() {
+        var w = ready()
+        let d = w.received(step(1, base: 0, version: 0, tasks: [task(0)]), now: 1)
+        XCTAssertEqual(d.count, 1)
+        guard case .compute(1, 0, let tasks) = d[0] else { return XCTFail("\(d)") }
+        XCTAssertEqual(tasks, [task(0)])
+        let d2 = w.received(step(2, base: 0, version: 1, tasks: [task(3)]), now: 1.1)
+        guard case .applyDelta = d2[0], case .compute(2, 1, _) = d2[1] else { return XCTFail("\(d2)") }
+        XCTAssertEqual(w.phase, .ready(version: 1))
+    }
+
+    func testResentStepDoesNotApplyTheDeltaTwice() {
+        var w = ready()
+        _ = w.received(step(2, base: 0, version: 1, tasks: [task(3)]), now: 1)
+        let again = w.received(step(2, base: 0, version: 1, tasks: [task(3)]), now: 1.5)
+        XCTAssertFalse(again.contains { if case .applyDelta = $0 { true } else { false } })
+        XCTAssertTrue(again.contains { if case .compute(2, 1, _) = $0 { true } else { false } })
+    }
+
+    func testGapAsksForSnapshotAndReplaysTheParkedStep() {
+        var w = ready()
+        let d = w.received(step(3, base: 1, version: 2, tasks: [task(7)]), now: 1)
+        XCTAssertTrue(d.contains(.send(.sync(haveVersion: 0))))
+        XCTAssertEqual(w.phase, .loading(version: 2))
+        let after = w.snapshotLoaded(version: 2, now: 1.2)
+        XCTAssertTrue(after.contains(.send(.heartbeat(version: 2))))
+        XCTAssertTrue(after.contains { if case .compute(3, 2, _) = $0 { true } else { false } })
+    }
+
+    func testStaleStepIgnored() {
+        var w = ready(at: 5)
+        let d = w.received(step(3, base: 3, version: 4, tasks: [task(1)]), now: 1)
+        XCTAssertFalse(d.contains { if case .compute = $0 { true } else { false } })
+        XCTAssertFalse(d.contains { if case .applyDelta = $0 { true } else { false } })
+    }
+
+    func testSilentCoordinatorMeansHelloAgainKeepingTheReplica() {
+        var w = ready(at: 3)
+        let d = w.tick(now: 10)
+        XCTAssertEqual(w.phase, .joining)
+        XCTAssertTrue(d.contains(.send(.hello(incarnation: 5, replicaVersion: 3, runId: 9, workerName: "w"))))
+        // Same run, same version: ready at once, no snapshot.
+        let back = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 3, spec: spec), now: 10.1)
+        XCTAssertEqual(w.phase, .ready(version: 3))
+        XCTAssertTrue(back.contains(.send(.heartbeat(version: 3))))
+    }
+
+    func testResetAfterDeathRejoins() {
+        var w = ready(at: 3)
+        let d = w.received(.reset(.declaredDead, "dead"), now: 1)
+        XCTAssertEqual(w.phase, .joining)
+        XCTAssertTrue(d.contains { if case .send(.hello) = $0 { true } else { false } })
+    }
+
+    func testShutdownExits() {
+        var w = ready()
+        XCTAssertEqual(w.received(.shutdown(.finished, "done"), now: 1), [.exit(code: 0, reason: "done")])
+        XCTAssertEqual(w.phase, .exited)
+        XCTAssertTrue(w.tick(now: 100).isEmpty)
+    }
+
+    func testHeartbeatsWhileReady() {
+        var w = ready()
+        let beats = stride(from: 0.3, through: 2.0, by: 0.1).flatMap { w.tick(now: $0) }
+            .filter { if case .send(.heartbeat) = $0 { true } else { false } }
+        XCTAssertEqual(beats.count, 3)   // 0.7, 1.2, 1.7 after the one sent at 0.2
+    }
+}
