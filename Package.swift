@@ -53,8 +53,10 @@ let package = Package(
         ]),
         // How state is copied to workers: snapshots, deltas, replicas, spec conversions.
         .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire", "RunSettings"]),
+        // The run report: SVG charts and the HTML page made from a run's metrics.jsonl (no dependencies).
+        .target(name: "Report"),
         .target(name: "Coordinator", dependencies: [
-            "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication", "SplitMix", "RunSettings",
+            "Report", "Kernels", "MemoryBank", "Dataset", "Wire", "Transport", "Replication", "SplitMix", "RunSettings",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Worker", dependencies: [
@@ -76,7 +78,7 @@ let package = Package(
             .product(name: "FlyingSocks", package: "FlyingFox"),
         ]),
         .executableTarget(name: "CoordinatorCommand", dependencies: [
-            "Coordinator", "Dataset", "Kernels", "RunSettings", "Transport", "CommandSupport", "Telemetry",
+            "Coordinator", "Report", "Dataset", "Kernels", "RunSettings", "Transport", "CommandSupport", "Telemetry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -118,6 +120,7 @@ let package = Package(
             "CommandSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Coordinator", "Transport", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Coordinator", "Kernels", "RunSettings", "Wire", "TestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs to build, run and test: libzmq, OpenBLAS, pkg-config, libcurl, python3 (for the
 # test scripts), iproute2 (for the partition test's network namespaces), Debian's ILP64 OpenBLAS (for the test of
-# `--blas` with a build that takes 64-bit integers), all Debian packages; and, on x86-64, a current OpenBLAS build
+# `--blas` with a build that takes 64-bit integers), Chromium (the test that renders
+# a run's report headless) and python3-venv (scripts/test-faiss.sh puts faiss-cpu from PyPI in a venv), all Debian
+# packages; and, on x86-64, a current OpenBLAS build
 # that the executables load at run time (`--blas auto`): the library of the scipy-openblas32 wheel from PyPI (OpenBLAS
 # 0.3.34; Debian 12's is 0.3.21), checked against its SHA-256 and installed as /usr/local/lib/mbt/libscipy_openblas.so.
 # MBT_SKIP_BLAS_DOWNLOAD=1 skips that download; the executables then use the linked Debian OpenBLAS.
@@ -10,7 +12,10 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need=()
 # libcurl4-openssl-dev: the metrics' HTTP server (FlyingFox) pulls in FoundationNetworking, which a
 # --static-swift-stdlib build (the images') links against libcurl.
-for pkg in libzmq3-dev libopenblas-dev libopenblas64-0-pthread pkg-config iproute2 python3 libcurl4-openssl-dev; do
+packages=(libzmq3-dev libopenblas-dev libopenblas64-0-pthread pkg-config iproute2 python3 libcurl4-openssl-dev)
+# What only the tests use; MBT_SKIP_TEST_TOOLS=1 (the Docker build) leaves it out.
+[ -n "${MBT_SKIP_TEST_TOOLS:-}" ] || packages+=(chromium python3-venv)
+for pkg in "${packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 blas_dir=/usr/local/lib/mbt

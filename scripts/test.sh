@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up and runs the test suite: unit tests, golden values, and multi-process integration tests.
+# Sets up and runs the test suite: unit tests, golden values, multi-process integration tests (one renders a run's
+# report in headless Chromium), and scripts/test-faiss.sh (the README's FAISS example against `coordinator recommend`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -19,6 +20,12 @@ total=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
 failed=$(grep -oE "([0-9]+) failures?" <<<"$summary" | head -1 | grep -oE "[0-9]+" || echo 0)
 skipped=$(grep -oE "with ([0-9]+) tests? skipped" <<<"$summary" | grep -oE "[0-9]+" || echo 0)
 rm -f "$log"
+# The README's NumPy + FAISS example against `coordinator recommend` (counted as one more test).
+if bash scripts/test-faiss.sh; then
+  total=$(( ${total:-0} + 1 ))
+else
+  total=$(( ${total:-0} + 1 )); failed=$((failed + 1)); status=1
+fi
 if [ -n "$total" ]; then
   echo "tests: $((total - failed - skipped)) passed, $failed failed, $skipped skipped"
 fi

@@ -259,7 +259,7 @@ public final class CoordinatorServer {
                 policy.trainingFinished()
                 finished = true
             case let .memberJoined(id, name):
-                logger.info("worker \(id) (\(name)) joined")
+                reporter.memberJoined(id, name: name)
             case let .memberReady(id):
                 logger.info("worker \(id) is ready at version \(state.version)")
             case let .memberLost(id, reason, reassigned):

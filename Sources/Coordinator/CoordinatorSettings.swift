@@ -49,6 +49,8 @@ public struct CoordinatorSettings: Sendable {
     public var faults: FaultSettings?
     /// CurveZMQ: the coordinator's key pair and the workers' public keys it admits; nil = plain text, anyone.
     public var curve: CurveServer?
+    /// The preset named for the run and what it chose (recorded in metrics.jsonl's start event).
+    public var preset: PresetChoice?
 
     public init() {}
 

@@ -18,6 +18,8 @@ extension RunReporter {
             "lr_schedule": "\(settings.learningRateSchedule)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint,
             "validation": data.validationCount, "patience": settings.patience,
+            // What the report shows and `coordinator recommend` ranks with.
+            "similarity": "\(settings.loss.similarity)", "preset": settings.preset?.record ?? NSNull(),
         ])
     }
 
@@ -37,6 +39,12 @@ extension RunReporter {
         case let .epochFiguresLost(epoch):
             logger.warning("epoch \(epoch + 1) ended before the restart without its figures in metrics.jsonl, and no checkpoint of its end is left to evaluate")
         }
+    }
+
+    /// A worker joined (the report's timeline shows it; a name seen before is a rejoin).
+    func memberJoined(_ id: UInt32, name: String) {
+        logger.info("worker \(id) (\(name)) joined")
+        record(["event": "member_joined", "worker": Int(id), "name": name])
     }
 
     /// A worker was declared dead.
@@ -88,6 +96,7 @@ extension RunReporter {
         try NpyFile.write(state.items, to: outputDirectory + "/item_embeddings.npy")
         try NpyFile.write(state.bank.table, to: outputDirectory + "/bank.npy")
         try data.writeIdMappings(to: outputDirectory)
+        try data.writeSeenPairs(to: outputDirectory)   // what `coordinator recommend` leaves out
         logger.info("wrote embeddings, id mappings and checkpoints to \(outputDirectory)")
     }
 

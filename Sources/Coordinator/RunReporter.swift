@@ -1,6 +1,7 @@
 import Dataset
 import Foundation
 import Logging
+import Report
 
 /// The run's reports: the JSON-lines metrics file, the human-readable epoch table, the live progress line, the log
 /// lines of the run's events and the exported tables (`RunReporter+Events.swift`). It decides nothing.
@@ -8,6 +9,13 @@ final class RunReporter {
     let logger: Logger
     let outputDirectory: String
     private let handle: FileHandle?
+    private let metricsPath: String
+    private let reportPath: String
+    /// When the reporter opened the file: every record carries `run_seconds` since then.
+    private let openedAt = Date()
+    /// Seconds spent writing report.html, and how often.
+    private(set) var reportSeconds = (total: 0.0, count: 0)
+    private var reportFailed = false
     private let ks: [Int]
     /// Whether the table has validation columns.
     private let validation: Bool
@@ -44,14 +52,44 @@ final class RunReporter {
             }
         }
         self.handle = handle
+        self.metricsPath = metricsPath
+        reportPath = outputDirectory + "/report.html"
         self.ks = ks
         self.validation = validation
         isTerminal = isatty(STDERR_FILENO) == 1
     }
 
+    /// Appends an event (with `run_seconds`, the time since the reporter opened the file) and, for the events the
+    /// report shows as they happen (an epoch's figures, a lost worker, a stop, the end), writes report.html again.
     func record(_ object: [String: Any]) {
+        var object = object
+        object["run_seconds"] = Date().timeIntervalSince(openedAt)
+        if object["event"] as? String == "end" {
+            object["report_seconds"] = reportSeconds.total
+            object["report_writes"] = reportSeconds.count
+        }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         handle?.write(data + Data("\n".utf8))
+        if let event = object["event"] as? String, Self.reportedEvents.contains(event) { writeReport() }
+    }
+
+    static let reportedEvents: Set<String> = ["start", "epoch", "member_lost", "early_stop", "time_limit", "stopped", "end"]
+
+    /// Makes report.html from metrics.jsonl (about 15 ms in a debug build). A failure is said once and does not
+    /// stop training.
+    func writeReport() {
+        let started = Date()
+        do {
+            try ReportPage(runs: [RunMetrics(path: metricsPath)]).write(to: reportPath)
+        } catch {
+            if !reportFailed {
+                reportFailed = true
+                clearProgress()
+                logger.warning("could not write \(reportPath): \(error)")
+            }
+        }
+        reportSeconds.total += Date().timeIntervalSince(started)
+        reportSeconds.count += 1
     }
 
     /// A live line on a terminal (at most 5 per second); a plain line every 10 s otherwise.

@@ -247,6 +247,7 @@ struct TrainCommand: ParsableCommand {
         settings.curve = curve
         for warning in settings.warnings(data: shape) { logger.warning("\(warning)") }
         if let preset {
+            settings.preset = TrainingPreset.named(preset)?.choice(data: shape)
             let tauPlus = settings.loss.positiveTemperature.map { ", τ⁺ \($0)" } ?? ""
             logger.info("preset \(preset) on \(data.name) (density \(String(format: "%.2g", shape.density))): \(settings.loss.negatives) negatives, τ \(settings.loss.temperature)\(tauPlus), weight decay \(settings.optimizer.weightDecay), \(settings.epochs) epochs at most")
         }

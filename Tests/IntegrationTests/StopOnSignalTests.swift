@@ -121,7 +121,9 @@ final class StopOnSignalTests: XCTestCase {
         try c.startWorkers(2)
         let coordinator = try ProcessHarness.start("coordinator", flags(port: c.port, output: c.output),
                                                    logName: "coordinator", in: c.dir)
-        XCTAssertTrue(waitUntil(60) { coordinator.log.contains("is ready at version") }, coordinator.log)
+        // Both workers ready (a step is in flight once they are), not only the first.
+        XCTAssertTrue(waitUntil(60) { coordinator.log.components(separatedBy: "is ready at version").count - 1 >= 2 },
+                      coordinator.log)
         usleep(400_000)
         for w in c.workers { w.signal(SIGSTOP) }
         return (c, coordinator)
