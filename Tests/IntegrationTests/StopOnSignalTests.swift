@@ -159,7 +159,7 @@ final class StopOnSignalTests: XCTestCase {
     }
 
     func testSIGINTWhileWaitingForWorkersExitsCleanlyWithoutACheckpoint() throws {
-        var c = try Cluster("stop-waiting")
+        let c = try Cluster("stop-waiting")
         defer { c.stop() }
         let coordinator = try ProcessHarness.start("coordinator", flags(port: c.port, output: c.output),
                                                    logName: "coordinator", in: c.dir)
