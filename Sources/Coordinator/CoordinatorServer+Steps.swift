@@ -39,6 +39,7 @@ extension CoordinatorServer {
             policy.minibatchApplied(interactions: interactions, lossSum: g.lossSum, examples: Int(g.examples))
             sparseMinimum.received += rowBytes(g.users.ids.count + g.items.ids.count)
         }
+        let gradientsIn = clock.now()
         // The planned run, whatever early stopping or a time limit later make of it.
         let planned = machine.schedule.stepsPerEpoch * settings.epochs
         delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
@@ -49,6 +50,9 @@ extension CoordinatorServer {
         steps.clear()
         deltaRecipients.removeAll(keepingCapacity: true)
         let now = clock.now()
+        stepTimes.wait += gradientsIn - (stepStartedAt ?? gradientsIn)
+        stepTimes.optimizer += now - gradientsIn
+        stepTimes.steps += 1
         let c = machine.cursor
         boundary = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
         let directives = policy.stepApplied(cursor: machine.cursor, version: state.version, now: now)

@@ -61,6 +61,8 @@ public final class CoordinatorServer {
     public var metrics: any CoordinatorMetrics = CoordinatorMetricsOff()
     /// When the step in flight sent its first STEP.
     var stepStartedAt: Double?
+    /// This epoch's seconds spent waiting for gradients and in the optimizer, over its steps.
+    var stepTimes: (wait: Double, optimizer: Double, steps: Int) = (0, 0, 0)
 
     /// The endpoint actually bound (useful with port 0).
     public var boundEndpoint: String { endpoint.boundEndpoint }
@@ -282,7 +284,13 @@ public final class CoordinatorServer {
             case let .checkpoint(resumeAt):
                 checkpoint(resumeAt: resumeAt)
             case let .evaluate(result):
-                try startEvaluation(result, users: state.users, items: state.items)
+                var timed = result
+                if stepTimes.steps > 0 {
+                    timed.stepWaitSeconds = stepTimes.wait / Double(stepTimes.steps)
+                    timed.stepOptimizerSeconds = stepTimes.optimizer / Double(stepTimes.steps)
+                }
+                stepTimes = (0, 0, 0)
+                try startEvaluation(timed, users: state.users, items: state.items)
             case let .evaluateFromCheckpoint(epoch):
                 guard let (checkpoint, path) = RunStart.epochEnd(epoch, runId: runId,
                                                                  minibatchesPerEpoch: machine.schedule.minibatchesPerEpoch,

@@ -153,6 +153,10 @@ final class RunReporter {
             object["val_recall@\(m.k)"] = m.recall
             object["val_ndcg@\(m.k)"] = m.ndcg
         }
+        if let wait = r.stepWaitSeconds, let optimizer = r.stepOptimizerSeconds {
+            object["step_wait_seconds"] = wait
+            object["step_optimizer_seconds"] = optimizer
+        }
         if r.recovered {
             for key in ["loss", "train_seconds", "examples_per_second", "elapsed_seconds"] { object[key] = NSNull() }
             object["recovered"] = true

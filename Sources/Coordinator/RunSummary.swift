@@ -18,6 +18,10 @@ public struct EpochResult: Sendable, Equatable {
     /// Evaluated after a restart from the checkpoint taken at the epoch's end: its loss and times were lost with the
     /// coordinator that trained it (`metrics.jsonl` writes them as null).
     public var recovered = false
+    /// Mean seconds per step of the epoch spent waiting for the workers' gradients (from the step's first STEP to
+    /// its last gradient: their computing and the network) and in the optimizer and bank update; nil when unknown.
+    public var stepWaitSeconds: Double?
+    public var stepOptimizerSeconds: Double?
 
     public var examplesPerSecond: Double { trainSeconds > 0 ? Double(examples) / trainSeconds : 0 }
 

@@ -55,6 +55,15 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(polylinePoints(html, series: "validation"), [Self.epochs, Self.epochs])
         XCTAssertEqual(polylinePoints(html, series: "").count, 2)
         XCTAssertTrue(html.contains("chosen on validation: epoch"))
+        // The step's time split as far as the coordinator knows it: waiting for gradients, and the optimizer.
+        let epochEvents = lines.filter { $0["event"] as? String == "epoch" }
+        XCTAssertEqual(epochEvents.count, Self.epochs)
+        for e in epochEvents {
+            XCTAssertGreaterThan(e["step_wait_seconds"] as? Double ?? -1, 0, "\(e)")
+            XCTAssertGreaterThan(e["step_optimizer_seconds"] as? Double ?? -1, 0, "\(e)")
+        }
+        XCTAssertEqual(polylinePoints(html, series: "waiting for workers"), [Self.epochs])
+        XCTAssertEqual(polylinePoints(html, series: "optimizer"), [Self.epochs])
         XCTAssertEqual(html.components(separatedBy: "<g class=\"event joined\"").count - 1, 2)
         XCTAssertTrue(html.contains("finished"))
         XCTAssertFalse(html.lowercased().contains("<script"))
