@@ -34,22 +34,10 @@ public enum ItemRanking {
         var start = 0
         while start < users.count {
             let rows = min(block, users.count - start)
-            for r in 0 ..< rows {
-                let u = Int(users[start + r])
-                precondition(u < userTable.rows, "user \(u) of a table of \(userTable.rows)")
-                let source = userValues[u * d ..< (u + 1) * d]
-                let norm: Float = cosine ? RankingEvaluator.inverseNorm(source) : 1
-                for j in 0 ..< d { userBlock[r * d + j] = source[source.startIndex + j] * norm }
-            }
-            userBlock.withUnsafeBufferPointer { a in
-                itemMatrix.withUnsafeBufferPointer { b in
-                    scores.withUnsafeMutableBufferPointer { c in
-                        BLAS.sgemm(.none, .transpose, m: rows, n: n, k: d, alpha: 1,
-                                   a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d,
-                                   beta: 0, c: c.baseAddress!, ldc: n)
-                    }
-                }
-            }
+            let slice = users[start ..< start + rows]
+            precondition(slice.allSatisfy { Int($0) < userTable.rows }, "a user beyond a table of \(userTable.rows)")
+            RankingEvaluator.scoreBlock(slice, userValues: userValues, dim: d, cosine: cosine, itemMatrix: itemMatrix,
+                                        items: n, userBlock: &userBlock, scores: &scores)
             scores.withUnsafeMutableBufferPointer { buffer in
                 for r in 0 ..< rows {
                     let row = buffer.baseAddress! + r * n

@@ -94,22 +94,8 @@ public final class RankingEvaluator: Sendable {
         var start = 0
         while start < e {
             let rows = min(block, e - start)
-            for r in 0 ..< rows {
-                let u = Int(evaluatedUsers[start + r])
-                let source = userValues[u * d ..< (u + 1) * d]
-                var norm: Float = 1
-                if cosine { norm = Self.inverseNorm(source) }
-                for j in 0 ..< d { userBlock[r * d + j] = source[source.startIndex + j] * norm }
-            }
-            userBlock.withUnsafeBufferPointer { a in
-                itemMatrix.withUnsafeBufferPointer { b in
-                    scores.withUnsafeMutableBufferPointer { c in
-                        BLAS.sgemm(.none, .transpose, m: rows, n: n, k: d, alpha: 1,
-                                   a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d,
-                                   beta: 0, c: c.baseAddress!, ldc: n)
-                    }
-                }
-            }
+            Self.scoreBlock(evaluatedUsers[start ..< start + rows], userValues: userValues, dim: d, cosine: cosine,
+                            itemMatrix: itemMatrix, items: n, userBlock: &userBlock, scores: &scores)
             let blockStart = start
             scores.withUnsafeMutableBufferPointer { scoreBuffer in
                 marks.withUnsafeMutableBufferPointer { markBuffer in
@@ -177,6 +163,29 @@ public final class RankingEvaluator: Sendable {
             while c < ks.count && ks[c] == r + 1 { record(c); c += 1 }
         }
         while c < ks.count { record(c); c += 1 }
+    }
+
+    /// Scores a block of users against every item: each user's row (scaled to unit length with `cosine`) into
+    /// `userBlock` (users.count, d), then `scores` (users.count, n) = userBlock · itemMatrixᵀ. `itemMatrix` (n, d) is
+    /// already normalised for cosine. The one scoring that evaluation and `ItemRanking` share.
+    static func scoreBlock(_ users: ArraySlice<UInt32>, userValues: [Float], dim d: Int, cosine: Bool,
+                           itemMatrix: [Float], items n: Int, userBlock: inout [Float], scores: inout [Float]) {
+        let rows = users.count
+        for (r, user) in users.enumerated() {
+            let u = Int(user)
+            let source = userValues[u * d ..< (u + 1) * d]
+            let norm: Float = cosine ? inverseNorm(source) : 1
+            for j in 0 ..< d { userBlock[r * d + j] = source[source.startIndex + j] * norm }
+        }
+        userBlock.withUnsafeBufferPointer { a in
+            itemMatrix.withUnsafeBufferPointer { b in
+                scores.withUnsafeMutableBufferPointer { c in
+                    BLAS.sgemm(.none, .transpose, m: rows, n: n, k: d, alpha: 1,
+                               a: a.baseAddress!, lda: d, b: b.baseAddress!, ldb: d,
+                               beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
     }
 
     static func inverseNorm(_ row: ArraySlice<Float>) -> Float {
