@@ -23,34 +23,8 @@ work=$(mktemp -d /tmp/mbt-slurm.XXXXXX)
 chmod 755 "$work"
 
 say() { echo "[slurm $(date -u +%H:%M:%S)] $*"; }
-
-check() {
-  local what=$1
-  shift
-  if "$@" >"$work/check.out" 2>&1; then
-    cat "$work/check.out"
-    passed=$((passed + 1))
-    say "ok   $what"
-  else
-    cat "$work/check.out"
-    failed=$((failed + 1))
-    failures+=("$what")
-    say "FAIL $what"
-  fi
-}
-
-wait_until() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$(($(date +%s) + limit))
-  until "$@"; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      say "gave up after ${limit} s waiting for: $what"
-      return 1
-    fi
-    sleep 0.5
-  done
-}
+# check and wait_until
+source deploy/check-lib.sh
 
 cleanup() {
   local status=$?
