@@ -52,7 +52,7 @@ let package = Package(
             "CZeroMQ", "Wire", "SplitMix", .product(name: "Logging", package: "swift-log"),
         ]),
         // How state is copied to workers: snapshots, deltas, replicas, spec conversions.
-        .target(name: "Replication", dependencies: ["Kernels", "MemoryBank", "Wire", "RunSettings"]),
+        .target(name: "Replication", dependencies: ["Kernels", "Wire", "RunSettings"]),
         // The run report: SVG charts and the HTML page made from a run's metrics.jsonl (no dependencies).
         .target(name: "Report"),
         .target(name: "Coordinator", dependencies: [
@@ -95,7 +95,7 @@ let package = Package(
         // Every decoder and both protocol state machines behind one entry point per fuzz target: run by libFuzzer
         // (Fuzz/, scripts/fuzz.sh) and, over the committed corpus, by FuzzTargetsTests.
         .target(name: "FuzzTargets", dependencies: [
-            "Wire", "Transport", "Replication", "Coordinator", "Worker", "Kernels",
+            "Wire", "Transport", "Replication", "Coordinator", "Worker", "Kernels", "RunSettings",
         ]),
 
         .target(name: "TestSupport", dependencies: ["Wire", "SplitMix", "Transport", "RunSettings"], path: "Tests/TestSupport"),

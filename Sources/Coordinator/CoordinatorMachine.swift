@@ -7,9 +7,7 @@ public enum CoordinatorDirective<Peer: Hashable & Sendable>: Sendable {
     case send(Peer, Message)
     /// Send WELCOME (run id, current version, training spec) to a new or returning member.
     case sendWelcome(Peer, workerId: UInt32)
-    /// Send a full snapshot of parameters and bank at the current version.
-    case sendSnapshot(Peer, workerId: UInt32)
-    /// Send STEP for the current step: the latest delta plus these tasks (possibly none) for this member.
+    /// Send STEP for the current step: these tasks of this member, with the rows they read.
     case sendStep(Peer, workerId: UInt32, tasks: [TaskKey])
     /// Keep this gradient: it is the one accepted for its minibatch in the current step.
     case accept(workerId: UInt32, Gradient)
@@ -42,15 +40,12 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
         public let incarnation: UInt64
         public let name: String
         public var lastHeard: Double
-        /// True once the member holds the current version: it may then be given tasks.
+        /// True once the member has answered its WELCOME (a HEARTBEAT): it may then be given tasks.
         public var ready: Bool
         /// Messages of this member refused so far.
         public var refusals = 0
-        /// When it was last sent a snapshot, and how many it has been sent without loading one.
-        var lastSnapshotAt = -Double.infinity
+        /// When it was last sent WELCOME.
         var lastWelcomeAt = -Double.infinity
-        var snapshotVersion: UInt64 = 0
-        var snapshotsWithoutProgress = 0
     }
 
     struct TaskProgress: Sendable {
@@ -78,9 +73,6 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
     var droppedPeers: Set<Peer> = []
     /// When each dropped peer was last told so (one REJECT a second at most).
     var lastToldDropped: [Peer: Double] = [:]
-    /// Members being sent a snapshot (since when), and those waiting for a slot, in order.
-    var snapshotSlots: [UInt32: Double] = [:]
-    var snapshotQueue: [UInt32] = []
     private var nextWorkerId: UInt32 = 1
     var inFlight: [TaskKey: TaskProgress] = [:]
     private var lastHeartbeat: Double = -.infinity
@@ -123,9 +115,8 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
     public mutating func received(_ message: Message, from peer: Peer, now: Double,
                                   check: (Gradient) -> Refusal? = { _ in nil }) -> [Directive] {
         if droppedPeers.contains(peer) { return refuseDropped(peer, now: now) }
-        if case let .hello(incarnation, replicaVersion, runId, name) = message {
-            return hello(peer: peer, incarnation: incarnation, replicaVersion: replicaVersion, runId: runId,
-                         name: name, now: now)
+        if case let .hello(incarnation, _, _, name) = message {
+            return hello(peer: peer, incarnation: incarnation, name: name, now: now)
         }
         guard let id = memberByPeer[peer], var member = members[id] else {
             ignoredMessages += 1
@@ -138,11 +129,8 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
         members[id] = member
         var out: [Directive] = []
         switch message {
-        case let .heartbeat(version):
-            out += snapshotLoaded(id, version: version, now: now)
-            if !member.ready && version == cursor.version { out += becomeReady(id, now: now) }
-        case .sync:
-            out += requestSnapshot(id, now: now)
+        case .heartbeat:
+            if !member.ready { out += becomeReady(id, now: now) }
         case let .gradient(g):
             out += gradient(g, from: id, now: now, check: check)
         default:
@@ -158,7 +146,6 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
             out += lose(member.id, reason: String(format1: now - member.lastHeard) + " s without a message", now: now)
         }
         out += loseHungMembers(now: now)
-        out += expireSnapshotSlots(now: now)
         if now - lastHeartbeat >= timings.heartbeatInterval {
             lastHeartbeat = now
             for member in members.values.sorted(by: { $0.id < $1.id }) {
@@ -206,27 +193,20 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
 
     // MARK: membership
 
-    private mutating func hello(peer: Peer, incarnation: UInt64, replicaVersion: UInt64, runId: UInt64,
-                                name: String, now: Double) -> [Directive] {
+    /// A worker holds no state, so every HELLO is answered with WELCOME alone; the member is ready once it answers.
+    private mutating func hello(peer: Peer, incarnation: UInt64, name: String, now: Double) -> [Directive] {
         var out: [Directive] = []
-        // A returning worker of this run that already holds the current version needs no snapshot.
-        let current = runId != 0 && runId == self.runId && replicaVersion == cursor.version
         if let id = memberByPeer[peer], let member = members[id] {
             if member.incarnation == incarnation {
                 members[id]?.lastHeard = now
                 // A repeated HELLO (its WELCOME was lost) is answered again, but not more than once a second:
                 // WELCOME can be megabytes (the seen items).
-                if now - member.lastWelcomeAt < limits.minimumSnapshotInterval {
-                    let refusal = Refusal(.rateLimited, "hello_rate", "WELCOME was sent \(String(format1: now - member.lastWelcomeAt)) s ago; at most one every \(limits.minimumSnapshotInterval) s")
+                if now - member.lastWelcomeAt < limits.minimumWelcomeInterval {
+                    let refusal = Refusal(.rateLimited, "hello_rate", "WELCOME was sent \(String(format1: now - member.lastWelcomeAt)) s ago; at most one every \(limits.minimumWelcomeInterval) s")
                     return [.refused(peer, workerId: id, refusal), .send(peer, .reject(refusal.reason, refusal.detail))]
                 }
                 members[id]?.lastWelcomeAt = now
                 out.append(.sendWelcome(peer, workerId: id))
-                if current {
-                    if !member.ready { out += becomeReady(id, now: now) }
-                } else {
-                    out += requestSnapshot(id, now: now)
-                }
                 return out
             }
             out += lose(id, reason: "restarted as a new process", now: now)
@@ -245,18 +225,12 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
         memberByPeer[peer] = id
         out.append(.memberJoined(workerId: id, name: shownName))
         out.append(.sendWelcome(peer, workerId: id))
-        if current {
-            out += becomeReady(id, now: now)
-        } else {
-            out += requestSnapshot(id, now: now)
-        }
         return out
     }
 
     mutating func becomeReady(_ id: UInt32, now: Double) -> [Directive] {
         guard members[id] != nil, phase != .finished else { return [] }
         members[id]?.ready = true
-        members[id]?.snapshotsWithoutProgress = 0
         var out: [Directive] = [.memberReady(workerId: id)]
         if phase == .waitingForWorkers, readyMembers.count >= minimumWorkers {
             phase = .running
@@ -279,7 +253,6 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
         }
         orphans.sort()
         var out: [Directive] = [.memberLost(workerId: id, reason: reason, reassigned: orphans)]
-        out += releaseSnapshotSlot(id, now: now)
         if phase == .running { out += assignOrphans(now: now) }
         return out
     }
@@ -311,9 +284,9 @@ public struct CoordinatorMachine<Peer: Hashable & Sendable>: Sendable {
             inFlight[key] = TaskProgress(assignee: owner, sentAt: now, assignedAt: now, done: false)
             if let owner { perMember[owner, default: []].append(key) }
         }
-        // Every member gets the STEP: it carries the delta that keeps its replica current.
-        for member in members.values.sorted(by: { $0.id < $1.id }) {
-            out.append(.sendStep(member.peer, workerId: member.id, tasks: perMember[member.id] ?? []))
+        // Only members with tasks get a STEP: it carries the rows of their tasks and nothing else.
+        for id in perMember.keys.sorted() {
+            out.append(.sendStep(members[id]!.peer, workerId: id, tasks: perMember[id]!))
         }
         return out
     }

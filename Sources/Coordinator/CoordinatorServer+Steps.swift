@@ -21,10 +21,11 @@ extension CoordinatorServer {
 
     func accept(_ gradient: Gradient, from id: UInt32) {
         if settings.verifyReplicas {
-            if hashAtVersion?.version != state.version { hashAtVersion = (state.version, state.contentHash()) }
-            if gradient.replicaHash != hashAtVersion!.hash {
+            let key = TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)
+            let expected = sentRowsHash[key] ?? 0
+            if gradient.rowsHash != expected {
                 replicaMismatches += 1
-                logger.error("worker \(id)'s replica hash at version \(state.version) is \(String(gradient.replicaHash, radix: 16)), expected \(String(hashAtVersion!.hash, radix: 16))")
+                logger.error("worker \(id) computed task (\(key.epoch), \(key.minibatch)) from rows of hash \(String(gradient.rowsHash, radix: 16)); the coordinator sent \(String(expected, radix: 16))")
             }
         }
         steps.accept(gradient)
@@ -42,13 +43,14 @@ extension CoordinatorServer {
         let gradientsIn = clock.now()
         // The planned run, whatever early stopping or a time limit later make of it.
         let planned = machine.schedule.stepsPerEpoch * settings.epochs
-        delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
+        let delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
             step: Int(step), totalSteps: planned))
         if let problem = parameterCheck.firstOutOfRange(in: delta) {
             try stopPoisoned("step \(step) made a parameter unusable (\(problem))")
         }
         steps.clear()
-        deltaRecipients.removeAll(keepingCapacity: true)
+        countedTasks.removeAll(keepingCapacity: true)
+        sentRowsHash.removeAll(keepingCapacity: true)
         let now = clock.now()
         stepTimes.wait += gradientsIn - (stepStartedAt ?? gradientsIn)
         stepTimes.optimizer += now - gradientsIn

@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Logging
 import Replication
+import RunSettings
 import Transport
 import Wire
 
@@ -29,8 +30,6 @@ public final class CoordinatorServer {
     let evaluator: RankingEvaluator
     /// Scores the validation split; nil without one.
     let validationEvaluator: RankingEvaluator?
-    /// The delta that the current STEP carries.
-    var delta: StepDelta
     /// Refused messages by `Refusal.key` (and "malformed" for frames that did not decode), for `metrics.jsonl`.
     var refusals: [String: Int] = [:]
     /// When a refusal of each key was last logged, and how many were not logged since.
@@ -38,15 +37,17 @@ public final class CoordinatorServer {
     /// Evaluations started and not yet recorded, oldest first (one runs at a time).
     var evaluations: [(EpochEvaluation, EpochResult)] = []
     var results: [EpochResult] = []
-    var hashAtVersion: (version: UInt64, hash: UInt64)?
+    /// With `--verify-replicas`: the hash of the rows sent with each task of the current step (`TablesHash.of(step:)`).
+    var sentRowsHash: [TaskKey: UInt64] = [:]
     var replicaMismatches = 0
     var membersLost = 0
     var sequence: UInt64 = 0
-    /// What the sparse parameter traffic cannot go below, in bytes of row ids and f32 values: the GRADIENT rows of
-    /// every applied minibatch (received) and the delta rows of each step's STEP, once per worker it went to (sent).
+    /// What the parameter traffic cannot go below, in bytes of row ids and f32 values: the rows each task of a
+    /// step reads, once per task (sent), and the GRADIENT rows of every applied minibatch (received).
     var sparseMinimum = (sent: 0, received: 0)
-    /// The workers that got the current step's delta (a resent or reassigned STEP repeats it: not minimum).
-    var deltaRecipients: Set<PeerID> = []
+    /// The tasks of the current step whose rows `sparseMinimum.sent` counts (a resent or reassigned task's rows
+    /// are sent again: not minimum).
+    var countedTasks: Set<TaskKey> = []
     /// The evaluation recorded last (its tables are what `keepBest` writes).
     var lastRecorded: EpochEvaluation?
     /// What parameters may hold (finite, and small enough that similarities cannot overflow).
@@ -92,7 +93,6 @@ public final class CoordinatorServer {
         machine = CoordinatorMachine(runId: runId, schedule: schedule, timings: settings.timings,
                                       minimumWorkers: settings.minimumWorkers, cursor: start.cursor,
                                       limits: settings.peerLimits)
-        delta = .empty(at: start.cursor.version, dim: settings.dim)
         spec = TrainingSpec(users: data.userCount, items: data.itemCount, dim: settings.dim, loss: settings.loss,
                             sampler: settings.sampler, popularityAlpha: settings.popularityAlpha,
                             popularity: data.itemPopularity(), seed: settings.seed,
@@ -231,18 +231,18 @@ public final class CoordinatorServer {
                 send(message, to: peer)
             case let .sendWelcome(peer, id):
                 send(.welcome(workerId: id, runId: runId, currentVersion: state.version, spec: spec), to: peer)
-            case let .sendSnapshot(peer, id):
-                let chunks = SnapshotChunker.chunks(version: state.version, users: state.users, items: state.items,
-                                                    bank: state.bank.table)
-                logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
-                for chunk in chunks { send(.snapshot(chunk), to: peer) }
             case let .sendStep(peer, _, tasks):
                 if stepStartedAt == nil { stepStartedAt = clock.now() }
                 policy.stepSent(now: clock.now())
-                if deltaRecipients.insert(peer).inserted {
-                    sparseMinimum.sent += rowBytes(delta.users.count + delta.items.count + delta.bank.count)
+                for key in tasks where countedTasks.insert(key).inserted {
+                    sparseMinimum.sent += rowBytes(steps.reads(key).count)
                 }
-                send(.step(steps.message(step: machine.currentStep, delta: delta, tasks: tasks)), to: peer)
+                let message = steps.message(step: machine.currentStep, tasks: tasks, state: state)
+                if settings.verifyReplicas {
+                    let hash = TablesHash.of(step: message)
+                    for key in tasks { sentRowsHash[key] = hash }
+                }
+                send(.step(message), to: peer)
             case let .accept(id, gradient):
                 accept(gradient, from: id)
             case let .applyStep(_, tasks):

@@ -4,8 +4,9 @@ import Replication
 import RunSettings
 import Wire
 
-/// The current step's work: its tasks materialised from the epoch plan (once each), the rule each task's GRADIENT
-/// must satisfy, the gradients accepted for it, and its STEP message. Emptied when the step is applied.
+/// The current step's work: its tasks materialised from the epoch plan (once each), the rows each task reads, the
+/// rule each task's GRADIENT must satisfy, the gradients accepted for it, and its STEP messages. Emptied when the
+/// step is applied.
 struct StepBuilder {
     private let seed: UInt64
     private let minibatchSize: Int
@@ -15,6 +16,8 @@ struct StepBuilder {
     private let negatives: TaskNegatives
     private var plan: (epoch: Int, plan: EpochPlan)?
     private var tasks: [TaskKey: MinibatchTask] = [:]
+    /// The rows each task reads (`TaskReads`), derived when the task is first sent.
+    private var reads: [TaskKey: TaskReads] = [:]
     /// What each task's GRADIENT must satisfy (`GradientContract`), derived when the task is first checked.
     private var contracts: [TaskKey: GradientContract] = [:]
     private var accepted: [TaskKey: Gradient] = [:]
@@ -47,10 +50,23 @@ struct StepBuilder {
         return plan!.plan.interactions(inMinibatch: Int(key.minibatch))
     }
 
-    /// The STEP of step `step` carrying `delta` and these tasks.
-    mutating func message(step: UInt64, delta: StepDelta, tasks keys: [TaskKey]) -> Step {
-        Step(step: step, baseVersion: delta.baseVersion, version: delta.version, userDelta: RowBlock(delta.users),
-             itemDelta: RowBlock(delta.items), bankDelta: RowBlock(delta.bank), tasks: keys.map { task($0) })
+    /// The rows task `key` reads.
+    mutating func reads(_ key: TaskKey) -> TaskReads {
+        if let known = reads[key] { return known }
+        let task = task(key)
+        let read = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
+        reads[key] = read
+        return read
+    }
+
+    /// The STEP of step `step` carrying these tasks and the rows they read from `state`, brought to the step's
+    /// version first (dense Adam's rows catch up on the steps they missed when they are read).
+    mutating func message(step: UInt64, tasks keys: [TaskKey], state: TrainingState) -> Step {
+        let rows = TaskReads.union(keys.map { reads($0) })
+        state.catchUp(users: rows.users, items: rows.items)
+        return Step(step: step, version: state.version, users: RowBlock(state.users.rows(rows.users)),
+                    items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(state.bank.table.rows(rows.bank)),
+                    tasks: keys.map { task($0) })
     }
 
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of
@@ -87,6 +103,7 @@ struct StepBuilder {
     mutating func clear() {
         accepted.removeAll(keepingCapacity: true)
         tasks.removeAll(keepingCapacity: true)
+        reads.removeAll(keepingCapacity: true)
         contracts.removeAll(keepingCapacity: true)
     }
 }

@@ -93,9 +93,12 @@ public final class TrainingState {
                          items: items.rows(movedItems), bank: bankRows)
     }
 
-    /// Hash of users, items and bank, as a replica computes it.
+    /// Brings these rows to the current version (eager optimizers keep every row current).
+    public func catchUp(users: [UInt32], items: [UInt32]) {}
+
+    /// Hash of users, items and bank.
     public func contentHash() -> UInt64 {
-        ReplicaHash.of(users: users, items: items, bank: bank.table)
+        TablesHash.of(users: users, items: items, bank: bank.table)
     }
 
     /// Restores the version (resume).

@@ -8,8 +8,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case envelope
     /// One tag byte and a payload, wrapped in a correct header, so that every payload decoder is reached.
     case message
-    /// SNAPSHOT payloads, decoded and stored into a small replica in sequence.
-    case snapshotChunk = "snapshot-chunk"
+    /// STEP payloads, checked against a small spec and computed, task by task, from the rows they carry.
+    case stepRows = "step-rows"
     /// Checkpoint files through `Checkpoint.decode` and `restore`.
     case checkpoint
     /// CurveZMQ key files: secret key, public key and authorized-keys parsers.
@@ -24,7 +24,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .keyFile: return 1024
         // The protocol scripts too: a whole training run of the coordinator's seed takes under 1 KB.
-        case .envelope, .message, .snapshotChunk, .checkpoint, .coordinatorProtocol, .workerProtocol: return 4096
+        case .envelope, .message, .stepRows, .checkpoint, .coordinatorProtocol, .workerProtocol: return 4096
         }
     }
 
@@ -33,7 +33,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         switch self {
         case .envelope: try WireFuzzing.envelope(input)
         case .message: try WireFuzzing.message(input)
-        case .snapshotChunk: try WireFuzzing.snapshotChunks(input)
+        case .stepRows: try WireFuzzing.stepRows(input)
         case .checkpoint: try CheckpointFuzzing.run(input)
         case .keyFile: try KeyFileFuzzing.run(input)
         case .coordinatorProtocol: try CoordinatorProtocolFuzzing.run(input)

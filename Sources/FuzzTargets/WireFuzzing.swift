@@ -1,8 +1,10 @@
 import Kernels
 import Replication
+import RunSettings
 import Wire
+import Worker
 
-/// The wire decoders: whole envelopes, every payload, and snapshot chunks as the worker stores them.
+/// The wire decoders: whole envelopes, every payload, and STEPs as a worker computes them.
 enum WireFuzzing {
     /// The input is a list of frames (see `FuzzInput`), decoded as a received multipart message. Whatever decodes
     /// must re-encode to the same two frames.
@@ -22,48 +24,35 @@ enum WireFuzzing {
         _ = try WireCodec.fuzzDecode(tag: UInt16(tag), payload: Array(input.dropFirst()))
     }
 
-    /// Each frame of the input is a SNAPSHOT payload; those that decode are stored, in order, into a replica of
-    /// 3 users, 4 items and dim 2, the way a worker loads a snapshot, and checked against a model of the load: a
-    /// load may only complete once every chunk index of its version has been stored, and a duplicate chunk of the
-    /// version just completed changes nothing.
-    static func snapshotChunks(_ input: [UInt8]) throws(FuzzFailure) {
-        let replica = Replica(userCount: 3, itemCount: 4, dim: 2)
-        var loading: (version: UInt64, indexes: Set<Int>)?
-        var completed: UInt64?
+    /// The spec the `step-rows` target checks STEPs against: 3 users, 4 items, dim 2, live negatives (two per
+    /// minibatch, from the item table), the bilateral softmax.
+    static let stepSpec = TrainingSpec(
+        users: 3, items: 4, dim: 2,
+        loss: LossSettings(kind: .bankInfoNCE, temperature: 0.5, negatives: 2, liveNegatives: true,
+                           positiveTemperature: 0.7),
+        sampler: .uniform, popularityAlpha: 0, seed: 7)
+
+    /// Each frame of the input is a STEP payload; those that decode and pass the spec's rules are computed the way a
+    /// worker computes them: every task either is refused for a row the STEP lacks, or gives a gradient of the
+    /// spec's dim whose rows are the task's own (users; positives and negatives), each once, with finite values.
+    static func stepRows(_ input: [UInt8]) throws(FuzzFailure) {
+        guard let computer = try? TaskComputer(spec: stepSpec) else { throw FuzzFailure("the step-rows spec is unusable") }
         for payload in FuzzInput.frames(input) {
-            guard let envelope = try WireCodec.fuzzDecode(tag: MessageTag.snapshot.rawValue, payload: payload),
-                  case let .snapshot(chunk) = envelope.message else { continue }
-            let duplicate = loading == nil && completed == chunk.version
-            let progress: Replica.SnapshotProgress
-            do {
-                progress = try replica.receive(chunk)
-            } catch Replica.ReplicaError.incomplete(_) {
-                // The chunks did not cover the tables: the load ended without a replica.
-                (loading, completed) = (nil, nil)
-                continue
-            } catch {
-                continue
-            }
-            if duplicate {
-                guard progress == .complete(version: chunk.version), replica.version == chunk.version else {
-                    throw FuzzFailure("a duplicate chunk of completed version \(chunk.version) gave \(progress)")
+            guard let envelope = try WireCodec.fuzzDecode(tag: MessageTag.step.rawValue, payload: payload),
+                  case let .step(step) = envelope.message,
+                  stepSpec.refusal(of: step, within: InputLimits(maxPairsPerTask: 64, maxTasksPerStep: 8)) == nil
+            else { continue }
+            let rows = StepRows(step, dim: stepSpec.dim)
+            for task in step.tasks {
+                guard let g = try? computer.gradient(for: task, of: step, rows: rows, hash: 0) else { continue }
+                let negatives = computer.negatives(for: task).ids
+                let allowedItems = Set(task.items + negatives)
+                guard g.users.dim == 2, g.items.dim == 2, Set(g.users.ids).isSubset(of: Set(task.users)),
+                      Set(g.items.ids).isSubset(of: allowedItems), Set(g.users.ids).count == g.users.ids.count,
+                      Set(g.items.ids).count == g.items.ids.count,
+                      (g.users.values + g.items.values).allSatisfy(\.isFinite), g.lossSum.isFinite else {
+                    throw FuzzFailure("task (\(task.epoch), \(task.minibatch)) gave gradient \(g)")
                 }
-                continue
-            }
-            if loading == nil || loading!.version < chunk.version { (loading, completed) = ((chunk.version, []), nil) }
-            if loading!.version == chunk.version { loading!.indexes.insert(chunk.chunkIndex) }
-            switch progress {
-            case let .incomplete(received, of):
-                guard received < of || of == 0 else {
-                    throw FuzzFailure("replica counts \(received) of \(of) chunks received but is not complete")
-                }
-            case let .complete(version):
-                guard replica.version == version, version == chunk.version,
-                      loading?.indexes == Set(0 ..< chunk.chunkCount) else {
-                    throw FuzzFailure("replica completed version \(version) with chunks \(loading?.indexes.sorted() ?? [])"
-                        + " of \(chunk.chunkCount); it holds \(String(describing: replica.version))")
-                }
-                (loading, completed) = (nil, version)
             }
         }
     }

@@ -48,13 +48,28 @@ public final class MinibatchGradientComputer {
     /// users, items: the B (user, positive item) pairs. negatives: K bank row ids for bankInfoNCE / mixInBatch, or
     /// B live item ids (one per pair) for BPR; ignored for pure in-batch and MNR. negativeLogQ: log sampling
     /// probability of each bank negative (count K), required when settings.logQCorrection, else ignored.
+    /// Reads the rows from whole tables: row r of a table is id r.
     public func compute(
         users: [UInt32], items: [UInt32], userTable: EmbeddingTable, itemTable: EmbeddingTable,
         bank: EmbeddingTable, negatives: [UInt32], negativeLogQ: [Float]?
     ) -> MinibatchGradient {
+        let negativeTable = settings.kind == .bpr || settings.liveNegatives ? itemTable : bank
+        return compute(users: users, items: items, negatives: negatives,
+                       rows: MinibatchRows(users: userTable, userRows: users, items: itemTable, itemRows: items,
+                                           negatives: negativeTable, negativeRows: negatives),
+                       negativeLogQ: negativeLogQ)
+    }
+
+    /// The same, reading each pair's and each negative's values from `rows` (tables that may hold only the rows
+    /// the minibatch reads); `users`, `items` and `negatives` stay the ids the masks and the gradient name.
+    public func compute(
+        users: [UInt32], items: [UInt32], negatives: [UInt32], rows: MinibatchRows, negativeLogQ: [Float]?
+    ) -> MinibatchGradient {
         precondition(users.count == items.count, "minibatch has \(users.count) users but \(items.count) items")
-        precondition(userTable.dim == dim && itemTable.dim == dim && bank.dim == dim,
-                     "tables of dim \(userTable.dim)/\(itemTable.dim)/\(bank.dim) for a computer of dim \(dim)")
+        precondition(rows.userRows.count == users.count && rows.itemRows.count == items.count,
+                     "row indices for \(rows.userRows.count)/\(rows.itemRows.count) of \(users.count) pairs")
+        precondition(rows.users.dim == dim && rows.items.dim == dim && rows.negatives.dim == dim,
+                     "tables of dim \(rows.users.dim)/\(rows.items.dim)/\(rows.negatives.dim) for a computer of dim \(dim)")
         if users.isEmpty {
             return MinibatchGradient(lossSum: 0, examples: 0, users: SparseRows(dim: dim), items: SparseRows(dim: dim))
         }
@@ -62,17 +77,20 @@ public final class MinibatchGradientComputer {
         case .bpr:
             precondition(negatives.count == users.count,
                          "BPR needs one negative per pair: \(negatives.count) negatives for \(users.count) pairs")
-            return computeBPR(users: users, items: items, negatives: negatives, userTable: userTable,
-                              itemTable: itemTable)
+            precondition(rows.negativeRows.count == negatives.count, "row indices for \(rows.negativeRows.count) of \(negatives.count) negatives")
+            return computeBPR(users: users, items: items, negatives: negatives, rows: rows)
         case .bankInfoNCE, .inBatchInfoNCE, .mnr, .ccl:
             let useBank = settings.usesBankNegatives
             if useBank && settings.logQCorrection {
                 precondition(negativeLogQ?.count == negatives.count,
                              "logQ correction needs one log-probability per negative (\(negatives.count)), got \(negativeLogQ?.count ?? 0)")
             }
+            if useBank {
+                precondition(rows.negativeRows.count == negatives.count, "row indices for \(rows.negativeRows.count) of \(negatives.count) negatives")
+            }
             return computeContrastive(users: users, items: items, negatives: useBank ? negatives : [],
                                       negativeLogQ: settings.logQCorrection ? negativeLogQ : nil,
-                                      userTable: userTable, itemTable: itemTable, bank: bank)
+                                      rows: useBank ? rows : rows.withoutNegatives)
         }
     }
 
@@ -82,8 +100,7 @@ public final class MinibatchGradientComputer {
 
     /// The softmax losses and CCL over gathered rows; the scratch layout is written out at its first use below.
     private func computeContrastive(
-        users: [UInt32], items: [UInt32], negatives: [UInt32], negativeLogQ: [Float]?,
-        userTable: EmbeddingTable, itemTable: EmbeddingTable, bank: EmbeddingTable
+        users: [UInt32], items: [UInt32], negatives: [UInt32], negativeLogQ: [Float]?, rows: MinibatchRows
     ) -> MinibatchGradient {
         let B = users.count, K = negatives.count, d = dim
         let inBatch = settings.isInBatch
@@ -108,15 +125,19 @@ public final class MinibatchGradientComputer {
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
         withScratch(users: users) { s, seen in
             if cosine {   // gathered and normalised in one pass
-                users.withUnsafeBufferPointer { gatherNormalizedRows(userTable, ids: $0, into: s + qAt, norms: s + qNormAt) }
-                items.withUnsafeBufferPointer { gatherNormalizedRows(itemTable, ids: $0, into: s + pAt, norms: s + pNormAt) }
-                negatives.withUnsafeBufferPointer {
-                    gatherNormalizedRows(live ? itemTable : bank, ids: $0, into: s + nAt, norms: live ? s + nNormAt : nil)
+                rows.userRows.withUnsafeBufferPointer {
+                    gatherNormalizedRows(rows.users, ids: $0, into: s + qAt, norms: s + qNormAt)
+                }
+                rows.itemRows.withUnsafeBufferPointer {
+                    gatherNormalizedRows(rows.items, ids: $0, into: s + pAt, norms: s + pNormAt)
+                }
+                rows.negativeRows.withUnsafeBufferPointer {
+                    gatherNormalizedRows(rows.negatives, ids: $0, into: s + nAt, norms: live ? s + nNormAt : nil)
                 }
             } else {
-                gatherRows(userTable, ids: users, into: s + qAt)
-                gatherRows(itemTable, ids: items, into: s + pAt)
-                gatherRows(live ? itemTable : bank, ids: negatives, into: s + nAt)
+                gatherRows(rows.users, ids: rows.userRows, into: s + qAt)
+                gatherRows(rows.items, ids: rows.itemRows, into: s + pAt)
+                gatherRows(rows.negatives, ids: rows.negativeRows, into: s + nAt)
             }
             if let logQ = negativeLogQ {
                 let logK = Float(log(Double(K)))
@@ -163,7 +184,7 @@ public final class MinibatchGradientComputer {
     // Layout: u (B, d) | p (B, d) | n (B, d) | du (B, d) | dp (B, d) | dn (B, d); dp and dn are adjacent so that
     // the item gradient is one (2B, d) block named by items ++ negatives.
     private func computeBPR(
-        users: [UInt32], items: [UInt32], negatives: [UInt32], userTable: EmbeddingTable, itemTable: EmbeddingTable
+        users: [UInt32], items: [UInt32], negatives: [UInt32], rows: MinibatchRows
     ) -> MinibatchGradient {
         let B = users.count, d = dim
         let uAt = 0, pAt = B * d, nAt = 2 * B * d, duAt = 3 * B * d, dpAt = 4 * B * d, dnAt = 5 * B * d
@@ -175,9 +196,9 @@ public final class MinibatchGradientComputer {
         var lossSum = 0.0
         var userGrads = SparseRows(dim: d), itemGrads = SparseRows(dim: d)
         withScratch(users: users) { s, seen in
-            gatherRows(userTable, ids: users, into: s + uAt)
-            gatherRows(itemTable, ids: items, into: s + pAt)
-            gatherRows(itemTable, ids: negatives, into: s + nAt)
+            gatherRows(rows.users, ids: rows.userRows, into: s + uAt)
+            gatherRows(rows.items, ids: rows.itemRows, into: s + pAt)
+            gatherRows(rows.negatives, ids: rows.negativeRows, into: s + nAt)
             lossSum = items.withUnsafeBufferPointer { posIds in
                 negatives.withUnsafeBufferPointer { negIds in
                     bprForwardBackward(u: s + uAt, p: s + pAt, n: s + nAt, batch: B, dim: d,

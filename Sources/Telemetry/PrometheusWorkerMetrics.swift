@@ -9,14 +9,14 @@ public final class PrometheusWorkerMetrics: WorkerMetrics, @unchecked Sendable {
         "mbt_worker_minibatch_seconds": [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     ])
     private let computed, cached: CoreMetrics.Counter
-    private let training, replicaVersion: CoreMetrics.Gauge
+    private let training, stepVersion: CoreMetrics.Gauge
     private let minibatchTime: CoreMetrics.Timer
 
     public init() {
         computed = export.counter("mbt_worker_minibatches_total")
         cached = export.counter("mbt_worker_cache_answers_total")
         training = export.gauge("mbt_worker_training")
-        replicaVersion = export.gauge("mbt_worker_replica_version")
+        stepVersion = export.gauge("mbt_worker_step_version")
         minibatchTime = export.timer("mbt_worker_minibatch_seconds")
         computed.increment(by: 0)
         cached.increment(by: 0)
@@ -32,9 +32,9 @@ public final class PrometheusWorkerMetrics: WorkerMetrics, @unchecked Sendable {
 
     public func rejected(reason: String) { export.rejected(reason: reason) }
 
-    public func update(training isTraining: Bool, replicaVersion version: UInt64, traffic: TrafficCounters) {
+    public func update(training isTraining: Bool, version: UInt64, traffic: TrafficCounters) {
         training.record(isTraining ? 1 : 0)
-        replicaVersion.record(Int64(clamping: version))
+        stepVersion.record(Int64(clamping: version))
         export.traffic(traffic)
     }
 }

@@ -2,7 +2,7 @@
 /// (epoch, minibatch) against the replica at `version`.
 ///
 /// Wire form (GRADIENT): u64 step, u64 version, u32 epoch, u32 minibatch, u32 examples, f64 lossSum,
-/// u64 replicaHash (0 = not computed), rows userGradient, rows itemGradient.
+/// u64 rowsHash (0 = not computed), rows userGradient, rows itemGradient.
 public struct Gradient: Equatable, Sendable {
     public var step: UInt64
     public var version: UInt64
@@ -10,18 +10,18 @@ public struct Gradient: Equatable, Sendable {
     public var minibatch: UInt32
     public var examples: UInt32
     public var lossSum: Double
-    public var replicaHash: UInt64
+    public var rowsHash: UInt64
     public var users: RowBlock
     public var items: RowBlock
 
-    public init(step: UInt64, version: UInt64, epoch: UInt32, minibatch: UInt32, examples: UInt32, lossSum: Double, replicaHash: UInt64 = 0, users: RowBlock, items: RowBlock) {
+    public init(step: UInt64, version: UInt64, epoch: UInt32, minibatch: UInt32, examples: UInt32, lossSum: Double, rowsHash: UInt64 = 0, users: RowBlock, items: RowBlock) {
         self.step = step
         self.version = version
         self.epoch = epoch
         self.minibatch = minibatch
         self.examples = examples
         self.lossSum = lossSum
-        self.replicaHash = replicaHash
+        self.rowsHash = rowsHash
         self.users = users
         self.items = items
     }
@@ -35,7 +35,7 @@ extension Gradient {
         w.u32(minibatch)
         w.u32(examples)
         w.f64(lossSum)
-        w.u64(replicaHash)
+        w.u64(rowsHash)
         users.write(to: &w)
         items.write(to: &w)
     }
@@ -48,7 +48,7 @@ extension Gradient {
             minibatch: try r.u32("gradient minibatch"),
             examples: try r.u32("gradient examples"),
             lossSum: try r.f64("gradient lossSum"),
-            replicaHash: try r.u64("gradient replicaHash"),
+            rowsHash: try r.u64("gradient rowsHash"),
             users: try RowBlock.read(from: &r, "gradient users"),
             items: try RowBlock.read(from: &r, "gradient items"))
     }

@@ -10,7 +10,7 @@ public struct InputLimits: Sendable, Equatable {
     public var maxPairsPerTask: Int
     /// Tasks in one STEP.
     public var maxTasksPerStep: Int
-    /// Bytes the worker may spend on the replica (users, items, bank: 4 bytes a value) and on one task's logits.
+    /// Bytes the worker may spend on a run's spec (its negative sampler and seen items) and on one task's logits.
     public var memoryBytes: Int
 
     public init(maxRows: Int = 1 << 31 - 1, maxDim: Int = 4096, maxNegatives: Int = 1 << 20,
@@ -23,13 +23,16 @@ public struct InputLimits: Sendable, Equatable {
         self.memoryBytes = memoryBytes
     }
 
-    /// Bytes of the replica of a spec: three tables of f32 (users, items, bank); nil on overflow.
-    public static func replicaBytes(users: Int, items: Int, dim: Int) -> Int? {
-        let (rows, o1) = items.multipliedReportingOverflow(by: 2)
-        let (all, o2) = rows.addingReportingOverflow(users)
-        let (values, o3) = all.multipliedReportingOverflow(by: dim)
-        let (bytes, o4) = values.multipliedReportingOverflow(by: 4)
-        return o1 || o2 || o3 || o4 ? nil : bytes
+    /// Bytes a worker keeps for a spec: the negative sampler's tables (12 bytes an item: probabilities and
+    /// aliases, and the per-item slot of the seen-items lookup) and the seen items (8 bytes a user, 4 a pair); nil on
+    /// overflow. A worker holds no copy of the parameters: the rows a task reads come with its STEP.
+    public static func specBytes(users: Int, items: Int, seenPairs: Int) -> Int? {
+        let (a, o1) = users.multipliedReportingOverflow(by: 8)
+        let (b, o2) = items.multipliedReportingOverflow(by: 12)
+        let (c, o3) = seenPairs.multipliedReportingOverflow(by: 4)
+        let (ab, o4) = a.addingReportingOverflow(b)
+        let (all, o5) = ab.addingReportingOverflow(c)
+        return o1 || o2 || o3 || o4 || o5 ? nil : all
     }
 
     /// Bytes of the logits and their gradients of one task of `pairs` pairs against `negatives` negatives (the

@@ -3,9 +3,9 @@ extension Message {
     func encodePayload() -> [UInt8] {
         var w = ByteWriter(capacity: estimatedPayloadSize)
         switch self {
-        case let .hello(incarnation, replicaVersion, runId, workerName):
+        case let .hello(incarnation, lastVersion, runId, workerName):
             w.u64(incarnation)
-            w.u64(replicaVersion)
+            w.u64(lastVersion)
             w.u64(runId)
             w.string(workerName)
         case let .welcome(workerId, runId, currentVersion, spec):
@@ -13,16 +13,12 @@ extension Message {
             w.u64(runId)
             w.u64(currentVersion)
             spec.write(to: &w)
-        case let .snapshot(chunk):
-            chunk.write(to: &w)
         case let .step(step):
             step.write(to: &w)
         case let .gradient(gradient):
             gradient.write(to: &w)
         case let .heartbeat(version):
             w.u64(version)
-        case let .sync(haveVersion):
-            w.u64(haveVersion)
         case let .reset(reason, message):
             w.u8(reason.rawValue)
             w.string(message)
@@ -42,21 +38,17 @@ extension Message {
         let message: Message
         switch tag {
         case .hello:
-            message = .hello(incarnation: try r.u64("hello incarnation"), replicaVersion: try r.u64("hello replicaVersion"),
+            message = .hello(incarnation: try r.u64("hello incarnation"), lastVersion: try r.u64("hello lastVersion"),
                              runId: try r.u64("hello runId"), workerName: try r.string("hello workerName"))
         case .welcome:
             message = .welcome(workerId: try r.u32("welcome workerId"), runId: try r.u64("welcome runId"),
                                currentVersion: try r.u64("welcome currentVersion"), spec: try TrainingSpec.read(from: &r))
-        case .snapshot:
-            message = .snapshot(try SnapshotChunk.read(from: &r))
         case .step:
             message = .step(try Step.read(from: &r))
         case .gradient:
             message = .gradient(try Gradient.read(from: &r))
         case .heartbeat:
             message = .heartbeat(version: try r.u64("heartbeat version"))
-        case .sync:
-            message = .sync(haveVersion: try r.u64("sync haveVersion"))
         case .reset:
             let code = try r.u8("reset reason")
             guard let reason = ResetReason(rawValue: code) else { throw .invalid("reset reason \(code)") }
@@ -79,9 +71,8 @@ extension Message {
         func rows(_ b: RowBlock) -> Int { 8 + 4 * b.ids.count + 4 * b.values.count }
         switch self {
         case let .welcome(_, _, _, spec): return 64 + 4 * spec.popularity.count
-        case let .snapshot(chunk): return 32 + 4 * chunk.values.count
         case let .step(s):
-            return 40 + rows(s.userDelta) + rows(s.itemDelta) + rows(s.bankDelta) + s.tasks.reduce(0) { $0 + 12 + 8 * $1.users.count }
+            return 40 + rows(s.users) + rows(s.items) + rows(s.bank) + s.tasks.reduce(0) { $0 + 12 + 8 * $1.users.count }
         case let .gradient(g): return 48 + rows(g.users) + rows(g.items)
         default: return 64
         }

@@ -1,13 +1,12 @@
 /// Every message of the protocol. Tags are explicit and never reused: a retired message keeps its number.
-/// The byte layout of each is in docs/PROTOCOL.md and in `Message+Payload.swift`.
+/// The byte layout of each is in docs/PROTOCOL.md and in `Message+Payload.swift`. Retired: 3 (SNAPSHOT) and 7
+/// (SYNC), from protocol version 1, when workers held a replica of the tables.
 public enum MessageTag: UInt16, Sendable, CaseIterable {
     case hello = 1
     case welcome = 2
-    case snapshot = 3
     case step = 4
     case gradient = 5
     case heartbeat = 6
-    case sync = 7
     case reset = 8
     case shutdown = 9
     case reject = 10
@@ -39,7 +38,7 @@ public enum RejectReason: UInt8, Sendable, CaseIterable {
     case invalidContent = 4
     /// A GRADIENT for a task that is not assigned to the sender.
     case notAssigned = 5
-    /// Too many requests (SYNC, HELLO) from this sender; ignored.
+    /// Too many requests (repeated HELLOs) from this sender; ignored.
     case rateLimited = 6
     /// The coordinator already has `--max-workers` members. Final.
     case tooManyWorkers = 7
@@ -56,20 +55,17 @@ public enum RejectReason: UInt8, Sendable, CaseIterable {
 }
 
 public enum Message: Equatable, Sendable {
-    /// 1, worker → coordinator: "I am here". `replicaVersion` 0 = holds no state; `runId` 0 = none.
-    case hello(incarnation: UInt64, replicaVersion: UInt64, runId: UInt64, workerName: String)
+    /// 1, worker → coordinator: "I am here". `lastVersion`: the version of the last STEP it computed (0: none);
+    /// `runId`: the run it last took part in (0: none). Both for the coordinator's log: a worker holds no state.
+    case hello(incarnation: UInt64, lastVersion: UInt64, runId: UInt64, workerName: String)
     /// 2, coordinator → worker: admission, with the worker's id and what to train.
     case welcome(workerId: UInt32, runId: UInt64, currentVersion: UInt64, spec: TrainingSpec)
-    /// 3, coordinator → worker: one chunk of a full state copy.
-    case snapshot(SnapshotChunk)
-    /// 4, coordinator → worker: delta to the step's version and this worker's tasks.
+    /// 4, coordinator → worker: this worker's tasks of a step, with the rows they read at the step's version.
     case step(Step)
     /// 5, worker → coordinator: the result of one task.
     case gradient(Gradient)
-    /// 6, both ways: liveness, with the sender's current state version.
+    /// 6, both ways: liveness, with the sender's current version (a worker: of the last STEP it received).
     case heartbeat(version: UInt64)
-    /// 7, worker → coordinator: "my replica is at `haveVersion`; send me a snapshot".
-    case sync(haveVersion: UInt64)
     /// 8, coordinator → worker: forget your admission and say HELLO again.
     case reset(ResetReason, String)
     /// 9, coordinator → worker: stop.
@@ -81,11 +77,9 @@ public enum Message: Equatable, Sendable {
         switch self {
         case .hello: return .hello
         case .welcome: return .welcome
-        case .snapshot: return .snapshot
         case .step: return .step
         case .gradient: return .gradient
         case .heartbeat: return .heartbeat
-        case .sync: return .sync
         case .reset: return .reset
         case .shutdown: return .shutdown
         case .reject: return .reject

@@ -16,27 +16,28 @@ public struct MinibatchTask: Equatable, Sendable {
     }
 }
 
-/// The coordinator's order for one global step: bring the replica from `baseVersion` to `version` with the
-/// deltas, then compute a gradient for each task against `version`.
+/// The coordinator's order for one global step to one worker: compute a gradient for each task against the
+/// parameters at `version`, reading them from the rows this message carries. The blocks hold, ids strictly
+/// ascending, every row the tasks read and nothing else (`TaskReads`): `users` the tasks' users, `items` the
+/// item-table rows (positives, and the negatives of losses that train them), `bank` the bank rows of the
+/// negatives that are read from the bank. A worker keeps no other copy of the parameters.
 ///
-/// Wire form (STEP): u64 step, u64 baseVersion, u64 version, rows userDelta, rows itemDelta, rows bankDelta,
-/// u32 taskCount, taskCount × task.
+/// Wire form (STEP): u64 step, u64 version, rows users, rows items, rows bank, u32 taskCount, taskCount × task.
 public struct Step: Equatable, Sendable {
     public var step: UInt64
-    public var baseVersion: UInt64
     public var version: UInt64
-    public var userDelta: RowBlock
-    public var itemDelta: RowBlock
-    public var bankDelta: RowBlock
+    public var users: RowBlock
+    public var items: RowBlock
+    public var bank: RowBlock
     public var tasks: [MinibatchTask]
 
-    public init(step: UInt64, baseVersion: UInt64, version: UInt64, userDelta: RowBlock, itemDelta: RowBlock, bankDelta: RowBlock, tasks: [MinibatchTask]) {
+    public init(step: UInt64, version: UInt64, users: RowBlock, items: RowBlock, bank: RowBlock,
+                tasks: [MinibatchTask]) {
         self.step = step
-        self.baseVersion = baseVersion
         self.version = version
-        self.userDelta = userDelta
-        self.itemDelta = itemDelta
-        self.bankDelta = bankDelta
+        self.users = users
+        self.items = items
+        self.bank = bank
         self.tasks = tasks
     }
 }
@@ -47,11 +48,10 @@ extension Step {
 
     func write(to w: inout ByteWriter) {
         w.u64(step)
-        w.u64(baseVersion)
         w.u64(version)
-        userDelta.write(to: &w)
-        itemDelta.write(to: &w)
-        bankDelta.write(to: &w)
+        users.write(to: &w)
+        items.write(to: &w)
+        bank.write(to: &w)
         w.u32(tasks.count, "task count")
         for task in tasks {
             precondition(task.users.count == task.items.count, "MinibatchTask: \(task.users.count) users but \(task.items.count) items")
@@ -65,11 +65,10 @@ extension Step {
 
     static func read(from r: inout ByteReader) throws(WireError) -> Step {
         let step = try r.u64("step")
-        let baseVersion = try r.u64("step baseVersion")
         let version = try r.u64("step version")
-        let userDelta = try RowBlock.read(from: &r, "step userDelta")
-        let itemDelta = try RowBlock.read(from: &r, "step itemDelta")
-        let bankDelta = try RowBlock.read(from: &r, "step bankDelta")
+        let users = try RowBlock.read(from: &r, "step users")
+        let items = try RowBlock.read(from: &r, "step items")
+        let bank = try RowBlock.read(from: &r, "step bank")
         let taskCount = try r.count("step task count")
         guard taskCount <= r.remaining / minimumTaskBytes else { throw .truncated(what: "step tasks (\(taskCount) declared)") }
         var tasks: [MinibatchTask] = []
@@ -79,11 +78,10 @@ extension Step {
             let minibatch = try r.u32("task \(k) minibatch")
             let pairs = try r.count("task \(k) pair count")
             guard pairs <= r.remaining / 8 else { throw .truncated(what: "task \(k) pairs (\(pairs) declared)") }
-            let users = try r.u32s(pairs, "task \(k) users")
-            let items = try r.u32s(pairs, "task \(k) items")
-            tasks.append(MinibatchTask(epoch: epoch, minibatch: minibatch, users: users, items: items))
+            let taskUsers = try r.u32s(pairs, "task \(k) users")
+            let taskItems = try r.u32s(pairs, "task \(k) items")
+            tasks.append(MinibatchTask(epoch: epoch, minibatch: minibatch, users: taskUsers, items: taskItems))
         }
-        return Step(step: step, baseVersion: baseVersion, version: version,
-                    userDelta: userDelta, itemDelta: itemDelta, bankDelta: bankDelta, tasks: tasks)
+        return Step(step: step, version: version, users: users, items: items, bank: bank, tasks: tasks)
     }
 }

@@ -26,9 +26,9 @@ extension TrainingSpec {
         if let index = popularity.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
             return bad("popularity", "popularity of item \(index) is \(popularity[index]) (must be ≥ 0 and finite)")
         }
-        guard let bytes = InputLimits.replicaBytes(users: users, items: items, dim: dim), bytes <= limits.memoryBytes
-        else {
-            return bad("memory", "\(users) users and \(items) items of dim \(dim) need \(InputLimits.replicaBytes(users: users, items: items, dim: dim).map { "\($0 >> 20) MiB" } ?? "more than 2⁶³ bytes") for the replica; this worker allows \(limits.memoryBytes >> 20) MiB (--max-memory)")
+        let needed = InputLimits.specBytes(users: users, items: items, seenPairs: seenItems.count)
+        guard let needed, needed <= limits.memoryBytes else {
+            return bad("memory", "\(users) users and \(items) items need \(needed.map { "\($0 >> 20) MiB" } ?? "more than 2⁶³ bytes") for the negative sampler and the seen items; this worker allows \(limits.memoryBytes >> 20) MiB (--max-memory)")
         }
         if maskSeenItems, let item = seenItems.first(where: { Int($0) >= items }) {
             return bad("seen_items", "seen item \(item) is not below \(items)")
@@ -38,20 +38,19 @@ extension TrainingSpec {
 
     private func bad(_ key: String, _ detail: String) -> Refusal { .invalid("spec_\(key)", detail) }
 
-    /// The first rule this STEP breaks for a replica of this spec, or nil: deltas and tasks within the tables,
-    /// unique ids, finite values, counts within `limits`, a version that is not the "no replica" sentinel.
+    /// The first rule this STEP breaks for this spec, or nil: row blocks within the tables, in the spec's dim, ids
+    /// strictly ascending, finite values; tasks within the tables and counts within `limits`. (That the blocks hold
+    /// every row the tasks read is checked when the rows are looked up: `TaskReads`.)
     public func refusal(of step: Step, within limits: InputLimits) -> Refusal? {
-        guard step.version != UInt64.max else {
-            return .invalid("step_version", "STEP \(step.step) carries version \(step.version), the \"no replica\" value")
-        }
-        let noDelta = step.userDelta.isEmpty && step.itemDelta.isEmpty && step.bankDelta.isEmpty
-        guard step.version > step.baseVersion || (step.version == step.baseVersion && noDelta) else {
-            return .invalid("step_version", "STEP \(step.step) goes from version \(step.baseVersion) to \(step.version)")
-        }
         do {
-            try step.userDelta.validate(rowLimit: users, dim: dim, "step userDelta")
-            try step.itemDelta.validate(rowLimit: items, dim: dim, "step itemDelta")
-            try step.bankDelta.validate(rowLimit: items, dim: dim, "step bankDelta")
+            for (block, rows, what) in [(step.users, users, "step users"), (step.items, items, "step items"),
+                                        (step.bank, items, "step bank")] {
+                try block.validate(rowLimit: rows, dim: dim, what)
+                if let k = block.ids.indices.dropFirst().first(where: { block.ids[$0 - 1] >= block.ids[$0] }) {
+                    let key = String(what.map { $0 == " " ? "_" : $0 })
+                    return .invalid("\(key)_order", "\(what) row ids are not strictly ascending (\(block.ids[k - 1]) before \(block.ids[k]))")
+                }
+            }
         } catch { return error }
         guard step.tasks.count <= limits.maxTasksPerStep else {
             return .invalid("step_tasks", "STEP \(step.step) has \(step.tasks.count) tasks (at most \(limits.maxTasksPerStep))")
@@ -75,23 +74,6 @@ extension TrainingSpec {
             if let bad = task.items.first(where: { Int($0) >= items }) {
                 return .invalid("task_item_range", "\(name) names item \(bad); the run has \(items)")
             }
-        }
-        return nil
-    }
-
-    /// The first rule this SNAPSHOT chunk breaks for a replica of this spec, or nil: its rows within its table,
-    /// the spec's dim, at least one row, finite values, and no more chunks than the tables have rows.
-    public func refusal(of chunk: SnapshotChunk) -> Refusal? {
-        let rows = chunk.table == .users ? users : items
-        guard chunk.dim == dim else { return .invalid("snapshot_dim", "snapshot chunk of dim \(chunk.dim); the run has \(dim)") }
-        guard chunk.rowCount >= 1, chunk.firstRow <= rows, chunk.rowCount <= rows - chunk.firstRow else {
-            return .invalid("snapshot_rows", "snapshot chunk of \(chunk.table) rows \(chunk.firstRow) + \(chunk.rowCount); the table has \(rows)")
-        }
-        guard chunk.chunkCount <= users + 2 * items else {
-            return .invalid("snapshot_chunk_count", "snapshot of \(chunk.chunkCount) chunks for \(users + 2 * items) rows")
-        }
-        if let index = RowBlock.firstOutOfRange(chunk.values, maxAbs: .greatestFiniteMagnitude) {
-            return .invalid("snapshot_not_finite", "snapshot chunk of \(chunk.table) holds \(chunk.values[index]) at row \(chunk.firstRow + index / dim)")
         }
         return nil
     }

@@ -3,7 +3,7 @@ import Replication
 import RunSettings
 import Wire
 
-/// Turns a task (a minibatch of pairs) into its GRADIENT against the replica.
+/// Turns a task (a minibatch of pairs) into its GRADIENT, from the rows its STEP carried.
 public final class TaskComputer {
     public let spec: TrainingSpec
     public let loss: LossSettings
@@ -32,14 +32,17 @@ public final class TaskComputer {
     /// The negatives of a minibatch (see `TaskNegatives.draw`).
     public func negatives(for task: MinibatchTask) -> (ids: [UInt32], logQ: [Float]?) { drawing.draw(for: task) }
 
-    public func gradient(for task: MinibatchTask, step: UInt64, replica: Replica, hash: UInt64) -> Gradient {
+    /// The GRADIENT of `task` of STEP `step`, reading its rows from `rows` (the STEP's blocks); a refusal when the
+    /// STEP does not carry a row the task reads.
+    public func gradient(for task: MinibatchTask, of step: Step, rows: StepRows, hash: UInt64) throws(Refusal) -> Gradient {
         precondition(task.users.count == task.items.count, "task with \(task.users.count) users, \(task.items.count) items")
         let (negatives, logQ) = negatives(for: task)
-        let g = computer.compute(users: task.users, items: task.items, userTable: replica.users,
-                                 itemTable: replica.items, bank: replica.bank.table, negatives: negatives,
+        let located = try rows.rows(users: task.users, items: task.items, negatives: negatives,
+                                   negativesFromItems: drawing.negativesFromItems)
+        let g = computer.compute(users: task.users, items: task.items, negatives: negatives, rows: located,
                                  negativeLogQ: logQ)
-        return Gradient(step: step, version: replica.version ?? 0, epoch: task.epoch, minibatch: task.minibatch,
-                        examples: UInt32(g.examples), lossSum: g.lossSum, replicaHash: hash,
+        return Gradient(step: step.step, version: step.version, epoch: task.epoch, minibatch: task.minibatch,
+                        examples: UInt32(g.examples), lossSum: g.lossSum, rowsHash: hash,
                         users: RowBlock(g.users), items: RowBlock(g.items))
     }
 }

@@ -40,15 +40,14 @@ public struct WorkerReport: Sendable {
     public var tasksAnsweredFromCache: Int
 }
 
-/// The worker's shell: moves bytes between the socket and `WorkerMachine`, and carries out its directives on the
-/// replica and the gradient computation.
+/// The worker's shell: moves bytes between the socket and `WorkerMachine`, and carries out its directives with the
+/// gradient computation. It keeps no copy of the parameters: each STEP brings the rows its tasks read.
 public final class WorkerClient {
     private let settings: WorkerSettings
     private let logger: Logger
     private let endpoint: any DealerTransport
     private let clock: any ShellClock
     private var machine: WorkerMachine
-    private var replica: Replica?
     private var computer: TaskComputer?
     private var verifyReplicas = false
     private var sequence: UInt64 = 0
@@ -103,11 +102,7 @@ public final class WorkerClient {
                     logger.warning("rejected a malformed message from the coordinator: \(error)")
                 }
             }
-            if case .ready = machine.phase {
-                metrics.update(training: true, replicaVersion: replica?.version ?? 0, traffic: endpoint.traffic)
-            } else {
-                metrics.update(training: false, replicaVersion: replica?.version ?? 0, traffic: endpoint.traffic)
-            }
+            metrics.update(training: machine.phase == .ready, version: machine.lastVersion, traffic: endpoint.traffic)
             if let report = try execute(directives) { return report }
         }
     }
@@ -146,43 +141,18 @@ public final class WorkerClient {
                 try send(message)
             case let .configure(workerId, runId, spec):
                 logger.info("joined as worker \(workerId) of run \(String(runId, radix: 16)): \(spec.users) users, \(spec.items) items, d \(spec.dim)")
-                if replica == nil || replica!.users.rows != spec.users || replica!.items.rows != spec.items
-                    || replica!.users.dim != spec.dim {
-                    replica = Replica(userCount: spec.users, itemCount: spec.items, dim: spec.dim)
-                }
                 if computer?.spec != spec { computer = try TaskComputer(spec: spec) }
                 verifyReplicas = spec.verifyReplicas
-            case let .storeSnapshotChunk(chunk):
-                guard let replica else { continue }
-                do {
-                    if case let .complete(version) = try replica.receive(chunk) {
-                        logger.debug("snapshot at version \(version) loaded")
-                        queue.append(contentsOf: machine.snapshotLoaded(version: version, now: clock.now()))
-                    }
-                } catch {
-                    logger.error("\(error); asking for a new snapshot")
-                    try send(.sync(haveVersion: 0))
-                }
-            case let .applyDelta(step):
-                replica!.apply(baseVersion: step.baseVersion, version: step.version, users: step.userDelta,
-                               items: step.itemDelta, bank: step.bankDelta)
-            case let .compute(step, version, tasks):
-                try compute(step: step, version: version, tasks: tasks)
+            case let .compute(step):
+                try compute(step)
             case .discardState:
-                replica?.invalidate()
                 cache = (0, 0, [:])
             case let .exit(code, reason):
                 logger.info("stopping: \(reason)")
                 return WorkerReport(exitCode: code, reason: reason, tasksComputed: computed,
                                     tasksAnsweredFromCache: fromCache)
             case let .refused(refusal):
-                metrics.rejected(reason: refusal.key)
-                refusals[refusal.key, default: 0] += 1
-                let now = clock.now()
-                if now - (refusalLoggedAt[refusal.key] ?? -.infinity) >= 1 {
-                    refusalLoggedAt[refusal.key] = now
-                    logger.warning("refused a message from the coordinator (\(refusals[refusal.key]!) so far): \(refusal)")
-                }
+                noteRefusal(refusal)
             case let .note(text):
                 logger.debug("\(text)")
             }
@@ -190,28 +160,50 @@ public final class WorkerClient {
         return nil
     }
 
-    private func compute(step: UInt64, version: UInt64, tasks: [MinibatchTask]) throws {
-        guard let replica, let computer, replica.version == version else {
-            logger.warning("asked to compute step \(step) at version \(version) without that replica; skipped")
+    /// Counts a refused message from the coordinator, and logs it at most once a second per kind.
+    private func noteRefusal(_ refusal: Refusal) {
+        metrics.rejected(reason: refusal.key)
+        refusals[refusal.key, default: 0] += 1
+        let now = clock.now()
+        if now - (refusalLoggedAt[refusal.key] ?? -.infinity) >= 1 {
+            refusalLoggedAt[refusal.key] = now
+            logger.warning("refused a message from the coordinator (\(refusals[refusal.key]!) so far): \(refusal)")
+        }
+    }
+
+    /// Computes the STEP's tasks (a resent STEP's from the cache) and sends their gradients. The rows are checked
+    /// only for the tasks computed: a STEP that lacks a row a task reads is refused whole.
+    private func compute(_ step: Step) throws {
+        guard let computer, let spec = machine.spec else {
+            logger.warning("asked to compute step \(step.step) before joining a run; skipped")
             return
         }
-        if cache.step != step || cache.version != version { cache = (step, version, [:]) }
-        let hash = verifyReplicas ? replica.contentHash() : 0
-        for task in tasks {
+        if cache.step != step.step || cache.version != step.version { cache = (step.step, step.version, [:]) }
+        let hash = verifyReplicas ? TablesHash.of(step: step) : 0
+        var rows: StepRows?
+        var answers: [Gradient] = []
+        for task in step.tasks {
             let key = TaskKey(epoch: task.epoch, minibatch: task.minibatch)
             if let cached = cache.gradients[key] {
                 fromCache += 1
                 metrics.answeredFromCache()
-                try send(.gradient(cached))
+                answers.append(cached)
                 continue
             }
+            if rows == nil { rows = StepRows(step, dim: spec.dim) }
             let started = clock.now()
-            let gradient = computer.gradient(for: task, step: step, replica: replica, hash: hash)
-            metrics.minibatchComputed(seconds: clock.now() - started)
-            cache.gradients[key] = gradient
-            computed += 1
-            try send(.gradient(gradient))
+            do {
+                let gradient = try computer.gradient(for: task, of: step, rows: rows!, hash: hash)
+                metrics.minibatchComputed(seconds: clock.now() - started)
+                cache.gradients[key] = gradient
+                computed += 1
+                answers.append(gradient)
+            } catch {
+                noteRefusal(error)
+                return
+            }
         }
+        for gradient in answers { try send(.gradient(gradient)) }
     }
 }
 

@@ -9,9 +9,9 @@ public protocol WorkerMetrics: AnyObject, Sendable {
     func answeredFromCache()
     /// A message from the coordinator was refused; `reason` is one of a few fixed words (it becomes a label).
     func rejected(reason: String)
-    /// The live figures: whether the worker holds the current state and takes tasks, its replica's version, and
-    /// wire traffic so far.
-    func update(training: Bool, replicaVersion: UInt64, traffic: TrafficCounters)
+    /// The live figures: whether the worker is admitted and takes tasks, the version of the last STEP it received,
+    /// and wire traffic so far.
+    func update(training: Bool, version: UInt64, traffic: TrafficCounters)
 }
 
 /// Counts nothing.
@@ -20,5 +20,5 @@ public final class WorkerMetricsOff: WorkerMetrics {
     public func minibatchComputed(seconds: Double) {}
     public func answeredFromCache() {}
     public func rejected(reason: String) {}
-    public func update(training: Bool, replicaVersion: UInt64, traffic: TrafficCounters) {}
+    public func update(training: Bool, version: UInt64, traffic: TrafficCounters) {}
 }

@@ -70,39 +70,6 @@ extension CoordinatorMachineTests {
         XCTAssertEqual(m.members.count, 2)
     }
 
-    func testSnapshotsGoOutTwoAtATimeAndSyncIsRateLimited() {
-        var m = makeMachine(workers: 3)
-        var sent: [String] = []
-        for p in ["a", "b", "c", "d"] {
-            for case let .sendSnapshot(peer, _) in m.received(hello(p), from: p, now: 0) { sent.append(peer) }
-        }
-        XCTAssertEqual(sent, ["a", "b"], "two slots; c and d wait holding nothing")
-        // a loads its snapshot: its slot goes to c.
-        let loaded = m.received(.heartbeat(version: 0), from: "a", now: 0.5)
-        XCTAssertTrue(loaded.contains { if case .sendSnapshot("c", _) = $0 { true } else { false } })
-        // b asks again at once: refused as too soon; later, it waits its turn behind d.
-        let soon = m.received(.sync(haveVersion: 0), from: "b", now: 0.6)
-        XCTAssertEqual(refusedKeys(soon), ["snapshot_rate"])
-        XCTAssertTrue(rejects(soon, "b", .rateLimited))
-        // b's slot times out after 10 s (everyone still alive, b still loading): d gets it.
-        for p in ["a", "b", "c", "d"] { _ = m.received(.heartbeat(version: .max), from: p, now: 10.4) }
-        let expired = m.tick(now: 10.5)
-        XCTAssertTrue(expired.contains { if case .sendSnapshot("d", _) = $0 { true } else { false } })
-    }
-
-    func testAMemberAskingForSnapshotsWithoutLoadingAnyIsDropped() {
-        var m = makeMachine(workers: 1, timings: ProtocolTimings(heartbeatInterval: 100, deadAfter: 1000))
-        _ = m.received(hello("a"), from: "a", now: 0)
-        var dropped = false
-        for t in 1 ... 3 {
-            let d = m.received(.sync(haveVersion: 0), from: "a", now: Double(t) * 2)
-            dropped = rejects(d, "a", .dropped)
-            XCTAssertEqual(d.contains { if case .sendSnapshot = $0 { true } else { false } }, t < 3)
-        }
-        XCTAssertTrue(dropped, "the fourth snapshot in a row without loading one drops the member")
-        XCTAssertTrue(m.members.isEmpty)
-    }
-
     func testAMemberThatHeartbeatsButNeverAnswersIsDeclaredHungAndItsTaskReassigned() {
         let limits = PeerLimits(taskDeadline: 5)
         var m = Machine(runId: 77, schedule: schedule, timings: ProtocolTimings(minimumResend: 0.5),
@@ -134,7 +101,7 @@ extension CoordinatorMachineTests {
 
     func testWorkerNamesAreEscapedBeforeTheyReachALog() {
         var m = makeMachine()
-        let d = m.received(.hello(incarnation: 1, replicaVersion: 0, runId: 0, workerName: "x\nERROR forged\u{1B}[2J\u{0}"),
+        let d = m.received(.hello(incarnation: 1, lastVersion: 0, runId: 0, workerName: "x\nERROR forged\u{1B}[2J\u{0}"),
                            from: "x", now: 0)
         let names = d.compactMap { if case let .memberJoined(_, name) = $0 { name } else { nil } }
         XCTAssertEqual(names, ["x\\nERROR forged\\u{1b}[2J\\u{0}"])
@@ -156,18 +123,19 @@ extension CoordinatorMachineTests {
 }
 
 extension CoordinatorMachineTests {
-    /// 60 HELLOs from connections that then fall silent cost two snapshots, not sixty: when the first two die, the
-    /// members queued behind them are dying too and get nothing.
-    func testAHelloFloodCostsTwoSnapshots() {
+    /// 60 HELLOs from connections that then fall silent cost one WELCOME each and no state: they are never ready,
+    /// never given a task, and all declared dead.
+    func testAHelloFloodCostsOneWelcomeEachAndNoTask() {
         var m = makeMachine(workers: 1, timings: ProtocolTimings(heartbeatInterval: 0.5, deadAfter: 3))
-        var snapshots = 0
+        var welcomes = 0, steps = 0
         for i in 0 ..< 60 {
-            for case .sendSnapshot in m.received(hello("p\(i)"), from: "p\(i)", now: 0.001 * Double(i)) { snapshots += 1 }
+            for case .sendWelcome in m.received(hello("p\(i)"), from: "p\(i)", now: 0.001 * Double(i)) { welcomes += 1 }
         }
         for t in stride(from: 0.5, through: 12, by: 0.5) {
-            for case .sendSnapshot in m.tick(now: t) { snapshots += 1 }
+            for case .sendStep in m.tick(now: t) { steps += 1 }
         }
-        XCTAssertEqual(snapshots, 2)
+        XCTAssertEqual(welcomes, 60)
+        XCTAssertEqual(steps, 0)
         XCTAssertTrue(m.members.isEmpty)
     }
 }

@@ -16,7 +16,7 @@ final class CoordinatorMachineTests: XCTestCase {
     }
 
     func hello(_ peer: String, incarnation: UInt64 = 1) -> Message {
-        .hello(incarnation: incarnation, replicaVersion: 0, runId: 0, workerName: peer)
+        .hello(incarnation: incarnation, lastVersion: 0, runId: 0, workerName: peer)
     }
 
     /// Tasks sent per peer by the STEP directives in `directives`.
@@ -28,17 +28,18 @@ final class CoordinatorMachineTests: XCTestCase {
 
     func gradient(step: UInt64, version: UInt64, _ key: TaskKey) -> Message {
         .gradient(Gradient(step: step, version: version, epoch: key.epoch, minibatch: key.minibatch, examples: 1,
-                           lossSum: 1, replicaHash: 0, users: RowBlock(dim: 2, ids: [], values: []),
+                           lossSum: 1, rowsHash: 0, users: RowBlock(dim: 2, ids: [], values: []),
                            items: RowBlock(dim: 2, ids: [], values: [])))
     }
 
-    /// Joins `peers`, each loading the snapshot and reporting ready at version 0; returns directives of the last.
+    /// Joins `peers`, each welcomed and answering with a HEARTBEAT; returns directives of the last.
     @discardableResult
     func join(_ m: inout Machine, _ peers: [String], now: Double = 0) -> [Directive] {
         var last: [Directive] = []
         for p in peers {
             let d = m.received(hello(p), from: p, now: now)
-            XCTAssertTrue(d.contains { if case .sendSnapshot(p, _) = $0 { true } else { false } }, "\(p) gets a snapshot")
+            XCTAssertTrue(d.contains { if case .sendWelcome(p, _) = $0 { true } else { false } }, "\(p) is welcomed")
+            XCTAssertFalse(d.contains { if case .memberReady = $0 { true } else { false } }, "ready only once it answers")
             last = m.received(.heartbeat(version: 0), from: p, now: now)
         }
         return last
@@ -99,10 +100,10 @@ final class CoordinatorMachineTests: XCTestCase {
         let back = m.received(gradient(step: 1, version: 0, TaskKey(epoch: 0, minibatch: 2)), from: "c", now: 3.3)
         XCTAssertTrue(back.contains { if case .send("c", .reset(.declaredDead, _)) = $0 { true } else { false } })
         XCTAssertFalse(back.contains { if case .accept = $0 { true } else { false } })
-        // It rejoins as a new member with a snapshot.
+        // It rejoins as a new member: WELCOME, and no state to send.
         let rejoin = m.received(hello("c", incarnation: 1), from: "c", now: 3.4)
         XCTAssertTrue(rejoin.contains { if case .memberJoined(4, _) = $0 { true } else { false } })
-        XCTAssertTrue(rejoin.contains { if case .sendSnapshot("c", 4) = $0 { true } else { false } })
+        XCTAssertTrue(rejoin.contains { if case .sendWelcome("c", 4) = $0 { true } else { false } })
     }
 
     func testResendAfterTimeoutToTheSameWorker() {
@@ -159,14 +160,14 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssertEqual(m.schedule.epochs, 2, "never lengthens the run")
     }
 
-    func testReturningWorkerWithCurrentReplicaNeedsNoSnapshot() {
-        var m = makeMachine(workers: 1)
-        join(&m, ["a"])
-        let d = m.received(.hello(incarnation: 9, replicaVersion: 0, runId: 77, workerName: "b"), from: "b", now: 0)
-        XCTAssertFalse(d.contains { if case .sendSnapshot = $0 { true } else { false } })
-        XCTAssertTrue(d.contains { if case .memberReady = $0 { true } else { false } })
-        let other = m.received(.hello(incarnation: 9, replicaVersion: 0, runId: 76, workerName: "c"), from: "c", now: 0)
-        XCTAssertTrue(other.contains { if case .sendSnapshot = $0 { true } else { false } }, "another run's state is not trusted")
+    func testOnlyMembersWithTasksGetAStep() {
+        var m = Machine(runId: 77, schedule: TrainingSchedule(epochs: 1, minibatchesPerEpoch: 4, minibatchesPerStep: 2),
+                        minimumWorkers: 3)
+        let first = stepTasks(join(&m, ["a", "b", "c"]))
+        XCTAssertEqual(first.keys.sorted(), ["a", "b"], "two tasks, two STEPs: nothing is sent to keep a replica current")
+        _ = m.received(gradient(step: 1, version: 0, TaskKey(epoch: 0, minibatch: 0)), from: "a", now: 0.1)
+        _ = m.received(gradient(step: 1, version: 0, TaskKey(epoch: 0, minibatch: 1)), from: "b", now: 0.1)
+        XCTAssertEqual(stepTasks(m.stepApplied(now: 0.2)).keys.sorted(), ["a", "b"])
     }
 
     func testUnknownPeerIsToldToSayHello() {
@@ -175,14 +176,14 @@ final class CoordinatorMachineTests: XCTestCase {
         XCTAssertTrue(d.contains { if case .send("x", .reset(.unknownWorker, _)) = $0 { true } else { false } })
     }
 
-    func testSyncRequestGetsSnapshotAndMemberWaitsUntilCurrent() {
+    func testAMemberIsReadyOnceItAnswersItsWelcome() {
         var m = makeMachine(workers: 1)
-        join(&m, ["a"])
-        let d = m.received(.sync(haveVersion: 0), from: "a", now: 1.1)
-        XCTAssertTrue(d.contains { if case .sendSnapshot("a", 1) = $0 { true } else { false } })
+        _ = m.received(hello("a"), from: "a", now: 1)
         XCTAssertEqual(m.readyMembers, [])
-        _ = m.received(.heartbeat(version: 0), from: "a", now: 1.2)
+        XCTAssertEqual(m.phase, .waitingForWorkers)
+        let d = m.received(.heartbeat(version: 0), from: "a", now: 1.2)
         XCTAssertEqual(m.readyMembers, [1])
+        XCTAssertEqual(stepTasks(d)["a"]?.count, 3)
     }
 }
 

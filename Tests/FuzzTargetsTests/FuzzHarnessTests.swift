@@ -1,5 +1,7 @@
 @testable import FuzzTargets
+import Replication
 import Wire
+import Worker
 import XCTest
 
 /// The harnesses reach deep states from their seeds (a fuzzer that starts from seeds that stop at the first
@@ -21,19 +23,33 @@ final class FuzzHarnessTests: XCTestCase {
         XCTAssertEqual(machine.version, 1, "the survivor's gradient for the reassigned task completes step 1")
     }
 
-    func testWorkerSeedLoadsAppliesComputesAndExits() throws {
+    func testWorkerSeedComputesItsStepsAndExits() throws {
         let (machine, directives) = try WorkerProtocolFuzzing.replay(seed(.workerProtocol, "whole-run"))
         XCTAssertEqual(machine.phase, .exited)
-        XCTAssertEqual(machine.replicaVersion, 5)
-        let computed = directives.compactMap { if case let .compute(step, _, tasks) = $0 { (step, tasks.count) } else { nil } }
+        XCTAssertEqual(machine.lastVersion, 4)
+        let computed = directives.compactMap { if case let .compute(step) = $0 { (step.step, step.tasks.count) } else { nil } }
         XCTAssertEqual(computed.map(\.0), [4, 5, 5])
         XCTAssertTrue(directives.contains(.exit(code: 0, reason: "done")))
     }
 
-    func testWorkerSeedWithAGapAsksForASnapshot() throws {
-        let (machine, directives) = try WorkerProtocolFuzzing.replay(seed(.workerProtocol, "version-gap"))
-        XCTAssertTrue(directives.contains(.send(.sync(haveVersion: 3))))
-        XCTAssertEqual(machine.phase, .ready(version: 7))
+    func testWorkerSeedWithAStaleStepSkipsIt() throws {
+        let (_, directives) = try WorkerProtocolFuzzing.replay(seed(.workerProtocol, "stale-step"))
+        let computed = directives.compactMap { if case let .compute(step) = $0 { step.step } else { nil } }
+        XCTAssertEqual(computed, [6, 7])
+    }
+
+    func testStepRowsSeedsComputeOrAreRefused() throws {
+        for name in ["honest", "missing-item", "unordered-then-honest"] {
+            XCTAssertNoThrow(try FuzzTarget.stepRows.run(seed(.stepRows, name)), name)
+        }
+        // The honest STEP is computed: every task's rows are there.
+        let frames = FuzzInput.frames(try seed(.stepRows, "honest"))
+        guard case let .step(step)? = try WireCodec.fuzzDecode(tag: MessageTag.step.rawValue, payload: frames[0])?.message
+        else { return XCTFail("the honest seed does not decode") }
+        let computer = try TaskComputer(spec: WireFuzzing.stepSpec)
+        for task in step.tasks {
+            XCTAssertNoThrow(try computer.gradient(for: task, of: step, rows: StepRows(step, dim: 2), hash: 0))
+        }
     }
 
     func testScriptReadsFramesAndPadsTheEnd() {

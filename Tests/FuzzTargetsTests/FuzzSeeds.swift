@@ -3,6 +3,7 @@ import Foundation
 @testable import FuzzTargets
 import Kernels
 import TestSupport
+import Replication
 import RunSettings
 import Wire
 
@@ -14,7 +15,7 @@ enum FuzzSeeds {
         switch target {
         case .envelope: return envelope()
         case .message: return message()
-        case .snapshotChunk: return snapshotChunks()
+        case .stepRows: return stepRows()
         case .checkpoint: return checkpoint()
         case .keyFile: return keyFile()
         case .coordinatorProtocol: return coordinatorProtocol()
@@ -33,8 +34,7 @@ enum FuzzSeeds {
     ]
 
     static func messages() -> [(String, Envelope)] {
-        var out = zip(["hello", "welcome", "snapshot", "step", "gradient", "heartbeat", "sync", "reset", "shutdown",
-                       "reject"], WireSamples.all).map { ($0, $1) }
+        var out = zip(["hello", "welcome", "step", "gradient", "heartbeat", "reset", "shutdown", "reject"], WireSamples.all).map { ($0, $1) }
         out.append(("welcome-ccl-masked", Envelope(sender: 0, sequence: 3,
                                                    message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: specs[1].1))))
         out.append(("step-big", WireSamples.bigStep(rows: 3, dim: 2, tasks: 2, pairs: 3)))
@@ -49,9 +49,9 @@ enum FuzzSeeds {
         let (header, payload) = WireCodec.encode(WireSamples.heartbeat)
         out.append(("one-frame", FuzzInput.encode(frames: [header])))
         out.append(("three-frames", FuzzInput.encode(frames: [header, payload, payload])))
-        var version2 = header
-        version2[4] = 2
-        out.append(("version-2", FuzzInput.encode(frames: [version2, payload])))
+        var version1 = header
+        version1[4] = 1
+        out.append(("version-1", FuzzInput.encode(frames: [version1, payload])))
         return out
     }
 
@@ -59,24 +59,26 @@ enum FuzzSeeds {
         messages().map { name, envelope in (name, [UInt8(envelope.message.tag)] + WireCodec.encode(envelope).payload) }
     }
 
-    /// Payloads of a whole snapshot of 3 users, 4 items and dim 2 in three chunks, and of a newer version.
-    static func snapshotChunks() -> [(String, [UInt8])] {
-        func chunk(_ version: UInt64, _ table: SnapshotTable, first: Int, rows: Int, index: Int, count: Int) -> [UInt8] {
-            let c = SnapshotChunk(version: version, table: table, firstRow: first, rowCount: rows, chunkIndex: index,
-                                  chunkCount: count, dim: 2, values: (0 ..< rows * 2).map { Float($0) * 0.5 })
-            return WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .snapshot(c))).payload
+    /// STEP payloads for the `step-rows` spec (3 users, 4 items, dim 2, two live negatives a minibatch): one that
+    /// carries exactly the rows its tasks read, one without a row a task reads, one with its ids out of order.
+    static func stepRows() -> [(String, [UInt8])] {
+        let spec = WireFuzzing.stepSpec
+        let negatives = TaskNegatives(spec: spec)!
+        let tasks = [MinibatchTask(epoch: 0, minibatch: 0, users: [0, 2], items: [1, 3]),
+                     MinibatchTask(epoch: 0, minibatch: 1, users: [1], items: [0])]
+        let reads = TaskReads.union(tasks.map { negatives.reads(for: $0, negatives: negatives.draw(for: $0).ids) })
+        func block(_ ids: [UInt32]) -> RowBlock {
+            RowBlock(dim: 2, ids: ids, values: ids.flatMap { [Float($0) * 0.25 + 0.1, 0.5 - Float($0) * 0.125] })
         }
-        let whole = [chunk(5, .users, first: 0, rows: 3, index: 0, count: 3),
-                     chunk(5, .items, first: 0, rows: 4, index: 1, count: 3),
-                     chunk(5, .bank, first: 0, rows: 4, index: 2, count: 3)]
-        let split = [chunk(6, .users, first: 0, rows: 2, index: 0, count: 4), chunk(6, .users, first: 2, rows: 1, index: 1, count: 4),
-                     chunk(6, .items, first: 0, rows: 4, index: 2, count: 4), chunk(6, .bank, first: 0, rows: 4, index: 3, count: 4)]
+        func payload(users: [UInt32], items: [UInt32], tasks: [MinibatchTask]) -> [UInt8] {
+            let step = Step(step: 3, version: 2, users: block(users), items: block(items), bank: .empty(dim: 2), tasks: tasks)
+            return WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .step(step))).payload
+        }
+        let honest = payload(users: reads.users, items: reads.items, tasks: tasks)
         return [
-            ("whole", FuzzInput.encode(frames: whole)),
-            ("whole-then-newer", FuzzInput.encode(frames: whole + split)),
-            ("repeated-chunk", FuzzInput.encode(frames: [whole[0], whole[0], whole[1]])),
-            ("older-after-newer", FuzzInput.encode(frames: split.prefix(2) + whole)),
-            ("too-many-rows", FuzzInput.encode(frames: [chunk(5, .users, first: 2, rows: 2, index: 0, count: 1)])),
+            ("honest", FuzzInput.encode(frames: [honest])),
+            ("missing-item", FuzzInput.encode(frames: [payload(users: reads.users, items: Array(reads.items.dropLast()), tasks: tasks)])),
+            ("unordered-then-honest", FuzzInput.encode(frames: [payload(users: reads.users.reversed(), items: reads.items, tasks: tasks), honest])),
         ]
     }
 
@@ -122,11 +124,11 @@ enum FuzzSeeds {
     }
 
     /// Two workers join, become ready and train the whole schedule (2 epochs of 5 minibatches, 2 per step), with
-    /// variants: one worker dies and the other finishes, a worker restarts, a worker asks for a snapshot.
+    /// variants: one worker dies and the other finishes, a worker restarts and floods HELLOs.
     static func coordinatorProtocol() -> [(String, [UInt8])] {
         typealias S = ProtocolScript
-        let join = S.message(.hello(incarnation: 1, replicaVersion: 0, runId: 0, workerName: "a"), peer: 0)
-            + S.message(.hello(incarnation: 2, replicaVersion: 0, runId: 0, workerName: "b"), peer: 1)
+        let join = S.message(.hello(incarnation: 1, lastVersion: 0, runId: 0, workerName: "a"), peer: 0)
+            + S.message(.hello(incarnation: 2, lastVersion: 0, runId: 0, workerName: "b"), peer: 1)
             + S.message(.heartbeat(version: 0), peer: 0) + S.message(.heartbeat(version: 0), peer: 1)
         func gradient(step: UInt64, epoch: UInt32, minibatch: UInt32, peer: Int) -> [UInt8] {
             S.message(.gradient(Gradient(step: step, version: step - 1, epoch: epoch, minibatch: minibatch, examples: 2,
@@ -147,42 +149,37 @@ enum FuzzSeeds {
         let lost = join + gradient(step: 1, epoch: 0, minibatch: 0, peer: 0)
             + S.message(.heartbeat(version: 0), peer: 0, advance: 6) + S.message(.heartbeat(version: 0), peer: 0, advance: 6)
             + gradient(step: 1, epoch: 0, minibatch: 1, peer: 0)
-        let restart = join + S.message(.hello(incarnation: 3, replicaVersion: 0, runId: 7, workerName: "a"), peer: 0)
-            + S.message(.sync(haveVersion: 0), peer: 1) + S.message(.heartbeat(version: 0), peer: 1)
+        let restart = join + S.message(.hello(incarnation: 3, lastVersion: 0, runId: 7, workerName: "a"), peer: 0)
+            + S.message(.hello(incarnation: 3, lastVersion: 0, runId: 7, workerName: "a"), peer: 0)
+            + S.message(.heartbeat(version: 0), peer: 0) + S.message(.heartbeat(version: 0), peer: 1)
             + [S.op(kind: 6), 0]
         let unknown = S.message(.heartbeat(version: 0), peer: 2) + S.message(.gradient(Gradient(
             step: 1, version: 0, epoch: 0, minibatch: 0, examples: 1, lossSum: 0, users: .empty(dim: 2), items: .empty(dim: 2))), peer: 3)
-        return [("whole-run", whole), ("worker-lost", lost), ("restart-sync-early-stop", restart), ("unknown-peers", unknown)]
+        return [("whole-run", whole), ("worker-lost", lost), ("restart-hello-early-stop", restart), ("unknown-peers", unknown)]
     }
 
-    /// A worker is welcomed, loads a snapshot, applies steps and computes, with variants: a version gap, STEPs
-    /// while loading, a RESET for a new run, a silent coordinator, a refusal.
+    /// A worker is welcomed and computes the tasks of its STEPs, with variants: a stale STEP, a RESET for a new run,
+    /// a silent coordinator, a refusal.
     static func workerProtocol() -> [(String, [UInt8])] {
         typealias S = ProtocolScript
         let spec = WireSamples.spec
-        func chunk(_ version: UInt64, index: Int, count: Int) -> [UInt8] {
-            S.message(.snapshot(SnapshotChunk(version: version, table: .users, firstRow: 0, rowCount: 1, chunkIndex: index,
-                                              chunkCount: count, dim: 2, values: [1, 2])))
-        }
-        func step(_ step: UInt64, base: UInt64, version: UInt64, tasks: Int = 1) -> [UInt8] {
-            S.message(.step(Step(step: step, baseVersion: base, version: version, userDelta: RowBlock(dim: 2, ids: [1], values: [0, 1]),
-                                 itemDelta: .empty(dim: 2), bankDelta: .empty(dim: 2),
+        func step(_ step: UInt64, version: UInt64, tasks: Int = 1) -> [UInt8] {
+            S.message(.step(Step(step: step, version: version, users: RowBlock(dim: 2, ids: [0], values: [0, 1]),
+                                 items: RowBlock(dim: 2, ids: [1], values: [1, 0]), bank: .empty(dim: 2),
                                  tasks: (0 ..< tasks).map { MinibatchTask(epoch: 0, minibatch: UInt32($0), users: [0], items: [1]) })),
                       advance: 2)
         }
         let welcome = [S.op(kind: 5)] + S.message(.welcome(workerId: 1, runId: 7, currentVersion: 3, spec: spec))
-        let loaded = welcome + chunk(3, index: 0, count: 2) + chunk(3, index: 1, count: 2)
-        let run = loaded + step(4, base: 3, version: 4) + step(5, base: 4, version: 5, tasks: 2) + step(5, base: 4, version: 5)
+        let run = welcome + step(4, version: 3) + step(5, version: 4, tasks: 2) + step(5, version: 4)
             + S.message(.heartbeat(version: 5)) + S.message(.shutdown(.finished, "done"))
-        let gap = loaded + step(6, base: 5, version: 6) + chunk(6, index: 0, count: 1) + step(7, base: 6, version: 7)
-        let parked = welcome + step(4, base: 3, version: 4) + step(5, base: 4, version: 5) + [S.op(kind: 6), 0]
-            + step(6, base: 5, version: 6)
-        let reset = loaded + S.message(.reset(.newRun, "new run")) + S.message(.reset(.declaredDead, "again"))
-            + S.message(.welcome(workerId: 2, runId: 8, currentVersion: 0, spec: spec)) + chunk(0, index: 0, count: 1)
-        let silent = loaded + [S.op(kind: 5, advance: 7), S.op(kind: 5, advance: 7), S.op(kind: 5, advance: 2)]
+        let stale = welcome + step(6, version: 5) + step(5, version: 4) + step(7, version: 6)
+        let reset = welcome + step(4, version: 3) + S.message(.reset(.newRun, "new run"))
+            + S.message(.reset(.declaredDead, "again"))
+            + S.message(.welcome(workerId: 2, runId: 8, currentVersion: 0, spec: spec)) + step(1, version: 0)
+        let silent = welcome + [S.op(kind: 5, advance: 7), S.op(kind: 5, advance: 7), S.op(kind: 5, advance: 2)]
             + S.message(.welcome(workerId: 1, runId: 7, currentVersion: 3, spec: spec))
-        let refused = welcome + S.message(.reject(.notAdmitted, "no")) + step(4, base: 3, version: 4)
-        return [("whole-run", run), ("version-gap", gap), ("steps-while-loading", parked), ("reset-new-run", reset),
+        let refused = welcome + S.message(.reject(.notAdmitted, "no")) + step(4, version: 3)
+        return [("whole-run", run), ("stale-step", stale), ("reset-new-run", reset),
                 ("silent-coordinator", silent), ("refused", refused)]
     }
 }

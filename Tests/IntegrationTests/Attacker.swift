@@ -15,7 +15,7 @@ final class Attacker {
     private(set) var version: UInt64 = 0
     private(set) var rejects: [RejectReason] = []
     private(set) var resets = 0
-    private(set) var snapshotChunks = 0
+    var welcomes = 0
     /// The newest STEP that gave this peer tasks.
     private(set) var assigned: Step?
     private var lastHeartbeat = Date.distantPast
@@ -34,7 +34,7 @@ final class Attacker {
     }
 
     func hello(name: String) throws {
-        try send(.hello(incarnation: incarnation, replicaVersion: 0, runId: 0, workerName: name))
+        try send(.hello(incarnation: incarnation, lastVersion: 0, runId: 0, workerName: name))
     }
 
     /// Says HELLO (again every 0.3 s: a DEALER drops what it sends before its connection is up) until WELCOME.
@@ -60,6 +60,7 @@ final class Attacker {
             guard case let .message(_, envelope)? = try endpoint.receive(timeoutMilliseconds: 20) else { continue }
             switch envelope.message {
             case let .welcome(id, _, current, spec):
+                welcomes += 1
                 workerId = id
                 self.spec = spec
                 version = max(version, current)
@@ -67,7 +68,6 @@ final class Attacker {
                 version = max(version, step.version)
                 if !step.tasks.isEmpty { assigned = step }
             case let .heartbeat(v): version = max(version, v)
-            case .snapshot: snapshotChunks += 1
             case let .reject(reason, _): rejects.append(reason)
             case .reset: resets += 1
             default: break

@@ -68,7 +68,8 @@ final class HostileCoordinatorTests: XCTestCase {
                              ("τ NaN", { $0.loss.temperature = .nan }), ("τ negative", { $0.loss.temperature = -0.1 }),
                              ("dim 0", { $0.dim = 0 }), ("users 2³²−1", { $0.users = 0xFFFF_FFFF }),
                              ("negatives 2³²−1", { $0.loss.negatives = 0xFFFF_FFFF }),
-                             ("100 M × 100 M × 64", { $0.users = 100_000_000; $0.items = 100_000_000; $0.dim = 64 })]
+                             ("2³¹−1 × 2³¹−1 (sampler and seen-item tables beyond --max-memory)",
+                              { $0.users = 0x7FFF_FFFF; $0.items = 0x7FFF_FFFF })]
             as [(String, (inout TrainingSpec) -> Void)] {
             var s = spec
             edit(&s)
@@ -85,51 +86,45 @@ final class HostileCoordinatorTests: XCTestCase {
         }
     }
 
-    func testStepsAndSnapshotsThatBreakTheSpecAreRefusedAndTheReplicaStaysExact() throws {
+    func testStepsThatBreakTheSpecAreRefusedAndTheNextGradientIsExact() throws {
         let dir = try ProcessHarness.temporaryDirectory("hostile-step")
         let fake = try FakeCoordinator()
         let worker = try startWorker(fake, in: dir, name: "victim")
         defer { if worker.process.isRunning { worker.signal(SIGKILL) } }
         XCTAssertNotNil(try fake.wait(seconds: 20, for: isHello), worker.log)
         try fake.send(.welcome(workerId: 1, runId: 7, currentVersion: 5, spec: spec))
+        XCTAssertNotNil(try fake.wait(seconds: 10) { $0 == .heartbeat(version: 5) }, "admitted: no state to load\n\(worker.log)")
 
-        // A snapshot whose chunks claim to be complete without the bank is not a replica.
+        // The coordinator's tables, and the STEP that carries exactly what a task reads from them.
         var random = SeededRandom(seed: 3)
         let users = EmbeddingTable(rows: 50, dim: 8, normalStd: 0.3, random: &random)
         let items = EmbeddingTable(rows: 40, dim: 8, normalStd: 0.3, random: &random)
         let bank = EmbeddingTable(rows: 40, dim: 8, normalStd: 0.3, random: &random)
-        let chunks = SnapshotChunker.chunks(version: 5, users: users, items: items, bank: bank)
-        for chunk in chunks where chunk.table != .bank {
-            var forged = chunk
-            forged.chunkCount = 2
-            try fake.send(.snapshot(forged))
-        }
-        XCTAssertNotNil(try fake.wait(seconds: 10) { if case .sync = $0 { true } else { false } },
-                        "a snapshot without its bank must be asked for again\n\(worker.log)")
-        XCTAssertFalse(fake.received.contains(.heartbeat(version: 5)), "the worker claimed an incomplete replica")
+        let task = MinibatchTask(epoch: 0, minibatch: 0, users: [1, 2, 3, 4], items: [5, 6, 7, 8])
+        let negatives = try XCTUnwrap(TaskNegatives(spec: spec))
+        let reads = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
+        let honest = Step(step: 1, version: 6, users: RowBlock(users.rows(reads.users)),
+                          items: RowBlock(items.rows(reads.items)), bank: RowBlock(bank.rows(reads.bank)), tasks: [task])
 
-        // The real snapshot: the worker reports the version.
-        for chunk in chunks { try fake.send(.snapshot(chunk)) }
-        XCTAssertNotNil(try fake.wait(seconds: 10) { $0 == .heartbeat(version: 5) }, worker.log)
-
-        // STEPs that would crash, hang or poison a replica.
+        // STEPs that would crash, hang or poison a worker.
         let d = 8
         func rows(_ ids: [UInt32], dim: Int = 8, value: Float = 0.25) -> RowBlock {
             RowBlock(dim: dim, ids: ids, values: [Float](repeating: value, count: ids.count * dim))
         }
-        let task = MinibatchTask(epoch: 0, minibatch: 0, users: [1, 2, 3, 4], items: [5, 6, 7, 8])
-        func step(version: UInt64 = 6, users: RowBlock = .empty(dim: 8), items: RowBlock = .empty(dim: 8),
-                  bank: RowBlock = .empty(dim: 8), tasks: [MinibatchTask] = []) -> Message {
-            .step(Step(step: 1, baseVersion: 5, version: version, userDelta: users, itemDelta: items, bankDelta: bank,
-                       tasks: tasks))
+        func step(users: RowBlock = .empty(dim: 8), items: RowBlock = .empty(dim: 8),
+                  bank: RowBlock = .empty(dim: 8), tasks: [MinibatchTask] = [task]) -> Message {
+            .step(Step(step: 1, version: 6, users: users, items: items, bank: bank, tasks: tasks))
         }
+        var missing = honest
+        missing.bank = RowBlock(dim: d, ids: Array(honest.bank.ids.dropLast()), values: Array(honest.bank.values.dropLast(d)))
         let hostile: [Message] = [
             step(users: rows([50])), step(items: rows([0xFFFF_FFFF])), step(bank: rows([3], dim: d + 1)),
-            step(bank: RowBlock.empty(dim: 0)),
-            step(users: rows([1], value: .nan)), step(items: rows([2, 2])), step(version: .max),
+            step(bank: RowBlock.empty(dim: 0)), step(users: rows([2, 1])),
+            step(users: rows([1], value: .nan)), step(items: rows([2, 2])),
             step(tasks: [MinibatchTask(epoch: 0, minibatch: 0, users: [50], items: [1])]),
             step(tasks: [MinibatchTask(epoch: 0, minibatch: 0, users: [1], items: [40])]),
             step(tasks: [task, task]),
+            .step(missing),
             .reject(.invalidContent, "not final: the worker goes on"),
         ]
         for message in hostile { try fake.send(message) }
@@ -137,16 +132,19 @@ final class HostileCoordinatorTests: XCTestCase {
         XCTAssertTrue(worker.process.isRunning, worker.log)
         XCTAssertFalse(fake.received.contains { if case .gradient = $0 { true } else { false } }, "answered a refused STEP")
         XCTAssertTrue(worker.log.contains("refused a message from the coordinator"), worker.log)
+        XCTAssertTrue(worker.log.contains("step_bank_row_missing"), worker.log)
 
-        // The valid STEP: its gradient equals one computed here on the same replica, bit for bit.
-        let delta = rows([4, 9], value: 0.5)
-        try fake.send(step(users: delta, items: rows([7]), bank: rows([7], value: 0.1), tasks: [task]))
+        // The valid STEP: its gradient equals one computed here from the whole tables, bit for bit.
+        try fake.send(.step(honest))
         let answer = try fake.wait(seconds: 20) { if case .gradient = $0 { true } else { false } }
         guard case let .gradient(g)? = answer else { return XCTFail("no gradient\n\(worker.log)") }
-        let replica = Replica(userCount: 50, itemCount: 40, dim: 8)
-        for chunk in chunks { _ = try replica.receive(chunk) }
-        replica.apply(baseVersion: 5, version: 6, users: delta, items: rows([7]), bank: rows([7], value: 0.1))
-        let expected = try TaskComputer(spec: spec).gradient(for: task, step: 1, replica: replica, hash: 0)
+        let computer = try TaskComputer(spec: spec)
+        let (drawn, logQ) = computer.negatives(for: task)
+        let expected = MinibatchGradientComputer(settings: spec.loss, dim: d, seenItems: try spec.seenItemLists())
+            .compute(users: task.users, items: task.items, userTable: users, itemTable: items, bank: bank,
+                     negatives: drawn, negativeLogQ: logQ)
+        XCTAssertEqual(g.version, 6)
+        XCTAssertEqual(g.users.ids, expected.users.ids)
         XCTAssertEqual(g.users.values.map(\.bitPattern), expected.users.values.map(\.bitPattern))
         XCTAssertEqual(g.items.values.map(\.bitPattern), expected.items.values.map(\.bitPattern))
         XCTAssertEqual(g.lossSum.bitPattern, expected.lossSum.bitPattern)

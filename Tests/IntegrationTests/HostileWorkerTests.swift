@@ -6,7 +6,7 @@ import XCTest
 /// A real coordinator and two real workers train while attackers, admitted like any worker, send every input that
 /// once crashed, hung, exhausted or poisoned a coordinator: gradients with rows beyond the tables, of the wrong
 /// dim, with a wrong example count, NaN, ±∞ or 3e38 values, repeated rows, rows of users or items outside the task,
-/// a NaN or impossible loss; answers to another worker's task; a member that heartbeats but never answers; a SYNC
+/// a NaN or impossible loss; answers to another worker's task; a member that heartbeats but never answers; a HELLO
 /// flood; a HELLO flood; a name that forges log lines. The coordinator must stay up, refuse and log each, drop the
 /// senders, and end with parameters bit-identical to a run without attackers.
 final class HostileWorkerTests: XCTestCase {
@@ -114,13 +114,15 @@ final class HostileWorkerTests: XCTestCase {
                 outcome["spoiler\(n)"] = attacker.rejects
             }
 
-            // A name that would forge log lines, then a SYNC flood; it never heartbeats, so it dies quietly.
+            // A name that would forge log lines, then a flood of repeated HELLOs (each would be answered with a
+            // WELCOME, megabytes with the seen items); it never heartbeats, so it dies quietly.
             let flooder = try Attacker(port: port)
-            XCTAssertTrue(try flooder.join(name: "evil\nERROR forged line\u{1B}[31m\u{0}", heartbeat: false))
-            for _ in 0 ..< 2000 { try flooder.send(.sync(haveVersion: 0)) }
+            let name = "evil\nERROR forged line\u{1B}[31m\u{0}"
+            XCTAssertTrue(try flooder.join(name: name, heartbeat: false))
+            for _ in 0 ..< 2000 { try flooder.hello(name: name) }
             try flooder.pump(seconds: 1, heartbeat: false)
             outcome["flooder"] = flooder.rejects
-            XCTAssertLessThanOrEqual(flooder.snapshotChunks, 2 * 3, "2,000 SYNCs must not buy more than a snapshot or two")
+            XCTAssertLessThanOrEqual(flooder.welcomes, 3, "2,000 HELLOs must not buy more than a WELCOME or two")
 
             // A HELLO flood from 30 connections: at most --max-workers members.
             let crowd = try (0 ..< 30).map { _ in try Attacker(port: port) }
@@ -146,7 +148,7 @@ final class HostileWorkerTests: XCTestCase {
         for key in ["not_assigned", "gradient_foreign_user", "gradient_users_dim", "gradient_examples",
                     "gradient_users_not_finite", "gradient_items_not_finite", "gradient_users_too_large",
                     "gradient_users_duplicate_row", "gradient_loss_not_finite", "gradient_foreign_item",
-                    "gradient_loss_range", "gradient_items_dim", "snapshot_rate", "too_many_workers"] {
+                    "gradient_loss_range", "gradient_items_dim", "hello_rate", "too_many_workers"] {
             XCTAssertGreaterThan(rejected[key] ?? 0, 0, "\(key) not counted: \(rejected)")
         }
         XCTAssertGreaterThanOrEqual(end["hung_members"] as? Int ?? 0, 1)

@@ -15,13 +15,13 @@ final class PrometheusWorkerMetricsTests: XCTestCase {
         var traffic = TrafficCounters()
         traffic.bytesReceived = 4096
         traffic.messagesReceived = 3
-        metrics.update(training: true, replicaVersion: 17, traffic: traffic)
+        metrics.update(training: true, version: 17, traffic: traffic)
         let port = Int(endpoint.boundAddress.split(separator: ":").last!)!
         let s = HTTPScrape.samples(try HTTPScrape.get(port: port).body)
         XCTAssertEqual(s["mbt_worker_minibatches_total"], 2)
         XCTAssertEqual(s["mbt_worker_cache_answers_total"], 1)
         XCTAssertEqual(s["mbt_worker_training"], 1)
-        XCTAssertEqual(s["mbt_worker_replica_version"], 17)
+        XCTAssertEqual(s["mbt_worker_step_version"], 17)
         XCTAssertEqual(s[#"mbt_rejected_messages_total{reason="malformed"}"#], 1)
         XCTAssertEqual(s[#"mbt_wire_bytes_total{direction="received"}"#], 4096)
         XCTAssertEqual(s["mbt_worker_minibatch_seconds_count"], 2)

@@ -9,25 +9,22 @@ public enum WireSamples {
                            removeAccidentalHits: false, logQCorrection: true, mixInBatch: false),
         sampler: .popularity, verifyReplicas: true, popularityAlpha: 0.75, seed: 42, popularity: [1, 2, 3])
 
-    public static let hello = Envelope(sender: 0, sequence: 1, message: .hello(incarnation: 0x0102_0304_0506_0708, replicaVersion: 0, runId: 7, workerName: "w1"))
+    public static let hello = Envelope(sender: 0, sequence: 1, message: .hello(incarnation: 0x0102_0304_0506_0708, lastVersion: 0, runId: 7, workerName: "w1"))
     public static let welcome = Envelope(sender: 0, sequence: 2, message: .welcome(workerId: 3, runId: 7, currentVersion: 12, spec: spec))
-    public static let snapshot = Envelope(sender: 0, sequence: 3, message: .snapshot(SnapshotChunk(
-        version: 12, table: .items, firstRow: 1, rowCount: 1, chunkIndex: 2, chunkCount: 3, dim: 2, values: [1, -2])))
     public static let step = Envelope(sender: 0, sequence: 4, message: .step(Step(
-        step: 5, baseVersion: 11, version: 12,
-        userDelta: RowBlock(dim: 2, ids: [1], values: [0.5, 0.25]), itemDelta: .empty(dim: 2), bankDelta: .empty(dim: 2),
+        step: 5, version: 12, users: RowBlock(dim: 2, ids: [0, 1], values: [0.5, 0.25, -1, 2]),
+        items: RowBlock(dim: 2, ids: [2], values: [1, -2]), bank: RowBlock(dim: 2, ids: [0, 1], values: [0.6, 0.8, 1, 0]),
         tasks: [MinibatchTask(epoch: 0, minibatch: 4, users: [1, 0], items: [2, 2])])))
     public static let gradient = Envelope(sender: 3, sequence: 9, message: .gradient(Gradient(
-        step: 5, version: 12, epoch: 0, minibatch: 4, examples: 2, lossSum: 1.5, replicaHash: 0,
+        step: 5, version: 12, epoch: 0, minibatch: 4, examples: 2, lossSum: 1.5, rowsHash: 0,
         users: RowBlock(dim: 2, ids: [1], values: [1, -1]), items: .empty(dim: 2))))
     public static let heartbeat = Envelope(sender: 3, sequence: 10, message: .heartbeat(version: 12))
-    public static let sync = Envelope(sender: 3, sequence: 11, message: .sync(haveVersion: 11))
     public static let reset = Envelope(sender: 0, sequence: 5, message: .reset(.declaredDead, "late"))
     public static let shutdown = Envelope(sender: 0, sequence: 6, message: .shutdown(.finished, "done"))
     public static let reject = Envelope(sender: 0, sequence: 7, message: .reject(.unsupportedVersion, "v2"))
 
     /// One sample per tag, in tag order.
-    public static let all: [Envelope] = [hello, welcome, snapshot, step, gradient, heartbeat, sync, reset, shutdown, reject]
+    public static let all: [Envelope] = [hello, welcome, step, gradient, heartbeat, reset, shutdown, reject]
 
     /// A larger STEP (many rows and tasks) for round trips and transport tests.
     public static func bigStep(rows: Int, dim: Int, tasks: Int, pairs: Int) -> Envelope {
@@ -42,7 +39,7 @@ public enum WireSamples {
             return MinibatchTask(epoch: 1, minibatch: UInt32(t), users: users, items: items)
         }
         return Envelope(sender: 0, sequence: 99, message: .step(Step(
-            step: 17, baseVersion: 16, version: 17, userDelta: block(0), itemDelta: block(1), bankDelta: block(2), tasks: taskList)))
+            step: 17, version: 17, users: block(0), items: block(1), bank: block(2), tasks: taskList)))
     }
 }
 

@@ -25,7 +25,7 @@ final class PeerInputValidationTests: XCTestCase {
             (spec(users: 0), "spec_users"), (spec(items: 0), "spec_items"),
             (spec(users: 0xFFFF_FFFF), "spec_users"),
             (spec(users: 0x7FFF_FFFF, items: 0x7FFF_FFFF, dim: 4096), "spec_memory"),
-            (spec(users: 1_000_000, items: 1_000_000, dim: 512), "spec_memory"),
+            (spec(users: 100_000_000, items: 100_000_000, dim: 4), "spec_memory"),
             (spec(negatives: 0xFFFF_FFFF), "spec_negatives"), (spec(negatives: 0), "spec_negatives"),
         ]
         for (s, key) in cases { XCTAssertEqual(s.refusal(within: limits)?.key, key, "\(s)") }
@@ -40,8 +40,8 @@ final class PeerInputValidationTests: XCTestCase {
     }
 
     func testMemoryArithmeticDoesNotOverflow() {
-        XCTAssertNil(InputLimits.replicaBytes(users: .max / 2, items: .max / 2, dim: 4))
-        XCTAssertEqual(InputLimits.replicaBytes(users: 10, items: 20, dim: 4), 50 * 4 * 4)
+        XCTAssertNil(InputLimits.specBytes(users: .max / 2, items: .max / 2, seenPairs: 4))
+        XCTAssertEqual(InputLimits.specBytes(users: 10, items: 20, seenPairs: 30), 10 * 8 + 20 * 12 + 30 * 4)
         XCTAssertNil(InputLimits.taskBytes(pairs: .max / 2, negatives: .max / 2))
         XCTAssertEqual(InputLimits.taskBytes(pairs: 2, negatives: 5), 2 * 8 * 8)
     }
@@ -52,31 +52,28 @@ final class PeerInputValidationTests: XCTestCase {
         RowBlock(dim: dim, ids: ids, values: [Float](repeating: value, count: ids.count * dim))
     }
 
-    func step(base: UInt64 = 3, version: UInt64 = 4, users: RowBlock? = nil, items: RowBlock? = nil,
-              bank: RowBlock? = nil, tasks: [MinibatchTask] = []) -> Step {
-        Step(step: 4, baseVersion: base, version: version, userDelta: users ?? block([1, 2]),
-             itemDelta: items ?? block([3]), bankDelta: bank ?? block([3]), tasks: tasks)
+    func step(users: RowBlock? = nil, items: RowBlock? = nil, bank: RowBlock? = nil,
+              tasks: [MinibatchTask] = []) -> Step {
+        Step(step: 4, version: 4, users: users ?? block([1, 2]), items: items ?? block([3, 4]),
+             bank: bank ?? block([3]), tasks: tasks)
     }
 
-    func testStepsThatWouldCrashOrPoisonAReplicaAreRefused() {
+    func testStepsThatWouldCrashOrPoisonAWorkerAreRefused() {
         let s = spec()
         let good = MinibatchTask(epoch: 0, minibatch: 1, users: [1, 2], items: [3, 4])
         XCTAssertNil(s.refusal(of: step(tasks: [good]), within: limits))
-        XCTAssertNil(s.refusal(of: Step(step: 0, baseVersion: 0, version: 0, userDelta: .empty(dim: 4),
-                                        itemDelta: .empty(dim: 4), bankDelta: .empty(dim: 4), tasks: [good]),
-                               within: limits), "the first STEP: base = version = 0, no delta")
+        XCTAssertNil(s.refusal(of: Step(step: 0, version: 0, users: .empty(dim: 4), items: .empty(dim: 4),
+                                        bank: .empty(dim: 4), tasks: []), within: limits), "no rows, no tasks")
         let cases: [(Step, String)] = [
-            (step(users: block([10])), "step_userDelta_row_range"),
-            (step(items: block([20])), "step_itemDelta_row_range"),
-            (step(bank: block([0xFFFF_FFFF])), "step_bankDelta_row_range"),
-            (step(users: block([1], dim: 5)), "step_userDelta_dim"),
-            (step(bank: RowBlock.empty(dim: 0)), "step_bankDelta_dim"),
-            (step(items: block([2, 2])), "step_itemDelta_duplicate_row"),
-            (step(bank: block([1], value: .nan)), "step_bankDelta_not_finite"),
-            (step(users: block([1], value: .infinity)), "step_userDelta_not_finite"),
-            (step(version: .max), "step_version"),
-            (step(base: 4, version: 4), "step_version"),
-            (step(base: 5, version: 4), "step_version"),
+            (step(users: block([10])), "step_users_row_range"),
+            (step(items: block([20])), "step_items_row_range"),
+            (step(bank: block([0xFFFF_FFFF])), "step_bank_row_range"),
+            (step(users: block([1], dim: 5)), "step_users_dim"),
+            (step(bank: RowBlock.empty(dim: 0)), "step_bank_dim"),
+            (step(items: block([2, 2])), "step_items_duplicate_row"),
+            (step(items: block([3, 2])), "step_items_order"),
+            (step(bank: block([1], value: .nan)), "step_bank_not_finite"),
+            (step(users: block([1], value: .infinity)), "step_users_not_finite"),
             (step(tasks: [MinibatchTask(epoch: 0, minibatch: 1, users: [10], items: [3])]), "task_user_range"),
             (step(tasks: [MinibatchTask(epoch: 0, minibatch: 1, users: [1], items: [20])]), "task_item_range"),
             (step(tasks: [MinibatchTask(epoch: 0, minibatch: 1, users: [], items: [])]), "task_pairs"),
@@ -91,26 +88,6 @@ final class PeerInputValidationTests: XCTestCase {
         XCTAssertEqual(huge.refusal(of: step(tasks: [big]), within: limits)?.key, "task_memory")
     }
 
-    // MARK: SNAPSHOT
-
-    func chunk(table: SnapshotTable = .bank, first: Int = 0, rows: Int = 5, dim: Int = 4, value: Float = 1,
-               count: Int = 3) -> SnapshotChunk {
-        SnapshotChunk(version: 2, table: table, firstRow: first, rowCount: rows, chunkIndex: 0, chunkCount: count,
-                      dim: dim, values: [Float](repeating: value, count: rows * dim))
-    }
-
-    func testSnapshotChunksOutsideTheTablesAreRefused() {
-        let s = spec()
-        XCTAssertNil(s.refusal(of: chunk()))
-        XCTAssertNil(s.refusal(of: chunk(table: .users, first: 5, rows: 5)))
-        XCTAssertEqual(s.refusal(of: chunk(table: .users, first: 6, rows: 5))?.key, "snapshot_rows")
-        XCTAssertEqual(s.refusal(of: chunk(first: 19, rows: 2))?.key, "snapshot_rows")
-        XCTAssertEqual(s.refusal(of: chunk(first: Int(UInt32.max), rows: 1))?.key, "snapshot_rows")
-        XCTAssertEqual(s.refusal(of: chunk(rows: 0))?.key, "snapshot_rows")
-        XCTAssertEqual(s.refusal(of: chunk(dim: 3))?.key, "snapshot_dim")
-        XCTAssertEqual(s.refusal(of: chunk(value: .nan))?.key, "snapshot_not_finite")
-        XCTAssertEqual(s.refusal(of: chunk(count: 51))?.key, "snapshot_chunk_count")
-    }
 
     // MARK: text
 

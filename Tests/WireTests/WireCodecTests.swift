@@ -21,17 +21,15 @@ final class WireCodecTests: XCTestCase {
                                                    removeAccidentalHits: true, mixInBatch: true),
                                 sampler: .uniform, popularityAlpha: -0.0, seed: .max)
         let messages: [Message] = [
-            .hello(incarnation: .max, replicaVersion: .max, runId: 0, workerName: ""),
-            .hello(incarnation: 1, replicaVersion: 2, runId: 3, workerName: "wörker-é-🚀"),
+            .hello(incarnation: .max, lastVersion: .max, runId: 0, workerName: ""),
+            .hello(incarnation: 1, lastVersion: 2, runId: 3, workerName: "wörker-é-🚀"),
             .welcome(workerId: .max, runId: .max, currentVersion: 0, spec: spec),
-            .snapshot(SnapshotChunk(version: 0, table: .bank, firstRow: 0, rowCount: 0, chunkIndex: 0, chunkCount: 1, dim: 0, values: [])),
-            .step(Step(step: 0, baseVersion: 0, version: 0, userDelta: .empty(dim: 0), itemDelta: .empty(dim: 7),
-                       bankDelta: .empty(dim: 3), tasks: [])),
-            .step(Step(step: 1, baseVersion: 0, version: 1, userDelta: .empty(dim: 0), itemDelta: .empty(dim: 0),
-                       bankDelta: .empty(dim: 0), tasks: [MinibatchTask(epoch: .max, minibatch: .max, users: [], items: [])])),
+            .step(Step(step: 0, version: 0, users: .empty(dim: 0), items: .empty(dim: 7), bank: .empty(dim: 3), tasks: [])),
+            .step(Step(step: 1, version: .max, users: .empty(dim: 0), items: .empty(dim: 0), bank: .empty(dim: 0),
+                       tasks: [MinibatchTask(epoch: .max, minibatch: .max, users: [], items: [])])),
             .gradient(Gradient(step: .max, version: .max, epoch: 0, minibatch: 0, examples: 0, lossSum: -.greatestFiniteMagnitude,
-                               replicaHash: .max, users: .empty(dim: 0), items: RowBlock(dim: 1, ids: [.max], values: [.leastNonzeroMagnitude]))),
-            .heartbeat(version: 0), .sync(haveVersion: .max),
+                               rowsHash: .max, users: .empty(dim: 0), items: RowBlock(dim: 1, ids: [.max], values: [.leastNonzeroMagnitude]))),
+            .heartbeat(version: 0), .heartbeat(version: .max),
             .reset(.unknownWorker, ""), .reset(.newRun, "x"), .shutdown(.error, String(repeating: "é", count: 2048)),
             .reject(.malformed, "m"), .reject(.notAdmitted, "n"),
         ]
@@ -73,7 +71,7 @@ final class WireCodecTests: XCTestCase {
     }
 
     func testUnsupportedVersion() {
-        for version: UInt16 in [0, 2, 0x0100, .max] {
+        for version: UInt16 in [0, 1, 3, 0x0200, .max] {   // 1: the protocol of workers with replicas
             let header = Header(protocolVersion: version, tag: 6, sender: 0, sequence: 0, payloadLength: 8, payloadCRC32C: 0).bytes
             assertThrows(.unsupportedVersion(version), header: header, payload: [UInt8](repeating: 0, count: 8))
         }
@@ -104,7 +102,7 @@ final class WireCodecTests: XCTestCase {
     }
 
     func testCorruptChecksumField() {
-        var (header, payload) = WireCodec.encode(WireSamples.sync)
+        var (header, payload) = WireCodec.encode(WireSamples.heartbeat)
         header[31] ^= 0x80
         XCTAssertThrowsError(try WireCodec.decode(header: header, payload: payload)) { error in
             guard case .checksumMismatch = error as? WireError else { return XCTFail("\(error)") }
@@ -150,11 +148,11 @@ final class WireCodecTests: XCTestCase {
         let max32: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
         let zeros8 = [UInt8](repeating: 0, count: 8)
         let cases: [(String, MessageTag, [UInt8])] = [
-            ("rows count × dim", .step, zeros8 + zeros8 + zeros8 + max32 + max32),
-            ("rows count", .step, zeros8 + zeros8 + zeros8 + max32 + [1, 0, 0, 0]),
-            ("task count", .step, zeros8 + zeros8 + zeros8 + [UInt8](repeating: 0, count: 24) + max32),
-            ("task pairs", .step, zeros8 + zeros8 + zeros8 + [UInt8](repeating: 0, count: 24) + [1, 0, 0, 0] + zeros8 + max32),
-            ("snapshot values", .snapshot, zeros8 + [0] + [0, 0, 0, 0] + max32 + [0, 0, 0, 0] + [1, 0, 0, 0] + max32),
+            ("rows count × dim", .step, zeros8 + zeros8 + max32 + max32),
+            ("rows count", .step, zeros8 + zeros8 + max32 + [1, 0, 0, 0]),
+            ("bank rows", .step, zeros8 + zeros8 + [UInt8](repeating: 0, count: 16) + max32 + [1, 0, 0, 0]),
+            ("task count", .step, zeros8 + zeros8 + [UInt8](repeating: 0, count: 24) + max32),
+            ("task pairs", .step, zeros8 + zeros8 + [UInt8](repeating: 0, count: 24) + [1, 0, 0, 0] + zeros8 + max32),
             ("gradient rows", .gradient, zeros8 + zeros8 + [UInt8](repeating: 0, count: 12) + zeros8 + zeros8 + [0, 0, 0, 0x10] + [0, 1, 0, 0]),
             ("popularity", .welcome, [UInt8](repeating: 0, count: 20) + [0, 0, 0, 0] + max32 + [1, 0, 0, 0] + [0, 0, 1, 0]
                 + [UInt8](repeating: 0, count: 20) + max32),
@@ -184,7 +182,6 @@ final class WireCodecTests: XCTestCase {
     func testUnknownCodesAreRefused() {
         let cases: [(MessageTag, [UInt8])] = [
             (.reset, [0, 0, 0, 0, 0]), (.reset, [4, 0, 0, 0, 0]), (.shutdown, [2, 0, 0, 0, 0]), (.reject, [0, 0, 0, 0, 0]),
-            (.snapshot, [UInt8](repeating: 0, count: 8) + [3] + [UInt8](repeating: 0, count: 20)),
         ]
         for (tag, payload) in cases {
             XCTAssertThrowsError(try WireCodec.decode(header: forge(tag, payload), payload: payload)) { error in
@@ -286,10 +283,14 @@ final class WireCodecTests: XCTestCase {
         }
     }
 
-    func testSnapshotChunkIndexMustBeBelowCount() {
-        var payload = WireCodec.encode(WireSamples.snapshot).payload
-        payload[17] = 3  // chunkIndex 2 → 3 of 3
-        assertThrows(.invalid("snapshot chunk 3 of 3"), header: forge(.snapshot, payload), payload: payload)
+    /// SNAPSHOT (3) and SYNC (7) were retired with protocol version 2: their tags are unknown, never reused.
+    func testRetiredTagsAreUnknown() {
+        XCTAssertNil(MessageTag(rawValue: 3))
+        XCTAssertNil(MessageTag(rawValue: 7))
+        for tag: UInt16 in [3, 7] {
+            let payload = [UInt8](repeating: 0, count: 8)
+            assertThrows(.unknownTag(tag), header: forge(tag, payload), payload: payload)
+        }
     }
 
     func testRowBlockValidate() {

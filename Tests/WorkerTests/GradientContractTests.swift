@@ -1,5 +1,4 @@
 import Kernels
-import MemoryBank
 import Replication
 import RunSettings
 import Wire
@@ -23,17 +22,7 @@ final class GradientContractTests: XCTestCase {
                      sampler: .popularity, popularityAlpha: 0.75, seed: 314, popularity: counts)
     }
 
-    private func replica(std: Float = 1) throws -> Replica {
-        var random = SeededRandom(seed: 77)
-        let u = EmbeddingTable(rows: users, dim: dim, normalStd: std, random: &random)
-        let i = EmbeddingTable(rows: items, dim: dim, normalStd: std, random: &random)
-        let bank = MemoryBank(initialItems: i, momentum: 0.5)
-        let replica = Replica(userCount: users, itemCount: items, dim: dim)
-        for chunk in SnapshotChunker.chunks(version: 6, users: u, items: i, bank: bank.table) {
-            _ = try replica.receive(chunk)
-        }
-        return replica
-    }
+    private func replica(std: Float = 1) -> WholeTables { WholeTables(users: users, items: items, dim: dim, std: std) }
 
     private func task(pairs: Int = 6) -> MinibatchTask {
         MinibatchTask(epoch: 2, minibatch: 3, users: (0 ..< pairs).map { UInt32(($0 * 3) % users) },
@@ -53,10 +42,10 @@ final class GradientContractTests: XCTestCase {
             for std: Float in [1e-3, 1, 30, 1e4] {
                 let computer = try TaskComputer(spec: s)
                 let negatives = try XCTUnwrap(TaskNegatives(spec: s))
-                let r = try replica(std: std)
+                let r = replica(std: std)
                 for pairs in [1, 6, 13] {
                     let t = task(pairs: pairs)
-                    let g = computer.gradient(for: t, step: 1, replica: r, hash: 0)
+                    let g = try computer.gradient(for: t, step: 1, tables: r, hash: 0)
                     XCTAssertTrue(g.users.values.allSatisfy(\.isFinite))
                     XCTAssertNil(contract(negatives, t, r).refusal(of: g), "loss \(s.loss.kind) live \(s.loss.liveNegatives) std \(std) pairs \(pairs)")
                 }
@@ -64,13 +53,13 @@ final class GradientContractTests: XCTestCase {
         }
     }
 
-    private func contract(_ n: TaskNegatives, _ t: MinibatchTask, _ r: Replica) -> GradientContract {
-        n.contract(for: t, users: r.users, items: r.items, bank: r.bank.table)
+    private func contract(_ n: TaskNegatives, _ t: MinibatchTask, _ r: WholeTables) -> GradientContract {
+        n.contract(for: t, users: r.users, items: r.items, bank: r.bank)
     }
 
     func testLiveNegativesAreTrainedRowsAndBankNegativesAreNot() throws {
         let t = task()
-        let r = try replica()
+        let r = replica()
         let bank = contract(try XCTUnwrap(TaskNegatives(spec: spec())), t, r)
         XCTAssertEqual(bank.items, Array(Set(t.items)).sorted())
         let live = contract(try XCTUnwrap(TaskNegatives(spec: spec(live: true))), t, r)
@@ -82,8 +71,8 @@ final class GradientContractTests: XCTestCase {
     func testEveryTamperingIsRefusedWithItsKey() throws {
         let s = spec()
         let t = task()
-        let r = try replica()
-        let honest = try TaskComputer(spec: s).gradient(for: t, step: 1, replica: r, hash: 0)
+        let r = replica()
+        let honest = try TaskComputer(spec: s).gradient(for: t, step: 1, tables: r, hash: 0)
         let contract = self.contract(try XCTUnwrap(TaskNegatives(spec: s)), t, r)
         XCTAssertNil(contract.refusal(of: honest))
         func refused(_ edit: (inout Gradient) -> Void) -> String? {
@@ -118,9 +107,9 @@ final class GradientContractTests: XCTestCase {
     func testTheValueBoundScalesWithTheRowsAndStillCatchesInflatedGradients() throws {
         for s in [spec(), spec(similarity: .dot), spec(loss: .bpr)] {
             for std: Float in [1e-2, 1, 100] {
-                let r = try replica(std: std)
+                let r = replica(std: std)
                 let t = task()
-                var g = try TaskComputer(spec: s).gradient(for: t, step: 1, replica: r, hash: 0)
+                var g = try TaskComputer(spec: s).gradient(for: t, step: 1, tables: r, hash: 0)
                 let c = contract(try XCTUnwrap(TaskNegatives(spec: s)), t, r)
                 XCTAssertNil(c.refusal(of: g))
                 let largest = g.users.values.map(abs).max()!

@@ -1,5 +1,4 @@
 import Kernels
-import MemoryBank
 import Replication
 import RunSettings
 import Wire
@@ -19,19 +18,7 @@ final class TaskComputerTests: XCTestCase {
                      popularity: sampler == .popularity ? counts : [])
     }
 
-    /// A replica loaded, through snapshot chunks, with random tables (the same every call).
-    private func replica(version: UInt64 = 6) throws -> Replica {
-        var random = SeededRandom(seed: 77)
-        let u = EmbeddingTable(rows: users, dim: dim, normalStd: 1, random: &random)
-        let i = EmbeddingTable(rows: items, dim: dim, normalStd: 1, random: &random)
-        let bank = MemoryBank(initialItems: i, momentum: 0.5)
-        let replica = Replica(userCount: users, itemCount: items, dim: dim)
-        for chunk in SnapshotChunker.chunks(version: version, users: u, items: i, bank: bank.table, maxBytes: 64) {
-            _ = try replica.receive(chunk)
-        }
-        XCTAssertEqual(replica.version, version)
-        return replica
-    }
+    private func replica(std: Float = 1) -> WholeTables { WholeTables(users: users, items: items, dim: dim, std: std) }
 
     private func task(minibatch: UInt32 = 3, pairs: Int = 6) -> MinibatchTask {
         MinibatchTask(epoch: 2, minibatch: minibatch, users: (0 ..< pairs).map { UInt32(($0 * 3) % users) },
@@ -46,12 +33,12 @@ final class TaskComputerTests: XCTestCase {
         for s in [spec(), spec(logQ: true), spec(loss: LossKind.inBatchInfoNCE, mix: true),
                   spec(loss: LossKind.bpr)] {
             let a = try TaskComputer(spec: s), b = try TaskComputer(spec: s)
-            let replicaA = try replica(), replicaB = try replica()
+            let replicaA = replica(), replicaB = replica()
             XCTAssertEqual(a.negatives(for: task()).ids, b.negatives(for: task()).ids)
             XCTAssertEqual(a.negatives(for: task()).logQ, b.negatives(for: task()).logQ)
-            let first = a.gradient(for: task(), step: 9, replica: replicaA, hash: 0)
-            _ = b.gradient(for: task(minibatch: 4, pairs: 9), step: 9, replica: replicaB, hash: 0)   // dirty scratch
-            let second = b.gradient(for: task(), step: 9, replica: replicaB, hash: 0)
+            let first = try a.gradient(for: task(), step: 9, tables: replicaA, hash: 0)
+            _ = try b.gradient(for: task(minibatch: 4, pairs: 9), step: 9, tables: replicaB, hash: 0)   // dirty scratch
+            let second = try b.gradient(for: task(), step: 9, tables: replicaB, hash: 0)
             XCTAssertEqual(first, second, "loss \(s.loss)")
             XCTAssertEqual(bits(first.users), bits(second.users))
             XCTAssertEqual(bits(first.items), bits(second.items))
@@ -78,13 +65,13 @@ final class TaskComputerTests: XCTestCase {
         XCTAssertTrue(zip(t.users, t.items).contains { pair in
             negatives.contains { seen.contains(user: Int(pair.0), item: $0) && $0 != pair.1 }
         }, "no negative is in a list: the comparison below would not test them")
-        let r = try replica()
-        let got = computer.gradient(for: t, step: 1, replica: r, hash: 0)
+        let r = replica()
+        let got = try computer.gradient(for: t, step: 1, tables: r, hash: 0)
         let expected = MinibatchGradientComputer(settings: computer.loss, dim: dim, seenItems: seen).compute(
-            users: t.users, items: t.items, userTable: r.users, itemTable: r.items, bank: r.bank.table,
+            users: t.users, items: t.items, userTable: r.users, itemTable: r.items, bank: r.bank,
             negatives: negatives, negativeLogQ: nil)
         XCTAssertEqual(got.lossSum, expected.lossSum)
-        XCTAssertNotEqual(got.lossSum, try TaskComputer(spec: plain).gradient(for: t, step: 1, replica: r, hash: 0).lossSum)
+        XCTAssertNotEqual(got.lossSum, try TaskComputer(spec: plain).gradient(for: t, step: 1, tables: r, hash: 0).lossSum)
     }
 
     /// The negatives are the minibatch stream's draws from the spec's sampler, and the gradient is the kernel's
@@ -100,14 +87,74 @@ final class TaskComputerTests: XCTestCase {
         XCTAssertEqual(logQ, expected.map { sampler.logProbability($0) })
         XCTAssertNotEqual(computer.negatives(for: task(minibatch: 4)).ids, ids, "another minibatch, other negatives")
 
-        let r = try replica()
-        let g = computer.gradient(for: task(), step: 11, replica: r, hash: 0xABC)
+        let r = replica()
+        let g = try computer.gradient(for: task(), step: 11, tables: r, hash: 0xABC)
         let reference = MinibatchGradientComputer(settings: s.loss, dim: dim).compute(
-            users: task().users, items: task().items, userTable: r.users, itemTable: r.items, bank: r.bank.table,
+            users: task().users, items: task().items, userTable: r.users, itemTable: r.items, bank: r.bank,
             negatives: expected, negativeLogQ: logQ)
         XCTAssertEqual(g, Gradient(step: 11, version: 6, epoch: 2, minibatch: 3, examples: 6,
-                                   lossSum: reference.lossSum, replicaHash: 0xABC,
+                                   lossSum: reference.lossSum, rowsHash: 0xABC,
                                    users: RowBlock(reference.users), items: RowBlock(reference.items)))
+    }
+
+    /// A worker holds no tables: what it computes from the rows of its STEP alone (several tasks sharing one
+    /// STEP's blocks) is bit-identical to the kernel's result on the whole tables, for every loss.
+    func testTheRowsOfAStepGiveTheGradientOfTheWholeTables() throws {
+        var live = spec(negatives: 12)
+        live.loss.liveNegatives = true
+        var seen = spec(negatives: 19)
+        seen.loss.maskSeenItems = true
+        let lists = SeenItems(users: task(pairs: 8).users, items: task(pairs: 8).items.map { ($0 + 2) % UInt32(items) },
+                              userCount: users, itemCount: items)
+        seen.seenCounts = lists.counts
+        seen.seenItems = lists.items
+        let tables = replica()
+        for s in [spec(), spec(logQ: true), live, seen, spec(loss: LossKind.inBatchInfoNCE, mix: true),
+                  spec(loss: LossKind.mnr), spec(loss: LossKind.bpr), spec(loss: LossKind.ccl)] {
+            let computer = try TaskComputer(spec: s)
+            let tasks = [task(minibatch: 3, pairs: 6), task(minibatch: 8, pairs: 11)]
+            let message = tables.step(tasks, spec: s, step: 4)
+            XCTAssertLessThan(message.users.count + message.items.count + message.bank.count,
+                              users + 2 * items, "the STEP carries less than the tables")
+            let rows = StepRows(message, dim: dim)
+            for t in tasks {
+                let got = try computer.gradient(for: t, of: message, rows: rows, hash: 0)
+                let (negatives, logQ) = computer.negatives(for: t)
+                let whole = MinibatchGradientComputer(settings: computer.loss, dim: dim,
+                                                      seenItems: try s.seenItemLists()).compute(
+                    users: t.users, items: t.items, userTable: tables.users, itemTable: tables.items,
+                    bank: tables.bank, negatives: negatives, negativeLogQ: logQ)
+                XCTAssertEqual(got.lossSum.bitPattern, whole.lossSum.bitPattern, "\(s.loss)")
+                XCTAssertEqual(got.users, RowBlock(whole.users), "\(s.loss)")
+                XCTAssertEqual(got.items, RowBlock(whole.items), "\(s.loss)")
+                XCTAssertEqual(bits(got.users), whole.users.values.map(\.bitPattern))
+                XCTAssertEqual(bits(got.items), whole.items.values.map(\.bitPattern))
+            }
+        }
+    }
+
+    /// A STEP that lacks a row a task reads is refused with the table and the row; nothing is computed.
+    func testAStepWithoutARowTheTaskReadsIsRefused() throws {
+        var live = spec()
+        live.loss.liveNegatives = true
+        for (s, table) in [(spec(), "bank"), (live, "item")] {
+            let computer = try TaskComputer(spec: s)
+            let t = task()
+            var message = replica().step([t], spec: s, step: 4)
+            var block = table == "bank" ? message.bank : message.items
+            let dropped = block.ids.removeLast()
+            block.values.removeLast(dim)
+            if table == "bank" { message.bank = block } else { message.items = block }
+            XCTAssertThrowsError(try computer.gradient(for: t, of: message, rows: StepRows(message, dim: dim), hash: 0)) {
+                XCTAssertEqual(($0 as? Refusal)?.key, "step_\(table)_row_missing")
+                XCTAssertTrue(($0 as? Refusal)?.detail.contains("\(dropped)") ?? false, "\($0)")
+            }
+            var noUser = replica().step([t], spec: s, step: 4)
+            noUser.users = RowBlock(dim: dim)
+            XCTAssertThrowsError(try computer.gradient(for: t, of: noUser, rows: StepRows(noUser, dim: dim), hash: 0)) {
+                XCTAssertEqual(($0 as? Refusal)?.key, "step_user_row_missing")
+            }
+        }
     }
 
     func testBPRDrawsOneNegativePerPairWithoutLogQ() throws {
@@ -119,7 +166,7 @@ final class TaskComputerTests: XCTestCase {
         }
         // Negatives are live items, so their rows are in the item gradient.
         let t = task(pairs: 5)
-        let g = computer.gradient(for: t, step: 1, replica: try replica(), hash: 0)
+        let g = try computer.gradient(for: t, step: 1, tables: replica(), hash: 0)
         XCTAssertEqual(Set(g.items.ids), Set(t.items + computer.negatives(for: t).ids))
     }
 

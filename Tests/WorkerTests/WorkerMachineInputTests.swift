@@ -25,49 +25,38 @@ extension WorkerMachineTests {
         var small = WorkerMachine(incarnation: 5, name: "w", limits: InputLimits(memoryBytes: 64), now: 0)
         guard case .exit(WorkerMachine.unusableSpec, let reason)? =
             small.received(.welcome(workerId: 2, runId: 9, currentVersion: 0, spec: spec), now: 0.1).last
-        else { return XCTFail("a replica beyond --max-memory must be refused") }
+        else { return XCTFail("a spec beyond --max-memory must be refused") }
         XCTAssertTrue(reason.contains("--max-memory"), reason)
     }
 
-    func testStepsBreakingTheSpecAreRefusedAndLeaveTheReplicaAlone() {
+    func testStepsBreakingTheSpecAreRefused() {
         var w = ready(at: 3)
-        let outOfRange = Message.step(Step(step: 4, baseVersion: 3, version: 4,
-                                           userDelta: RowBlock(dim: 2, ids: [3], values: [1, 1]), itemDelta: empty(),
-                                           bankDelta: empty(), tasks: []))
-        let wrongDim = Message.step(Step(step: 4, baseVersion: 3, version: 4, userDelta: empty(),
-                                         itemDelta: RowBlock(dim: 3, ids: [0], values: [1, 1, 1]), bankDelta: empty(), tasks: []))
-        let nan = Message.step(Step(step: 4, baseVersion: 3, version: 4, userDelta: empty(), itemDelta: empty(),
-                                    bankDelta: RowBlock(dim: 2, ids: [1, 1], values: [.nan, 0, 0, 0]), tasks: []))
-        let sentinel = step(4, base: 3, version: .max)
-        let foreignTask = step(4, base: 3, version: 4, tasks: [MinibatchTask(epoch: 0, minibatch: 0, users: [7], items: [1])])
-        for (message, key) in [(outOfRange, "step_userDelta_row_range"), (wrongDim, "step_itemDelta_dim"),
-                               (nan, "step_bankDelta_duplicate_row"), (sentinel, "step_version"),
+        let outOfRange = Message.step(Step(step: 4, version: 4, users: RowBlock(dim: 2, ids: [3], values: [1, 1]),
+                                           items: empty(), bank: empty(), tasks: [task(0)]))
+        let wrongDim = Message.step(Step(step: 4, version: 4, users: empty(),
+                                         items: RowBlock(dim: 3, ids: [0], values: [1, 1, 1]), bank: empty(), tasks: [task(0)]))
+        let nan = Message.step(Step(step: 4, version: 4, users: empty(), items: empty(),
+                                    bank: RowBlock(dim: 2, ids: [1, 2], values: [.nan, 0, 0, 0]), tasks: [task(0)]))
+        let unordered = Message.step(Step(step: 4, version: 4, users: RowBlock(dim: 2, ids: [1, 0], values: [1, 1, 1, 1]),
+                                          items: empty(), bank: empty(), tasks: [task(0)]))
+        let foreignTask = step(4, version: 4, tasks: [MinibatchTask(epoch: 0, minibatch: 0, users: [7], items: [1])])
+        for (message, key) in [(outOfRange, "step_users_row_range"), (wrongDim, "step_items_dim"),
+                               (nan, "step_bank_not_finite"), (unordered, "step_users_order"),
                                (foreignTask, "task_user_range")] {
             let d = w.received(message, now: 1)
             XCTAssertEqual(refusedKeys(d), [key])
-            XCTAssertFalse(d.contains { if case .applyDelta = $0 { true } else { false } })
-            XCTAssertEqual(w.phase, .ready(version: 3))
+            XCTAssertFalse(d.contains { if case .compute = $0 { true } else { false } })
+            XCTAssertEqual(w.lastVersion, 3)
         }
-        // The real STEP that follows is applied as usual.
-        XCTAssertTrue(w.received(step(4, base: 3, version: 4, tasks: [task(0)]), now: 1.1)
+        // The real STEP that follows is computed as usual.
+        XCTAssertTrue(w.received(step(4, version: 4, tasks: [task(0)]), now: 1.1)
             .contains { if case .compute = $0 { true } else { false } })
-    }
-
-    func testSnapshotChunksOutsideTheTablesAreRefused() {
-        var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
-        _ = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 1, spec: spec), now: 0.1)
-        let outside = SnapshotChunk(version: 1, table: .bank, firstRow: 3, rowCount: 2, chunkIndex: 0, chunkCount: 3,
-                                    dim: 2, values: [1, 1, 1, 1])
-        XCTAssertEqual(refusedKeys(w.received(.snapshot(outside), now: 0.2)), ["snapshot_rows"])
-        let inside = SnapshotChunk(version: 1, table: .bank, firstRow: 2, rowCount: 2, chunkIndex: 0, chunkCount: 3,
-                                   dim: 2, values: [1, 1, 1, 1])
-        XCTAssertEqual(w.received(.snapshot(inside), now: 0.3), [.storeSnapshotChunk(inside)])
     }
 
     func testOnlyFinalRejectsEndTheWorker() {
         var w = ready()
         let d = w.received(.reject(.invalidContent, "gradient_users_not_finite: \u{1B}[31m"), now: 1)
-        XCTAssertEqual(w.phase, .ready(version: 0))
+        XCTAssertEqual(w.phase, .ready)
         XCTAssertEqual(d, [.note("the coordinator refused a message of this worker (invalidContent): gradient_users_not_finite: \\u{1b}[31m")])
         for reason in RejectReason.allCases where reason.isFinal {
             var v = ready()
@@ -75,11 +64,12 @@ extension WorkerMachineTests {
         }
     }
 
-    func testAWelcomeOfTheSameRunWithAnotherSpecDoesNotTrustTheReplica() {
+    func testAWelcomeOfTheSameRunWithAnotherSpecForgetsTheCache() {
         var w = ready(at: 3)
         var other = spec
         other.dim = 3
-        _ = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 3, spec: other), now: 1)
-        XCTAssertEqual(w.phase, .loading(version: 3))
+        let d = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 3, spec: other), now: 1)
+        XCTAssertTrue(d.contains(.discardState))
+        XCTAssertTrue(d.contains(.configure(workerId: 2, runId: 9, spec: other)))
     }
 }

@@ -12,9 +12,8 @@ final class WorkerMachineTests: XCTestCase {
 
     func empty() -> RowBlock { RowBlock(dim: 2, ids: [], values: []) }
 
-    func step(_ n: UInt64, base: UInt64, version: UInt64, tasks: [MinibatchTask] = []) -> Message {
-        .step(Step(step: n, baseVersion: base, version: version, userDelta: empty(), itemDelta: empty(),
-                   bankDelta: empty(), tasks: tasks))
+    func step(_ n: UInt64, version: UInt64, tasks: [MinibatchTask] = []) -> Message {
+        .step(Step(step: n, version: version, users: empty(), items: empty(), bank: empty(), tasks: tasks))
     }
 
     func task(_ mb: UInt32) -> MinibatchTask { MinibatchTask(epoch: 0, minibatch: mb, users: [0], items: [1]) }
@@ -23,7 +22,7 @@ final class WorkerMachineTests: XCTestCase {
         var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
         _ = w.tick(now: 0)
         _ = w.received(.welcome(workerId: 2, runId: 9, currentVersion: version, spec: spec), now: 0.1)
-        _ = w.snapshotLoaded(version: version, now: 0.2)
+        if version > 0 { _ = w.received(step(version, version: version), now: 0.2) }
         return w
     }
 
@@ -37,55 +36,55 @@ final class WorkerMachineTests: XCTestCase {
         XCTAssertEqual(hellos[1], 0.25, accuracy: 1e-9)
         XCTAssertEqual(hellos[4] - hellos[3], 1, accuracy: 0.06)
         let d = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 4, spec: spec), now: 3)
-        XCTAssertEqual(w.phase, .loading(version: 4))
+        XCTAssertEqual(w.phase, .ready, "a worker holds no state: nothing to load before working")
         XCTAssertTrue(d.contains(.configure(workerId: 2, runId: 9, spec: spec)))
+        XCTAssertTrue(d.contains(.send(.heartbeat(version: 4))), "the answer that makes the coordinator count it ready")
     }
 
-    func testAppliesDeltaThenComputes() {
+    func testEachStepIsComputedFromItsOwnRows() {
         var w = ready()
-        let d = w.received(step(1, base: 0, version: 0, tasks: [task(0)]), now: 1)
-        XCTAssertEqual(d.count, 1)
-        guard case .compute(1, 0, let tasks) = d[0] else { return XCTFail("\(d)") }
-        XCTAssertEqual(tasks, [task(0)])
-        let d2 = w.received(step(2, base: 0, version: 1, tasks: [task(3)]), now: 1.1)
-        guard case .applyDelta = d2[0], case .compute(2, 1, _) = d2[1] else { return XCTFail("\(d2)") }
-        XCTAssertEqual(w.phase, .ready(version: 1))
+        let first = w.received(step(1, version: 0, tasks: [task(0)]), now: 1)
+        guard case let .compute(s1)? = first.first, first.count == 1 else { return XCTFail("\(first)") }
+        XCTAssertEqual(s1.tasks, [task(0)])
+        let second = w.received(step(2, version: 1, tasks: [task(3)]), now: 1.1)
+        guard case let .compute(s2)? = second.first else { return XCTFail("\(second)") }
+        XCTAssertEqual(s2.version, 1)
+        XCTAssertEqual(w.lastVersion, 1)
+        XCTAssertTrue(w.received(step(2, version: 1), now: 1.2).isEmpty, "a STEP without tasks asks for nothing")
     }
 
-    func testResentStepDoesNotApplyTheDeltaTwice() {
+    func testAResentStepIsComputedAgainFromTheCacheOfTheShell() {
         var w = ready()
-        _ = w.received(step(2, base: 0, version: 1, tasks: [task(3)]), now: 1)
-        let again = w.received(step(2, base: 0, version: 1, tasks: [task(3)]), now: 1.5)
-        XCTAssertFalse(again.contains { if case .applyDelta = $0 { true } else { false } })
-        XCTAssertTrue(again.contains { if case .compute(2, 1, _) = $0 { true } else { false } })
-    }
-
-    func testGapAsksForSnapshotAndReplaysTheParkedStep() {
-        var w = ready()
-        let d = w.received(step(3, base: 1, version: 2, tasks: [task(7)]), now: 1)
-        XCTAssertTrue(d.contains(.send(.sync(haveVersion: 0))))
-        XCTAssertEqual(w.phase, .loading(version: 2))
-        let after = w.snapshotLoaded(version: 2, now: 1.2)
-        XCTAssertTrue(after.contains(.send(.heartbeat(version: 2))))
-        XCTAssertTrue(after.contains { if case .compute(3, 2, _) = $0 { true } else { false } })
+        _ = w.received(step(2, version: 1, tasks: [task(3)]), now: 1)
+        let again = w.received(step(2, version: 1, tasks: [task(3)]), now: 1.5)
+        XCTAssertTrue(again.contains { if case let .compute(s) = $0 { s.step == 2 } else { false } })
     }
 
     func testStaleStepIgnored() {
         var w = ready(at: 5)
-        let d = w.received(step(3, base: 3, version: 4, tasks: [task(1)]), now: 1)
+        let d = w.received(step(3, version: 4, tasks: [task(1)]), now: 1)
         XCTAssertFalse(d.contains { if case .compute = $0 { true } else { false } })
-        XCTAssertFalse(d.contains { if case .applyDelta = $0 { true } else { false } })
+        XCTAssertEqual(w.lastVersion, 5)
     }
 
-    func testSilentCoordinatorMeansHelloAgainKeepingTheReplica() {
+    func testAStepBeforeWelcomeIsIgnored() {
+        var w = WorkerMachine(incarnation: 5, name: "w", now: 0)
+        let d = w.received(step(1, version: 0, tasks: [task(0)]), now: 0.1)
+        XCTAssertFalse(d.contains { if case .compute = $0 { true } else { false } })
+    }
+
+    func testSilentCoordinatorMeansHelloAgain() {
         var w = ready(at: 3)
         let d = w.tick(now: 10)
         XCTAssertEqual(w.phase, .joining)
-        XCTAssertTrue(d.contains(.send(.hello(incarnation: 5, replicaVersion: 3, runId: 9, workerName: "w"))))
-        // Same run, same version: ready at once, no snapshot.
+        XCTAssertTrue(d.contains(.send(.hello(incarnation: 5, lastVersion: 3, runId: 9, workerName: "w"))))
         let back = w.received(.welcome(workerId: 2, runId: 9, currentVersion: 3, spec: spec), now: 10.1)
-        XCTAssertEqual(w.phase, .ready(version: 3))
+        XCTAssertEqual(w.phase, .ready)
         XCTAssertTrue(back.contains(.send(.heartbeat(version: 3))))
+        XCTAssertFalse(back.contains(.discardState), "same run: the cached gradients stay valid")
+        let other = w.received(.welcome(workerId: 2, runId: 10, currentVersion: 0, spec: spec), now: 10.2)
+        XCTAssertTrue(other.contains(.discardState), "another run: forget the cache")
+        XCTAssertEqual(w.lastVersion, 0)
     }
 
     func testResetAfterDeathRejoins() {
@@ -106,6 +105,6 @@ final class WorkerMachineTests: XCTestCase {
         var w = ready()
         let beats = stride(from: 0.3, through: 2.0, by: 0.1).flatMap { w.tick(now: $0) }
             .filter { if case .send(.heartbeat) = $0 { true } else { false } }
-        XCTAssertEqual(beats.count, 3)   // 0.7, 1.2, 1.7 after the one sent at 0.2
+        XCTAssertEqual(beats.count, 3)   // 0.6, 1.1, 1.6 after the one sent with the WELCOME's answer at 0.1
     }
 }
