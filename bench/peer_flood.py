@@ -14,7 +14,7 @@ import time
 import zmq
 
 MAGIC = 0x4B424D45
-HELLO, HEARTBEAT, SYNC = 1, 6, 7
+HELLO, HEARTBEAT, SYNC = 1, 6, 7   # SYNC: protocol version 1 only
 
 
 def crc32c(data: bytes) -> int:
@@ -26,8 +26,11 @@ def crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
+PROTOCOL = 2
+
+
 def frames(tag: int, payload: bytes, sequence: int) -> list:
-    header = struct.pack("<IHHIIQII", MAGIC, 1, tag, 0, 0, sequence, len(payload), crc32c(payload))
+    header = struct.pack("<IHHIIQII", MAGIC, PROTOCOL, tag, 0, 0, sequence, len(payload), crc32c(payload))
     return [header, payload]
 
 
@@ -44,10 +47,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pid", type=int, required=True, help="the coordinator's pid, for its memory")
     parser.add_argument("--peers", type=int, default=60)
-    parser.add_argument("--syncs", type=int, default=0, help="SYNCs each peer sends after HELLO")
+    parser.add_argument("--requests", type=int, default=0,
+                        help="requests for state each peer sends after HELLO: SYNCs (protocol 1), repeated HELLOs (2)")
+    parser.add_argument("--protocol", type=int, default=2, choices=[1, 2], help="the coordinator's protocol version")
     parser.add_argument("--heartbeat", action="store_true", help="stay a member: heartbeat every 0.5 s")
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()
+    global PROTOCOL
+    PROTOCOL = args.protocol
 
     before = rss_mib(args.pid)
     context = zmq.Context()
@@ -65,20 +72,23 @@ def main() -> None:
         name = f"flood{i}".encode()
         payload = struct.pack("<QQQI", random.getrandbits(63) + 1, 0, 0, len(name)) + name
         socket.send_multipart(frames(HELLO, payload, sequence))
-        for _ in range(args.syncs):
+        for _ in range(args.requests):
             sequence += 1
-            socket.send_multipart(frames(SYNC, struct.pack("<Q", 0), sequence))
+            if args.protocol == 1:
+                socket.send_multipart(frames(SYNC, struct.pack("<Q", 0), sequence))
+            else:
+                socket.send_multipart(frames(HELLO, payload, sequence))
     peak = before
     end = time.time() + args.seconds
     while time.time() < end:
         if args.heartbeat:
             for socket in peers:
                 sequence += 1
-                socket.send_multipart(frames(HEARTBEAT, struct.pack("<Q", 0xFFFFFFFFFFFFFFFF), sequence))
+                socket.send_multipart(frames(HEARTBEAT, struct.pack("<Q", 0xFFFFFFFFFFFFFFFF if args.protocol == 1 else 0), sequence))
         time.sleep(0.5)
         peak = max(peak, rss_mib(args.pid))
     after = rss_mib(args.pid)
-    print(f"RESULT peers={args.peers} syncs={args.syncs} heartbeat={int(args.heartbeat)} "
+    print(f"RESULT peers={args.peers} requests={args.requests} protocol={args.protocol} heartbeat={int(args.heartbeat)} "
           f"rss_before_mib={before:.0f} rss_peak_mib={peak:.0f} rss_after_mib={after:.0f} "
           f"growth_mib={peak - before:.0f}")
     for socket in peers:

@@ -153,10 +153,9 @@ public struct WorkerMachine: Sendable {
         }
         var out: [WorkerDirective] = []
         let sameRun = runId == self.runId && self.spec == spec
-        if !sameRun {
-            out.append(.discardState)
-            lastVersion = 0
-        }
+        if !sameRun { out.append(.discardState) }
+        // The coordinator's version is the one that counts: a coordinator resumed from a checkpoint goes back.
+        lastVersion = currentVersion
         self.spec = spec
         self.workerId = workerId
         self.runId = runId
@@ -164,7 +163,7 @@ public struct WorkerMachine: Sendable {
         helloDelay = timings.helloInterval
         phase = .ready
         lastHeartbeat = now
-        out.append(.send(.heartbeat(version: max(lastVersion, currentVersion))))
+        out.append(.send(.heartbeat(version: currentVersion)))
         return out
     }
 

@@ -16,8 +16,8 @@ final class ProtocolDocumentTests: XCTestCase {
         let documented = rows.map { "\($0[0]) \($0[1])" }
         let code = MessageTag.allCases.map { "\($0.rawValue) \(capitals(String(describing: $0)))" }
         XCTAssertEqual(documented, code)
-        let highest = MessageTag.allCases.map(\.rawValue).max()!
-        XCTAssertTrue(try document().lines.contains("5. the tag is one of 1…\(highest);"), "the receive checks name the tags")
+        let tags = MessageTag.allCases.map { String($0.rawValue) }.joined(separator: ", ")
+        XCTAssertTrue(try document().lines.contains { $0.hasSuffix("5. the tag is one of \(tags);") }, "the receive checks name the tags")
     }
 
     func testTheReasonCodesAreTheCodes() throws {

@@ -87,6 +87,15 @@ final class WorkerMachineTests: XCTestCase {
         XCTAssertEqual(w.lastVersion, 0)
     }
 
+    /// A coordinator resumed from a checkpoint goes back to its version: its STEPs are not stale to the worker.
+    func testAResumedCoordinatorsOlderStepsAreComputed() {
+        var w = ready(at: 7)
+        _ = w.received(.welcome(workerId: 3, runId: 9, currentVersion: 4, spec: spec), now: 1)
+        XCTAssertEqual(w.lastVersion, 4)
+        XCTAssertTrue(w.received(step(5, version: 4, tasks: [task(0)]), now: 1.1)
+            .contains { if case .compute = $0 { true } else { false } })
+    }
+
     func testResetAfterDeathRejoins() {
         var w = ready(at: 3)
         let d = w.received(.reset(.declaredDead, "dead"), now: 1)
