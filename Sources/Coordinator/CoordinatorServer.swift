@@ -174,6 +174,7 @@ public final class CoordinatorServer {
         }
         try recordEvaluations(waiting: true)
         checkpoints.waitForPendingWrites()
+        state.catchUpAll()
         try reporter.export(state, data: data)
         if stopped {
             reportStop()
@@ -232,6 +233,7 @@ public final class CoordinatorServer {
             case let .sendWelcome(peer, id):
                 send(.welcome(workerId: id, runId: runId, currentVersion: state.version, spec: spec), to: peer)
             case let .sendSnapshot(peer, id):
+                state.catchUpAll()
                 let chunks = SnapshotChunker.chunks(version: state.version, users: state.users, items: state.items,
                                                     bank: state.bank.table)
                 logger.info("sending worker \(id) a snapshot at version \(state.version) (\(chunks.count) chunks)")
@@ -290,6 +292,7 @@ public final class CoordinatorServer {
                     timed.stepOptimizerSeconds = stepTimes.optimizer / Double(stepTimes.steps)
                 }
                 stepTimes = (0, 0, 0)
+                state.catchUpAll()
                 try startEvaluation(timed, users: state.users, items: state.items)
             case let .evaluateFromCheckpoint(epoch):
                 guard let (checkpoint, path) = RunStart.epochEnd(epoch, runId: runId,
@@ -342,6 +345,7 @@ public final class CoordinatorServer {
 
     /// Epoch `epoch` ended: the whole state is checked, then the run policy audits and evaluates it.
     private func finishEpoch(_ epoch: Int) throws {
+        state.catchUpAll()
         if let problem = parameterCheck.firstOutOfRange(in: state) {
             try stopPoisoned("the audit of epoch \(epoch + 1) found an unusable parameter (\(problem))")
         }
