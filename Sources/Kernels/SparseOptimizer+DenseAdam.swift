@@ -7,10 +7,23 @@ extension SparseOptimizer {
         guard settings.kind == .denseAdam else { return }
         withDenseAdamRows(table) { rows in
             let now = stepCount
+            // Random rows, mostly cache misses: each is asked for `prefetchDistance` rows before it is caught up.
+            var ahead: [Int] = []
+            ahead.reserveCapacity(prefetchDistance)
+            var oldest = 0
             for id in ids {
                 precondition(Int(id) < self.rows, "catch-up of row \(id) outside 0..<\(self.rows)")
-                rows.catchUp(Int(id), to: now)
+                let r = Int(id)
+                rows.prefetch(r, to: now)
+                if ahead.count < prefetchDistance {
+                    ahead.append(r)
+                } else {
+                    rows.catchUp(ahead[oldest], to: now)
+                    ahead[oldest] = r
+                    oldest = (oldest + 1) % prefetchDistance
+                }
             }
+            for k in 0 ..< ahead.count { rows.catchUp(ahead[(oldest + k) % ahead.count], to: now) }
         }
     }
 
@@ -103,6 +116,15 @@ private struct DenseAdamRows {
     let restAfter: Int
     let dim: Int
     let beta1: Float, beta2: Float, epsilon: Float
+
+    /// Asks for row r's θ, m, v if it has steps to take up to `target`.
+    @inline(__always)
+    func prefetch(_ r: Int, to target: Int) {
+        guard caughtUpTo[r] < min(target, lastInGradient[r] + restAfter) else { return }
+        prefetchRowForWriting(theta + r * dim, count: dim)
+        prefetchRowForWriting(m + r * dim, count: dim)
+        prefetchRowForWriting(v + r * dim, count: dim)
+    }
 
     /// Row r takes its absent steps after `caughtUpTo[r]` up to `target` (≥ caughtUpTo[r]), those before it comes
     /// to rest: step s moves it iff s ≤ lastInGradient[r] + restAfter, with gradient zero, no decay, factor of s.
