@@ -98,7 +98,7 @@ let package = Package(
             "Wire", "Transport", "Replication", "Coordinator", "Worker", "Kernels", "RunSettings",
         ]),
 
-        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix", "Transport", "RunSettings"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "SplitMix", "Transport", "RunSettings", "Kernels"], path: "Tests/TestSupport"),
         .testTarget(name: "SplitMixTests", dependencies: ["SplitMix"]),
         .testTarget(name: "RunSettingsTests", dependencies: ["RunSettings"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "RunSettings", "TestSupport"]),
@@ -110,7 +110,7 @@ let package = Package(
         ]),
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "RunSettings"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
-            "Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "RunSettings",
+            "Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "RunSettings", "TestSupport",
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "Replication", "Wire", "Kernels", "MemoryBank", "RunSettings", "Transport", "TestSupport",

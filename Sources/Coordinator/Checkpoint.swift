@@ -30,6 +30,7 @@ public struct Checkpoint {
         self.cursor = cursor
         self.shape = shape
         self.audit = audit
+        state.catchUpAll()   // dense Adam: the tables and optimizer state describe the current step
         users = state.users
         items = state.items
         bank = state.bank.table

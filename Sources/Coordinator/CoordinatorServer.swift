@@ -174,6 +174,7 @@ public final class CoordinatorServer {
         }
         try recordEvaluations(waiting: true)
         checkpoints.waitForPendingWrites()
+        state.catchUpAll()
         try reporter.export(state, data: data)
         if stopped {
             reportStop()
@@ -290,6 +291,7 @@ public final class CoordinatorServer {
                     timed.stepOptimizerSeconds = stepTimes.optimizer / Double(stepTimes.steps)
                 }
                 stepTimes = (0, 0, 0)
+                state.catchUpAll()
                 try startEvaluation(timed, users: state.users, items: state.items)
             case let .evaluateFromCheckpoint(epoch):
                 guard let (checkpoint, path) = RunStart.epochEnd(epoch, runId: runId,
@@ -342,6 +344,7 @@ public final class CoordinatorServer {
 
     /// Epoch `epoch` ended: the whole state is checked, then the run policy audits and evaluates it.
     private func finishEpoch(_ epoch: Int) throws {
+        state.catchUpAll()
         if let problem = parameterCheck.firstOutOfRange(in: state) {
             try stopPoisoned("the audit of epoch \(epoch + 1) found an unusable parameter (\(problem))")
         }

@@ -35,6 +35,10 @@ public struct MinibatchContribution: Sendable {
 }
 
 /// The authoritative parameters: user and item tables, their optimizers, and the memory bank.
+///
+/// With dense Adam the rows absent from a step take its momentum step lazily (`SparseOptimizer.catchUp`): a reader
+/// of rows catches them up first (`catchUp(users:items:)`), a reader of whole tables or of the optimizer state
+/// calls `catchUpAll()` first (the checkpoint, `contentHash` and `catchUpAll` callers in the coordinator do).
 public final class TrainingState {
     public let users: EmbeddingTable
     public let items: EmbeddingTable
@@ -71,8 +75,9 @@ public final class TrainingState {
     public var dim: Int { users.dim }
 
     /// Averages the contributions in the order given (weighted by examples), applies the optimizer (the delta holds
-    /// every row it moved: the touched rows, and with dense Adam the rows still moving on their momentum), moves the
-    /// bank rows of the positives, and advances the version by one.
+    /// the rows that moved in this step: the gradient's rows; with dense Adam the other rows still moving on their
+    /// momentum move when they are read, `catchUp`), moves the bank rows of the positives (their item rows caught up
+    /// first), and advances the version by one.
     /// `learningRateScale` multiplies the optimizer's learning rate for this step.
     public func apply(_ contributions: [MinibatchContribution], learningRateScale: Float = 1) -> StepDelta {
         let examples = contributions.reduce(0) { $0 + $1.examples }
@@ -88,17 +93,29 @@ public final class TrainingState {
         let base = version
         version += 1
         let positives = contributions.flatMap(\.positives)
+        itemOptimizer.catchUp(positives, in: items)   // the bank reads them
         let bankRows = bank.update(itemIds: positives, itemTable: items, newVersion: version)
         return StepDelta(baseVersion: base, version: version, users: users.rows(movedUsers),
                          items: items.rows(movedItems), bank: bankRows)
     }
 
-    /// Brings these rows to the current version (eager optimizers keep every row current).
-    public func catchUp(users: [UInt32], items: [UInt32]) {}
+    /// Brings the rows named to the current step (dense Adam; a no-op for the other optimizers). Ids are the
+    /// coordinator's own (each within its table), in any order, repeats allowed.
+    public func catchUp(users userIds: some Sequence<UInt32>, items itemIds: some Sequence<UInt32>) {
+        userOptimizer.catchUp(userIds, in: users)
+        itemOptimizer.catchUp(itemIds, in: items)
+    }
 
-    /// Hash of users, items and bank.
+    /// Brings every row of both tables to the current step: before the whole tables or the optimizer state are read.
+    public func catchUpAll() {
+        userOptimizer.catchUpAll(in: users)
+        itemOptimizer.catchUpAll(in: items)
+    }
+
+    /// Hash of users, items and bank, every row caught up first.
     public func contentHash() -> UInt64 {
-        TablesHash.of(users: users, items: items, bank: bank.table)
+        catchUpAll()
+        return TablesHash.of(users: users, items: items, bank: bank.table)
     }
 
     /// Restores the version (resume).

@@ -89,7 +89,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Standard deviation of the initial embeddings.") var initStd = RunDefaults.initStd
 
     // Optimiser
-    @Option(help: "Optimizer: adam (lazy: only the rows in the gradient move, like torch SparseAdam), dense-adam (every row each step, like torch Adam on a dense table: absent rows keep moving on their momentum; the step's delta then holds those rows too), sgd, adagrad (default: adam).")
+    @Option(help: "Optimizer: adam (lazy: only the rows in the gradient move, like torch SparseAdam), dense-adam (every row each step, like torch Adam on a dense table: absent rows keep moving on their momentum, taken when a row is next read), sgd, adagrad (default: adam).")
     var optimizer: String?
     @Option(help: "Learning rate (default \(RunDefaults.learningRate)).") var lr: Float?
     @Option(help: "L2 regularisation on the rows in each step's gradient (default 0; the quality preset sets it from the data's density).") var weightDecay: Float?

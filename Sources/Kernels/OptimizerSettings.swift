@@ -2,7 +2,8 @@ import RunSettings
 /// Which update rule a `SparseOptimizer` applies.
 /// - adam: lazy (sparse) Adam: only the rows in the gradient move, like `torch.optim.SparseAdam`.
 /// - denseAdam (`dense-adam`): Adam on every row each step, like `torch.optim.Adam` on a dense embedding table: a row
-///   absent from the gradient has gradient zero, so its moments decay and it keeps moving along its momentum.
+///   absent from the gradient has gradient zero, so its moments decay and it keeps moving along its momentum
+///   (taken lazily when the row is next read: `SparseOptimizer.catchUp`).
 public enum OptimizerKind: String, Sendable, CaseIterable {
     case adam
     case denseAdam = "dense-adam"

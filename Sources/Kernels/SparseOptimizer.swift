@@ -13,6 +13,11 @@ public struct OptimizerStateError: Error, CustomStringConvertible, Equatable {
 ///   torch Adam on a dense table): m ← β₁m, v ← β₂v, and the row keeps moving along m. A row comes to rest once it
 ///   has been absent for `restAfter` steps in a row, when its step has shrunk below 10⁻⁶ of its last one
 ///   ((β₁/√β₂)ᵏ), and stays put until it is in a gradient again; rows never in a gradient do not move.
+///   The absent steps are taken lazily: `apply` moves only the gradient's rows, and a row's steps since it was
+///   last brought up to date are taken when it is next read (`catchUp`, `catchUpAll`, and first thing when it is
+///   in a gradient again), in order, each with that step's own factor (bias correction and learning-rate scale),
+///   by the same row function: the results are bit for bit those of stepping every row every step.
+///   Readers of a table under dense Adam must catch up the rows they read first; `state` requires every row caught up.
 /// - Adagrad: row-wise, one accumulator per row: acc ← acc + mean_j g_j²; θ ← θ − lr·g/(√acc + ε).
 /// - SGD: θ ← θ − lr·g.
 /// Weight decay adds weightDecay·θ to the gradient of touched rows first.
@@ -22,12 +27,21 @@ public final class SparseOptimizer {
     public let dim: Int
     public private(set) var stepCount: Int = 0
     /// Adam: m (rows, dim); Adagrad: accumulator (rows); SGD: empty.
-    private var first: AlignedFloats
+    var first: AlignedFloats
     /// Adam: v (rows, dim); otherwise empty.
-    private var second: AlignedFloats
-    /// Dense Adam: steps since each row was last in a gradient, capped at `restAfter` (a row at the cap rests);
-    /// otherwise empty. Small integers, so a Float array holds them exactly (and checkpoints like the others).
-    private var idle: [Float]
+    var second: AlignedFloats
+    /// Dense Adam: the step count at which each row was last in a gradient; a row never in one (or at rest when
+    /// restored) holds a count ≤ stepCount − restAfter. A row moves on its momentum through step
+    /// `lastInGradient + restAfter`. Otherwise empty.
+    var lastInGradient: [Int]
+    /// Dense Adam: the step count up to which each row has taken its steps (≤ stepCount). Otherwise empty.
+    var caughtUpTo: [Int]
+    /// Dense Adam: the Adam factor lr·scale·√(1−β₂ᵗ)/(1−β₁ᵗ) of each step since `factorBase` (the step count at
+    /// creation or restore, when every row is current): step s used `stepFactors[s − factorBase − 1]`.
+    var stepFactors: [Float] = []
+    var factorBase = 0
+    /// Dense Adam: a row of zeros, the gradient of an absent step.
+    let zeroRow: [Float]
     /// Dense Adam: steps of absence after which a row rests (0 without momentum: an absent row has m = 0).
     public let restAfter: Int
 
@@ -37,7 +51,9 @@ public final class SparseOptimizer {
         self.rows = rows
         self.dim = dim
         restAfter = settings.kind == .denseAdam ? Self.restingHorizon(beta1: settings.beta1, beta2: settings.beta2) : 0
-        idle = []
+        lastInGradient = []
+        caughtUpTo = []
+        zeroRow = settings.kind == .denseAdam ? [Float](repeating: 0, count: dim) : []
         switch settings.kind {
         case .adam:   // random rows: aligned and on 2 MiB pages, like the tables
             first = AlignedFloats(repeating: 0, count: rows * dim)
@@ -45,7 +61,8 @@ public final class SparseOptimizer {
         case .denseAdam:
             first = AlignedFloats(repeating: 0, count: rows * dim)
             second = AlignedFloats(repeating: 0, count: rows * dim)
-            idle = [Float](repeating: Float(restAfter), count: rows)
+            lastInGradient = [Int](repeating: -restAfter, count: rows)
+            caughtUpTo = [Int](repeating: 0, count: rows)
         case .adagrad:
             first = AlignedFloats(repeating: 0, count: rows)
             second = AlignedFloats(repeating: 0, count: 0)
@@ -64,10 +81,16 @@ public final class SparseOptimizer {
     }
 
     /// The state arrays for a checkpoint: Adam [m, v], dense Adam [m, v, idle steps], Adagrad [accumulator], SGD [].
+    /// Idle steps: the steps since a row was last in a gradient, capped at `restAfter` (a row at the cap rests;
+    /// small integers, held exactly by a Float). Dense Adam requires every row caught up (`catchUpAll(in:)` first,
+    /// or `state(catchingUp:)`): a precondition, so that no checkpoint holds a table behind its optimizer.
     public var state: [[Float]] {
         switch settings.kind {
         case .adam: return [first.array, second.array]
-        case .denseAdam: return [first.array, second.array, idle]
+        case .denseAdam:
+            precondition(isCaughtUp, "dense Adam state read with rows not caught up to step \(stepCount): catchUpAll(in:) first")
+            let idle = lastInGradient.map { Float(min(stepCount - $0, restAfter)) }
+            return [first.array, second.array, idle]
         case .adagrad: return [first.array]
         case .sgd: return []
         }
@@ -94,7 +117,14 @@ public final class SparseOptimizer {
         }
         switch settings.kind {
         case .adam: first = AlignedFloats(copying: state[0]); second = AlignedFloats(copying: state[1])
-        case .denseAdam: first = AlignedFloats(copying: state[0]); second = AlignedFloats(copying: state[1]); idle = state[2]
+        case .denseAdam:
+            first = AlignedFloats(copying: state[0])
+            second = AlignedFloats(copying: state[1])
+            // A row at the cap rests: its last gradient step lies restAfter steps back (or more), so it never moves.
+            lastInGradient = state[2].map { $0 >= Float(restAfter) ? stepCount - restAfter : stepCount - Int($0) }
+            caughtUpTo = [Int](repeating: stepCount, count: rows)
+            stepFactors = []
+            factorBase = stepCount
         case .adagrad: first = AlignedFloats(copying: state[0])
         case .sgd: break
         }
@@ -103,8 +133,8 @@ public final class SparseOptimizer {
 
     /// Applies one step of the (already averaged) gradient to the rows it names (ids strictly ascending).
     /// `learningRateScale` multiplies the learning rate for this step (a learning-rate schedule).
-    /// Returns the ids of the rows that moved, ascending: the gradient's ids, and for dense Adam also the rows
-    /// still moving on their momentum.
+    /// Returns the ids of the rows that moved, ascending: the gradient's ids. (Dense Adam moves the other rows still
+    /// moving on their momentum later, when they are read: `catchUp`.)
     @discardableResult
     public func apply(_ gradient: SparseRows, to table: EmbeddingTable, learningRateScale: Float = 1) -> [UInt32] {
         precondition(gradient.dim == dim && table.dim == dim && table.rows == rows,
@@ -123,7 +153,9 @@ public final class SparseOptimizer {
         let decay = s.weightDecay, epsilon = s.epsilon
         let beta1 = s.beta1, beta2 = s.beta2
         if s.kind == .denseAdam {
-            return applyDenseAdam(gradient, to: table, step: adamStep)
+            stepFactors.append(adamStep)
+            applyDenseAdam(gradient, to: table)
+            return gradient.ids
         }
         table.withUnsafeMutableValues { theta in
             gradient.values.withUnsafeBufferPointer { grads in
@@ -173,49 +205,6 @@ public final class SparseOptimizer {
         }
         return gradient.ids
     }
-
-    /// Dense Adam: rows in the gradient take their gradient (and weight decay) and restart their idle count; the
-    /// other rows that are not at rest take gradient zero (no decay) and count one more idle step.
-    private func applyDenseAdam(_ gradient: SparseRows, to table: EmbeddingTable, step: Float) -> [UInt32] {
-        let s = settings, d = dim, rest = Float(restAfter)
-        let zeros = [Float](repeating: 0, count: d)
-        var moved: [UInt32] = []
-        moved.reserveCapacity(rows)
-        table.withUnsafeMutableValues { theta in
-            gradient.values.withUnsafeBufferPointer { grads in
-                zeros.withUnsafeBufferPointer { zero in
-                    first.withUnsafeMutableBufferPointer { m in
-                        second.withUnsafeMutableBufferPointer { v in
-                            idle.withUnsafeMutableBufferPointer { idle in
-                                let theta = theta.baseAddress!, mBase = m.baseAddress!, vBase = v.baseAddress!
-                                let ids = gradient.ids
-                                var next = 0
-                                for r in 0 ..< rows {
-                                    let g: UnsafePointer<Float>, decay: Float
-                                    if next < ids.count && Int(ids[next]) == r {
-                                        g = grads.baseAddress! + next * d
-                                        decay = s.weightDecay
-                                        idle[r] = 0
-                                        next += 1
-                                    } else if idle[r] < rest {
-                                        g = zero.baseAddress!
-                                        decay = 0
-                                        idle[r] += 1
-                                    } else {
-                                        continue
-                                    }
-                                    adamRow(theta + r * d, g, mBase + r * d, vBase + r * d, count: d, beta1: s.beta1,
-                                            beta2: s.beta2, decay: decay, step: step, epsilon: s.epsilon)
-                                    moved.append(UInt32(r))
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return moved
-    }
 }
 
 /// Adam on one row: θ ← θ − step·m/(√v + ε) after m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², g += decay·θ.
@@ -223,7 +212,7 @@ public final class SparseOptimizer {
 /// loop lets the processor start loading the next rows' θ, m, v, g (random rows, mostly cache misses) while this
 /// row is still being computed.
 @inline(__always)
-private func adamRow(
+func adamRow(
     _ row: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
     _ v: UnsafeMutablePointer<Float>, count d: Int, beta1: Float, beta2: Float, decay: Float, step: Float,
     epsilon: Float
