@@ -39,7 +39,7 @@ final class FuzzHarnessTests: XCTestCase {
     }
 
     func testStepRowsSeedsComputeOrAreRefused() throws {
-        for name in ["honest", "missing-item", "unordered-then-honest"] {
+        for name in ["honest", "missing-item", "unordered-then-honest", "one-task-of-two"] {
             XCTAssertNoThrow(try FuzzTarget.stepRows.run(seed(.stepRows, name)), name)
         }
         // The honest STEP is computed: every task's rows are there.

@@ -60,7 +60,8 @@ enum FuzzSeeds {
     }
 
     /// STEP payloads for the `step-rows` spec (3 users, 4 items, dim 2, two live negatives a minibatch): one that
-    /// carries exactly the rows its tasks read, one without a row a task reads, one with its ids out of order.
+    /// carries exactly the rows its tasks read, one without a row a task reads, one with its ids out of order, one
+    /// with more rows than its one task reads.
     static func stepRows() -> [(String, [UInt8])] {
         let spec = WireFuzzing.stepSpec
         let negatives = TaskNegatives(spec: spec)!
@@ -79,6 +80,7 @@ enum FuzzSeeds {
             ("honest", FuzzInput.encode(frames: [honest])),
             ("missing-item", FuzzInput.encode(frames: [payload(users: reads.users, items: Array(reads.items.dropLast()), tasks: tasks)])),
             ("unordered-then-honest", FuzzInput.encode(frames: [payload(users: reads.users.reversed(), items: reads.items, tasks: tasks), honest])),
+            ("one-task-of-two", FuzzInput.encode(frames: [payload(users: reads.users, items: reads.items, tasks: [tasks[1]])])),
         ]
     }
 

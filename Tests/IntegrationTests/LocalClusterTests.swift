@@ -54,7 +54,8 @@ final class LocalClusterTests: XCTestCase {
         }
         XCTAssertEqual(elapsed, elapsed.sorted(), "elapsed_seconds grows epoch by epoch")
         XCTAssertLessThanOrEqual(elapsed.last ?? .infinity, try XCTUnwrap(end["wall_seconds"] as? Double))
-        // Traffic: every byte the sparse minimum counts travels, with headers, tasks and snapshots on top.
+        // Traffic: every byte the sparse minimum counts travels, with headers, tasks and heartbeats on top, and
+        // little else: a STEP carries the rows its tasks read.
         let steps = try XCTUnwrap(end["steps"] as? Int)
         let sent = try XCTUnwrap(end["wire_bytes_sent"] as? Int)
         let received = try XCTUnwrap(end["wire_bytes_received"] as? Int)
@@ -68,6 +69,8 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(minimumSent % (32 * 4 + 4), 0, "whole rows of d 32")
         XCTAssertGreaterThan(sent, minimumSent)
         XCTAssertGreaterThan(received, minimumReceived)
+        XCTAssertLessThanOrEqual(Double(sent), 1.2 * Double(minimumSent), "bytes sent against the rows the tasks read")
+        XCTAssertLessThanOrEqual(Double(received), 1.2 * Double(minimumReceived), "bytes received against the gradient rows")
         let toFirstStep = try XCTUnwrap(end["seconds_to_first_step"] as? Double)
         XCTAssertGreaterThan(toFirstStep, 0)
         XCTAssertLessThan(toFirstStep, try XCTUnwrap(end["wall_seconds"] as? Double))
@@ -186,9 +189,10 @@ final class LocalClusterTests: XCTestCase {
         for e in epochs { XCTAssertEqual(e["audit_exact"] as? Bool, true, "the last epoch is complete too") }
     }
 
-    /// Dense Adam over the wire: the replicas stay bit-exact although every step also moves rows that no worker
-    /// sent a gradient for, because the step deltas carry them (so more rows travel than with lazy Adam).
-    func testDenseAdamDeltasKeepReplicasExact() throws {
+    /// Dense Adam over the wire: every step also moves rows that no worker sent a gradient for, yet no more rows
+    /// travel than with lazy Adam (a row catches up when a STEP reads it), and every gradient was computed from the
+    /// rows the coordinator sent (--verify-replicas).
+    func testDenseAdamSendsOnlyTheRowsTheStepsRead() throws {
         let lazy = try runCluster(workers: 2, epochs: 2, name: "adam-lazy").output
         let dense = try runCluster(workers: 2, epochs: 2, name: "adam-dense", extraFlags: ["--optimizer", "dense-adam"]).output
         func events(_ output: URL) throws -> (start: [String: Any], end: [String: Any]) {
@@ -203,7 +207,9 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(denseEnd["steps"] as? Int, lazyEnd["steps"] as? Int)
         let lazyRows = try XCTUnwrap(lazyEnd["sparse_minimum_bytes_sent"] as? Int)
         let denseRows = try XCTUnwrap(denseEnd["sparse_minimum_bytes_sent"] as? Int)
-        XCTAssertGreaterThan(denseRows, lazyRows, "the deltas also carry the rows moving on their momentum")
+        XCTAssertEqual(denseRows, lazyRows, "the same tasks read the same rows, whatever the optimizer")
+        let denseSent = try XCTUnwrap(denseEnd["wire_bytes_sent"] as? Int)
+        XCTAssertLessThanOrEqual(Double(denseSent), 1.2 * Double(denseRows))
         let a = try ProcessHarness.readNpy(lazy.appendingPathComponent("item_embeddings.npy")).values
         let b = try ProcessHarness.readNpy(dense.appendingPathComponent("item_embeddings.npy")).values
         XCTAssertGreaterThan(zip(a, b).filter { $0 != $1 }.count, a.count / 2)
