@@ -108,12 +108,12 @@ let package = Package(
         .testTarget(name: "TransportTests", dependencies: [
             "Transport", "Wire", "TestSupport", .product(name: "Logging", package: "swift-log"),
         ]),
-        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "MemoryBank", "Wire", "RunSettings"]),
+        .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "Wire", "RunSettings"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "RunSettings", "TestSupport",
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
-            "Worker", "Replication", "Wire", "Kernels", "MemoryBank", "RunSettings", "Transport", "TestSupport",
+            "Worker", "Replication", "Wire", "Kernels", "RunSettings", "Transport", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CommandSupportTests", dependencies: [
@@ -122,7 +122,9 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Coordinator", "Transport", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "TestSupport"]),
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "Coordinator", "Kernels", "RunSettings", "Wire", "TestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: [
+            "FuzzTargets", "Coordinator", "Kernels", "Replication", "RunSettings", "Wire", "Worker", "TestSupport",
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Coordinator", "Dataset", "Kernels", "Replication", "RunSettings", "TestSupport", "Transport", "Wire", "Worker",
             .product(name: "Logging", package: "swift-log"),

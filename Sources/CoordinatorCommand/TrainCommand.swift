@@ -49,7 +49,7 @@ struct TrainCommand: ParsableCommand {
     var maxMessageBytes: Int?
     @Option(help: "Fault injection on the coordinator's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults: String?
-    @Flag(help: "Workers send a hash of their replica with every gradient; the coordinator checks it.")
+    @Flag(help: "Workers send a hash of the STEP rows each gradient was computed from; the coordinator checks it against the rows it sent.")
     var verifyReplicas = false
     @Option(help: "CurveZMQ: this coordinator's secret key file (from `coordinator keygen`); turns on encryption and admits only --authorized-keys (also MBT_CURVE_SECRET_KEY).")
     var curveSecretKey: String?
@@ -297,7 +297,7 @@ struct TrainCommand: ParsableCommand {
             for line in CoordinatorServer.selectionLines(summary.selection) { print(line) }
         }
         if summary.replicaMismatches > 0 || summary.epochs.contains(where: { !$0.auditExact }) {
-            throw TrainerError("the run finished with \(summary.replicaMismatches) replica mismatch(es) and \(summary.epochs.filter { !$0.auditExact }.count) inexact epoch audit(s)")
+            throw TrainerError("the run finished with \(summary.replicaMismatches) gradient(s) computed from other rows than those sent and \(summary.epochs.filter { !$0.auditExact }.count) inexact epoch audit(s)")
         }
     }
 }

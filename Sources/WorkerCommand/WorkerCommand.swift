@@ -44,7 +44,7 @@ struct WorkerCommand: ParsableCommand {
     var exitWithParent = false
     @Option(help: "Largest message accepted from the coordinator, in bytes.")
     var maxMessageBytes = 1 << 30
-    @Option(help: "Memory this worker may use for the run's replica and one task, in MiB (0: 80 % of the machine's memory); a coordinator asking for more is refused with a clear error (also MBT_MAX_MEMORY).")
+    @Option(help: "Memory this worker may use for the run's spec (negative sampler, seen items) and one task, in MiB (0: 80 % of the machine's memory); a coordinator asking for more is refused with a clear error (also MBT_MAX_MEMORY).")
     var maxMemory = 0
     @Option(help: "OpenBLAS threads for the gradient computation.")
     var blasThreads = 1

@@ -1,5 +1,4 @@
 import Kernels
-import MemoryBank
 import Wire
 
 /// Small tables with distinct, reproducible values for the replication tests.
