@@ -112,7 +112,7 @@ expect 0 "check-layering: the imports, Package.swift and docs/DESIGN.md agree" "
 
 # 9. A layers picture that is not the one the imports give.
 copy
-sed -i 's/^3  Replication$/3  Replication  Worker/' "$work/pkg/docs/DESIGN.md"
+sed -i 's/^3  Coordinator  Worker$/3  Coordinator/' "$work/pkg/docs/DESIGN.md"
 expect 1 "the layers between <!-- layers:begin --> and <!-- layers:end --> are not the ones the imports give" \
   "stale picture" "${json[@]}"
 
