@@ -183,8 +183,9 @@ def summary(path):
             print('| ' + ' | '.join([rnd] + [fmt(h, cells.get(h)) for h in head[1:]]) + ' |')
         print('| **median** | ' + ' | '.join(fmt(h, statistics.median(columns[h]) if columns[h] else None, bold=True)
                                           for h in head[1:]) + ' |')
-    print('\nnew/old and new/PyTorch: examples per second of the new build over the other side\'s, in the same '
-          'round; the median row takes the median of those per-round ratios (above 1: the new build is faster).')
+    print('\n%s: examples per second of the new build over the other side\'s, in the same round; the median row '
+          'takes the median of those per-round ratios (above 1: the new build is faster).'
+          % ('new/old and new/PyTorch' if torch else 'new/old'))
 
 
 def fmt(header, value, bold=False):

@@ -184,6 +184,7 @@ run() {
     [ -z "$MINIBATCH" ] || extra+=(--minibatch-size "$MINIBATCH")
     [ "$WINDOW" = 0 ] || extra+=(--metrics-address 127.0.0.1:9464)
     log "round $round/$ROUNDS: $side build, $workers worker(s)"
+    echo "# $side $workers worker(s) round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
     ip netns exec "$NS_C" "$bin/coordinator" --workers "$workers" --bind "tcp://$COORDINATOR_ADDRESS:$PORT" \
         --dataset "$DATASET" --preset quality --epochs "$EPOCHS" --output "$dir" "${extra[@]}" \
         > "$dir.coordinator.log" 2>&1 &

@@ -70,13 +70,15 @@ trap 'rm -rf "$WORK"' EXIT
     echo "# old: $OLD_BIN ($(bench_describe_build "$OLD_BIN")); new: $NEW_BIN ($(bench_describe_build "$NEW_BIN"))"
     echo "# rounds=$ROUNDS epochs=$EPOCHS workers=$WORKERS dataset=$DATASET torch=$TORCH tcmalloc=${TCMALLOC:-none}"
     echo "# builds: coordinator --spawn-workers $WORKERS --bind tcp://127.0.0.1:0 --dataset $DATASET --preset quality --epochs $EPOCHS (cosine planned over $EPOCHS epochs)"
-    echo "# timed: epoch events' train_seconds (training only; evaluation of epoch n overlaps epoch n+1 on both builds), median of epochs 2..$EPOCHS (epoch 1 when EPOCHS=1)"
+    if [ "$EPOCHS" = 1 ]; then counted="epoch 1 (with the start-up)"; else counted="the median of epochs 2..$EPOCHS"; fi
+    echo "# timed: epoch events' train_seconds (training only; the evaluation of epoch n runs beside epoch n+1 on both builds), $counted; PyTorch likewise, without evaluation"
 } | tee "$OUT"
 
 # run_build SIDE BIN ROUND: one coordinator run with its spawned workers; appends its RESULT line to the log.
 run_build() {
     local side=$1 bin=$2 round=$3 dir=$WORK/$1-$3
     log "round $round/$ROUNDS: $side build ($bin), $EPOCHS epoch(s)"
+    echo "# $side round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
     if ! "$bin/coordinator" --spawn-workers "$WORKERS" --bind tcp://127.0.0.1:0 --dataset "$DATASET" \
         --preset quality --epochs "$EPOCHS" --output "$dir" > "$WORK/$side-$round.log" 2>&1; then
         tail -20 "$WORK/$side-$round.log" >&2
@@ -114,6 +116,7 @@ PY
 run_torch() {
     local round=$1
     log "round $round/$ROUNDS: PyTorch"
+    echo "# pytorch round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
     # shellcheck disable=SC2086
     if ! LD_PRELOAD=$TCMALLOC "$PY" bench/torch_mf.py $TORCH_ARGS > "$WORK/torch-$round.log" 2>&1; then
         tail -20 "$WORK/torch-$round.log" >&2
