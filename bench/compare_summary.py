@@ -3,7 +3,8 @@
   compare_summary.py run METRICS_JSONL --round R --side S [--workers W]
       One coordinator run, from its metrics.jsonl: seconds per epoch (the median of the epochs' `train_seconds`
       after the first when there are several: the first holds the start-up; the first alone otherwise), examples per
-      second over those epochs, and the end event's wire bytes and sparse minimum per step.
+      second over those epochs, the last epoch's mean loss (last_loss: the same recipe gives about the same loss on
+      every side), and the end event's wire bytes and sparse minimum per step.
   compare_summary.py torch LOG --round R
       One bench/torch_mf.py run, from its `EPOCH …` lines, with the same rule for the epochs.
   compare_summary.py window BEFORE AFTER --round R --side S [--workers W] [--metrics METRICS_JSONL]
@@ -12,7 +13,8 @@
       step between the two; with --metrics, also the sparse minimum per step of the run's end event.
   compare_summary.py summary LOG
       The RESULT lines of LOG as one table per worker count, round by round, with the medians: sides old, new and
-      pytorch; ratios new/old and new/pytorch of examples per second, taken per round and then their median.
+      pytorch; ratios new/old and new/pytorch of examples per second, taken per round and then their median; the
+      last epoch's loss of each side when the lines have it.
 Each of the first three prints one line `RESULT round=R side=S workers=W key=value …` and fails with a message when
 its input holds nothing to measure.
 """
@@ -47,7 +49,7 @@ def from_metrics(path, round_, side, workers, need_epochs=True):
             continue
         if event.get('event') == 'epoch' and isinstance(event.get('train_seconds'), (int, float)) \
                 and isinstance(event.get('examples'), int) and event['train_seconds'] > 0:
-            epochs.append((event['epoch'], event['train_seconds'], event['examples']))
+            epochs.append((event['epoch'], event['train_seconds'], event['examples'], event.get('loss')))
         elif event.get('event') == 'end':
             end = event
     if not epochs and need_epochs:
@@ -55,8 +57,10 @@ def from_metrics(path, round_, side, workers, need_epochs=True):
     fields = {'round': round_, 'side': side, 'workers': workers}
     if epochs:
         counted = steady(sorted(epochs))
-        fields.update({'epochs': len(epochs), 'epoch_seconds': '%.3f' % statistics.median(s for _, s, _ in counted),
-                       'examples_per_second': '%.1f' % (sum(n for _, _, n in counted) / sum(s for _, s, _ in counted))})
+        fields.update({'epochs': len(epochs), 'epoch_seconds': '%.3f' % statistics.median(c[1] for c in counted),
+                       'examples_per_second': '%.1f' % (sum(c[2] for c in counted) / sum(c[1] for c in counted))})
+        if isinstance(epochs[-1][3], (int, float)):
+            fields['last_loss'] = '%.4f' % epochs[-1][3]
     if end and isinstance(end.get('steps'), int) and end['steps'] > 0:
         steps = end['steps']
         fields['steps'] = steps
@@ -70,15 +74,16 @@ def from_metrics(path, round_, side, workers, need_epochs=True):
 def from_torch(path, round_):
     epochs = []
     for line in open(path):
-        m = re.match(r'EPOCH epoch=(\d+) loss=\S+ examples=(\d+) train_seconds=([\d.]+)', line)
-        if m and float(m[3]) > 0:
-            epochs.append((int(m[1]), float(m[3]), int(m[2])))
+        m = re.match(r'EPOCH epoch=(\d+) loss=(\S+) examples=(\d+) train_seconds=([\d.]+)', line)
+        if m and float(m[4]) > 0:
+            epochs.append((int(m[1]), float(m[4]), int(m[3]), float(m[2])))
     if not epochs:
         fail('%s holds no EPOCH line of bench/torch_mf.py' % path)
     counted = steady(epochs)
     return {'round': round_, 'side': 'pytorch', 'workers': '-', 'epochs': len(epochs),
-            'epoch_seconds': '%.3f' % statistics.median(s for _, s, _ in counted),
-            'examples_per_second': '%.1f' % (sum(n for _, _, n in counted) / sum(s for _, s, _ in counted))}
+            'epoch_seconds': '%.3f' % statistics.median(c[1] for c in counted),
+            'examples_per_second': '%.1f' % (sum(c[2] for c in counted) / sum(c[1] for c in counted)),
+            'last_loss': '%.4f' % epochs[-1][3]}
 
 
 def scrape(path):
@@ -154,6 +159,9 @@ def summary(path):
         head += ['old examples/s', 'new examples/s'] + (['PyTorch examples/s'] if has_torch else [])
         head += ['new/old'] + (['new/PyTorch'] if has_torch else [])
         head += ['old MB/step sent', 'new MB/step sent', 'old / sparse minimum', 'new / sparse minimum']
+        has_loss = any('last_loss' in r for v in by_round.values() for r in v.values())
+        if has_loss:
+            head += ['last loss old / new' + (' / PyTorch' if has_torch else '')]
         print('| ' + ' | '.join(head) + ' |')
         print('|' + '---|' * len(head))
         columns = {h: [] for h in head}
@@ -177,7 +185,12 @@ def summary(path):
                 sent, minimum = value(side, 'wire_bytes_per_step_sent'), value(side, 'sparse_minimum_bytes_per_step_sent')
                 cells[side + ' MB/step sent'] = sent / 1e6 if sent is not None else None
                 cells[side + ' / sparse minimum'] = sent / minimum if sent is not None and minimum else None
+            if has_loss:
+                cells[head[-1]] = ' / '.join(sides[s]['last_loss'] if s in sides and 'last_loss' in sides[s] else '-'
+                                             for s in ('old', 'new', 'pytorch')[:3 if has_torch else 2])
             for h in head[1:]:
+                if h.startswith('last loss'):
+                    continue
                 if cells.get(h) is not None:
                     columns[h].append(cells[h])
             print('| ' + ' | '.join([rnd] + [fmt(h, cells.get(h)) for h in head[1:]]) + ' |')
@@ -191,6 +204,8 @@ def summary(path):
 def fmt(header, value, bold=False):
     if value is None:
         return '-'
+    if isinstance(value, str):
+        return value
     if '/' in header and ('new/' in header or 'minimum' in header):
         text = '%.2f×' % value
     elif 'MB' in header or 's/epoch' in header:

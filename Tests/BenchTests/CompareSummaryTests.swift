@@ -57,7 +57,7 @@ final class CompareSummaryTests: XCTestCase {
             {"event":"epoch","epoch":1,"examples":1000,"train_seconds":20.0}
             {"event":"epoch","epoch":2,"examples":1000,"train_seconds":10.0}
             {"event":"epoch","epoch":3,"examples":1000,"train_seconds":12.0}
-            {"event":"epoch","epoch":4,"examples":1000,"train_seconds":11.0}
+            {"event":"epoch","epoch":4,"examples":1000,"train_seconds":11.0,"loss":6.54321}
             {"event":"end","steps":40,"wire_bytes_sent":4000000,"wire_bytes_received":800,"sparse_minimum_bytes_sent":400000,"sparse_minimum_bytes_received":400}
 
             """)
@@ -72,6 +72,7 @@ final class CompareSummaryTests: XCTestCase {
         XCTAssertEqual(f["wire_bytes_per_step_sent"], "100000")
         XCTAssertEqual(f["sparse_minimum_bytes_per_step_sent"], "10000")
         XCTAssertEqual(f["wire_bytes_per_step_received"], "20")
+        XCTAssertEqual(f["last_loss"], "6.5432", "the last epoch's loss, to compare the sides' recipes")
 
         let single = try write("one.jsonl", #"{"event":"epoch","epoch":1,"examples":500,"train_seconds":4.0}"# + "\n")
         let one = try fields(try summary(["run", single, "--round", "1", "--side", "new"]).output)
@@ -94,6 +95,7 @@ final class CompareSummaryTests: XCTestCase {
         XCTAssertEqual(t["side"], "pytorch")
         XCTAssertEqual(t["epoch_seconds"], "8.000")
         XCTAssertEqual(t["examples_per_second"], "100.0")
+        XCTAssertEqual(t["last_loss"], "6.9000")
 
         let before = try write("before", """
             # time=100.0
@@ -132,8 +134,8 @@ final class CompareSummaryTests: XCTestCase {
         let log = try write("speed.log", """
             # header
             RESULT round=1 side=old workers=2 epochs=3 epoch_seconds=40.000 examples_per_second=100.0 steps=10 wire_bytes_per_step_sent=36000000 sparse_minimum_bytes_per_step_sent=1000000
-            RESULT round=1 side=new workers=2 epochs=3 epoch_seconds=20.000 examples_per_second=300.0 steps=10 wire_bytes_per_step_sent=2000000 sparse_minimum_bytes_per_step_sent=1000000
-            RESULT round=1 side=pytorch workers=- epochs=3 epoch_seconds=30.000 examples_per_second=150.0
+            RESULT round=1 side=new workers=2 epochs=3 epoch_seconds=20.000 examples_per_second=300.0 last_loss=7.4000 steps=10 wire_bytes_per_step_sent=2000000 sparse_minimum_bytes_per_step_sent=1000000
+            RESULT round=1 side=pytorch workers=- epochs=3 epoch_seconds=30.000 examples_per_second=150.0 last_loss=7.5000
             RESULT round=2 side=new workers=2 epochs=3 epoch_seconds=25.000 examples_per_second=200.0 steps=10 wire_bytes_per_step_sent=2000000 sparse_minimum_bytes_per_step_sent=1000000
             RESULT round=2 side=old workers=2 epochs=3 epoch_seconds=50.000 examples_per_second=100.0 steps=10 wire_bytes_per_step_sent=36000000 sparse_minimum_bytes_per_step_sent=1000000
             RESULT round=2 side=pytorch workers=- epochs=3 epoch_seconds=20.000 examples_per_second=400.0
@@ -149,15 +151,15 @@ final class CompareSummaryTests: XCTestCase {
         XCTAssertEqual(try cells("| round"), [
             "round", "old s/epoch", "new s/epoch", "PyTorch s/epoch", "old examples/s", "new examples/s",
             "PyTorch examples/s", "new/old", "new/PyTorch", "old MB/step sent", "new MB/step sent",
-            "old / sparse minimum", "new / sparse minimum",
+            "old / sparse minimum", "new / sparse minimum", "last loss old / new / PyTorch",
         ])
         XCTAssertEqual(try cells("| 1 |"), ["1", "40.00", "20.00", "30.00", "100", "300", "150", "3.00×", "2.00×",
-                                            "36.00", "2.00", "36.00×", "2.00×"])
+                                            "36.00", "2.00", "36.00×", "2.00×", "- / 7.4000 / 7.5000"])
         // Medians: of the values, and of the per-round ratios (3.0 and 2.0 → 2.5; 2.0 and 0.5 → 1.25), not the
         // ratio of the medians (250 / 275).
         XCTAssertEqual(try cells("| **median**"), ["**median**", "**45.00**", "**22.50**", "**25.00**", "**100**",
                                                    "**250**", "**275**", "**2.50×**", "**1.25×**", "**36.00**",
-                                                   "**2.00**", "**36.00×**", "**2.00×**"])
+                                                   "**2.00**", "**36.00×**", "**2.00×**", "-"])
     }
 
     func testTheNetnsWindowsAreGroupedByWorkerCount() throws {
