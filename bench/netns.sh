@@ -115,6 +115,12 @@ shape() {
 
 setup_network() {
     local i ns
+    for ns in "$NS_C" $(for i in $(seq "$MAX_WORKERS"); do echo "${TAG}w$i"; done); do
+        if ip netns list | grep -qw "$ns"; then
+            log "network namespace $ns exists already (left by an earlier run that was killed?): remove it with \`ip netns del $ns\`"
+            exit 1
+        fi
+    done
     ip netns add "$NS_C"
     NAMESPACES+=("$NS_C")
     ip -n "$NS_C" link set lo up

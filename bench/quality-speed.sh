@@ -74,17 +74,27 @@ trap 'rm -rf "$WORK"' EXIT
     echo "# timed: epoch events' train_seconds (training only; the evaluation of epoch n runs beside epoch n+1 on both builds), $counted; PyTorch likewise, without evaluation"
 } | tee "$OUT"
 
+# What `time` writes (TIMEFORMAT below) as wall seconds, CPU seconds and cores busy on average: the whole process
+# tree's, loading and evaluation included. Below the cores the run could use (WORKERS + 1 processes, or PyTorch's
+# WORKERS threads), the other half of the story is processes outside the benchmark: PyTorch's threads in particular
+# slow down many times over when other processes hold the cores.
+TIMEFORMAT="%R %U %S"
+cpu_use() {
+    awk '{printf "wall %.1f s, CPU %.1f s: %.2f cores busy on average", $1, $2 + $3, ($2 + $3) / ($1 > 0 ? $1 : 1)}' "$1"
+}
+
 # run_build SIDE BIN ROUND: one coordinator run with its spawned workers; appends its RESULT line to the log.
 run_build() {
     local side=$1 bin=$2 round=$3 dir=$WORK/$1-$3
     log "round $round/$ROUNDS: $side build ($bin), $EPOCHS epoch(s)"
     echo "# $side round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
-    if ! "$bin/coordinator" --spawn-workers "$WORKERS" --bind tcp://127.0.0.1:0 --dataset "$DATASET" \
-        --preset quality --epochs "$EPOCHS" --output "$dir" > "$WORK/$side-$round.log" 2>&1; then
+    if ! { time "$bin/coordinator" --spawn-workers "$WORKERS" --bind tcp://127.0.0.1:0 --dataset "$DATASET" \
+        --preset quality --epochs "$EPOCHS" --output "$dir" > "$WORK/$side-$round.log" 2>&1; } 2> "$WORK/time"; then
         tail -20 "$WORK/$side-$round.log" >&2
         log "the $side build's run failed (its log's end is above)"
         exit 1
     fi
+    echo "# $side round $round: $(cpu_use "$WORK/time")" | tee -a "$OUT"
     grep -m1 "preset quality on" "$WORK/$side-$round.log" | sed "s/^/# $side round $round: /" | tee -a "$OUT"
     python3 bench/compare_summary.py run "$dir/metrics.jsonl" --round "$round" --side "$side" --workers "$WORKERS" \
         | tee -a "$OUT"
@@ -118,11 +128,13 @@ run_torch() {
     log "round $round/$ROUNDS: PyTorch"
     echo "# pytorch round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
     # shellcheck disable=SC2086
-    if ! LD_PRELOAD=$TCMALLOC "$PY" bench/torch_mf.py $TORCH_ARGS > "$WORK/torch-$round.log" 2>&1; then
+    if ! { time LD_PRELOAD=$TCMALLOC "$PY" bench/torch_mf.py $TORCH_ARGS > "$WORK/torch-$round.log" 2>&1; } 2> "$WORK/time"
+    then
         tail -20 "$WORK/torch-$round.log" >&2
         log "the PyTorch run failed (its log's end is above)"
         exit 1
     fi
+    echo "# pytorch round $round: $(cpu_use "$WORK/time")" | tee -a "$OUT"
     python3 bench/compare_summary.py torch "$WORK/torch-$round.log" --round "$round" | tee -a "$OUT"
 }
 
