@@ -36,14 +36,15 @@ bench_baseline_build() {
         [ "$there" = "$commit" ] \
             || { bench_log "$dir exists and does not hold commit ${commit:0:7}: choose another directory"; return 1; }
     else
-        git worktree add --detach "$dir" "$commit" >&2
+        git worktree add --detach "$dir" "$commit" >&2 || { bench_log "git worktree add $dir failed"; return 1; }
     fi
     flags=$(bench_build_flags)
     bench_log "building coordinator and worker of ${commit:0:7} in $dir (release, flags: ${flags:-none})"
+    # (Every failure returns: callers run this in $(…), where `set -e` does not reach.)
     # shellcheck disable=SC2086
-    swift build -c release --package-path "$dir" --scratch-path "$dir/.build" --product coordinator $flags >&2
-    # shellcheck disable=SC2086
-    swift build -c release --package-path "$dir" --scratch-path "$dir/.build" --product worker $flags >&2
+    swift build -c release --package-path "$dir" --scratch-path "$dir/.build" --product coordinator $flags >&2 \
+        && swift build -c release --package-path "$dir" --scratch-path "$dir/.build" --product worker $flags >&2 \
+        || { bench_log "the release build of ${commit:0:7} in $dir failed"; return 1; }
     mkdir -p "$dir/.build" && echo "$commit" > "$dir/.build/baseline-commit"
     echo "$bin"
 }
@@ -55,9 +56,9 @@ bench_current_build() {
     flags=$(bench_build_flags)
     bench_log "building coordinator and worker of this tree in $scratch (release, flags: ${flags:-none})"
     # shellcheck disable=SC2086
-    swift build -c release --scratch-path "$scratch" --product coordinator $flags >&2
-    # shellcheck disable=SC2086
-    swift build -c release --scratch-path "$scratch" --product worker $flags >&2
+    swift build -c release --scratch-path "$scratch" --product coordinator $flags >&2 \
+        && swift build -c release --scratch-path "$scratch" --product worker $flags >&2 \
+        || { bench_log "the release build of this tree failed"; return 1; }
     echo "$scratch/release"
 }
 

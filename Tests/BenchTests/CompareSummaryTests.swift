@@ -223,5 +223,9 @@ final class CompareSummaryTests: XCTestCase {
                                             other.path])
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertTrue(refused.output.contains("does not hold commit"), refused.output)
+        let unknown = try run("/bin/bash", ["-c", "source bench/lib.sh && bench_baseline_build no-such-revision-x",
+                                            "bash"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.output.contains("no commit 'no-such-revision-x'"), unknown.output)
     }
 }
