@@ -40,42 +40,12 @@ OUT=${OUT:-bench/runs/speed-$(date +%Y%m%d-%H%M%S).log}
 VENV=bench/.venv
 PY=${TORCH_PYTHON:-$VENV/bin/python}
 
-log() { echo "speed.sh: $*" >&2; }
-
-# PyTorch in bench/.venv, the newest from PyPI. PyPI's Linux torch wheel is the CUDA build: `pip install torch` pulls
-# about 5 GB of nvidia-* wheels that the CPU never uses, and `torch --no-deps` alone fails to import (libcudart).
-# It was measured about 12 % faster on this CPU than the 2.13.0+cpu wheel (bench/results.md). When PyPI cannot be
-# reached, a CPU-only wheel offered by pip's configured find-links is the fallback.
-setup_torch() {
-    [ -x "$PY" ] || python3 -m venv "$VENV"
-    if "$PY" -c "import torch, numpy" 2>/dev/null; then return; fi
-    log "installing torch from PyPI (CUDA build with its dependencies, about 5 GB)"
-    if "$PY" -m pip install -q torch numpy; then return; fi
-    local wheel="" dir
-    for dir in $("$PY" -m pip config get global.find-links 2>/dev/null || true); do
-        wheel=$(ls "$dir"/torch-*+cpu-cp3*-manylinux*_x86_64.whl 2>/dev/null | sort -V | tail -1 || true)
-        [ -n "$wheel" ] && break
-    done
-    [ -n "$wheel" ] || { log "no torch could be installed"; exit 1; }
-    log "installing the CPU-only wheel $wheel"
-    "$PY" -m pip install -q --no-deps "$wheel"
-    "$PY" -m pip install -q numpy filelock typing-extensions sympy networkx jinja2 fsspec
-}
-
-# tcmalloc (Debian's libtcmalloc-minimal4), preloaded into the PyTorch variants that use it.
-setup_tcmalloc() {
-    TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {path = $NF} END {print path}')
-    if [ -z "$TCMALLOC" ]; then
-        log "installing libtcmalloc-minimal4"
-        apt-get install -y -qq libtcmalloc-minimal4 >/dev/null || { apt-get update -qq && apt-get install -y -qq libtcmalloc-minimal4 >/dev/null; }
-        TCMALLOC=$(ldconfig -p | awk '/libtcmalloc_minimal\.so\.4 / {path = $NF} END {print path}')
-    fi
-}
+log() { bench_log "$@"; }
 
 [ -f /usr/local/lib/mbt/libscipy_openblas.so ] \
     || log "warning: /usr/local/lib/mbt/libscipy_openblas.so is missing (bash scripts/setup.sh installs it): the step runs on Debian's OpenBLAS"
-[ -n "${TORCH_PYTHON:-}" ] || setup_torch
-setup_tcmalloc
+[ -n "${TORCH_PYTHON:-}" ] || bench_setup_torch "$VENV"
+TCMALLOC=$(bench_tcmalloc)
 log "building bench (release, flags: ${SWIFT_BUILD_FLAGS:-none})"
 # shellcheck disable=SC2086
 swift build -c release --product bench --scratch-path "$SCRATCH" $SWIFT_BUILD_FLAGS >&2

@@ -10,9 +10,15 @@ Options: --negatives K (1024), --batch B (3072), --cosine (decay the rate along 
   first N, default 5000), --dataset DIR (a LightGCN directory, default ../shared/datasets/gowalla),
   --temperature τ (0.1), --positive-temperature τ⁺ (the bilateral softmax: the positive out of the log-sum-exp,
   −s⁺/τ⁺ + log Σ exp(s⁻/τ), as the trainer's --positive-temperature), --weight-decay λ (λ·θ added to the gradient
-  of the rows in the step's gradient before Adam, as the trainer's --weight-decay).
-Cosine similarity, K negatives shared by the batch (uniform, with replacement, accidental hits removed), seed 0.
-Prints Recall@20 on the first N test users after each epoch.
+  of the rows in the step's gradient before Adam, as the trainer's --weight-decay), --minibatches M (1: the batch
+  is cut into M minibatches of B/M pairs, each with its own K negatives, as the trainer's step of M minibatches;
+  the losses are summed over the batch's pairs and divided by B, one optimizer step), --threads N (1:
+  torch.set_num_threads), --no-eval (no evaluation: only the training epochs are run and timed), --seed S (0).
+Cosine similarity, K negatives shared by each minibatch (uniform, with replacement, accidental hits removed). The
+cosine schedule goes from lr at the first step to lr/100 at the last planned step, as the trainer's `cosine`.
+Prints Recall@20 on the first N test users after each epoch, and a line
+`EPOCH epoch=E loss=L examples=N train_seconds=S` with the time of the epoch's training steps alone (not the
+evaluation, not the loading).
 """
 import argparse, math, os, time
 import numpy as np, torch
@@ -33,9 +39,16 @@ parser.add_argument('--dataset', default=os.path.join(os.path.dirname(os.path.ab
 parser.add_argument('--temperature', type=float, default=0.1)
 parser.add_argument('--positive-temperature', type=float, default=None)
 parser.add_argument('--weight-decay', type=float, default=0.0)
+parser.add_argument('--minibatches', type=int, default=1)
+parser.add_argument('--threads', type=int, default=1)
+parser.add_argument('--no-eval', action='store_true')
+parser.add_argument('--seed', type=int, default=0)
 args = parser.parse_args()
+if args.minibatches < 1 or args.minibatches > args.batch:
+    parser.error('--minibatches must be between 1 and --batch')
 
-torch.set_num_threads(1)
+torch.set_num_threads(args.threads)
+np.random.seed(args.seed)
 d = args.dataset + '/'
 def read(f):
     out = {}
@@ -48,7 +61,7 @@ nu = 1 + max(max(tr), max(te)); ni = 1 + max(max(max(v) for v in tr.values()), m
 pairs = np.array([(u, i) for u, its in tr.items() for i in its], dtype=np.int64)
 tau = args.temperature; K = args.negatives; B = args.batch; W = args.history_weight
 sparse = args.optimizer == 'sparse'
-torch.manual_seed(0)
+torch.manual_seed(args.seed)
 U = torch.nn.Embedding(nu, 64, sparse=sparse); V = torch.nn.Embedding(ni, 64, sparse=sparse)
 torch.nn.init.normal_(U.weight, std=0.1); torch.nn.init.normal_(V.weight, std=0.1)
 opt = (torch.optim.SparseAdam if sparse else torch.optim.Adam)(list(U.parameters()) + list(V.parameters()), lr=args.lr)
@@ -82,25 +95,35 @@ def evaluate():
             for k, u in enumerate(b): rec.append(len(set(top[k]) & set(te[u])) / len(te[u]))
     return np.mean(rec)
 
+def minibatch_loss(u, i):
+    """The summed loss of one minibatch (pairs u, i) against K negatives of its own; returns it and the negatives."""
+    neg = torch.randint(0, ni, (K,))
+    raw = user_vectors(u, i)
+    if args.dropout > 0: raw = torch.nn.functional.dropout(raw, p=args.dropout, training=True)
+    uu = torch.nn.functional.normalize(raw, dim=1); vv = torch.nn.functional.normalize(V(i), dim=1)   # (b, d)
+    nn_ = torch.nn.functional.normalize(V(neg), dim=1)                                                # (K, d)
+    if args.detach: nn_ = nn_.detach()
+    logits = torch.cat([(uu * vv).sum(1, keepdim=True), uu @ nn_.T], 1) / tau                        # (b, 1+K)
+    logits[:, 1:][neg[None, :] == i[:, None]] = -1e9   # accidental hits removed
+    if args.positive_temperature is None:
+        loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long), reduction='sum')
+    else:   # bilateral: the positive out of the normaliser, with its own temperature
+        loss = (-(uu * vv).sum(1) / args.positive_temperature + torch.logsumexp(logits[:, 1:], 1)).sum()
+    return loss, neg
+
 steps = args.epochs * ((len(pairs) + B - 1) // B); step = 0
 for ep in range(args.epochs):
-    perm = np.random.permutation(len(pairs)); t = time.time()
+    perm = np.random.permutation(len(pairs)); t = time.time(); loss_sum = 0.0
     for s in range(0, len(perm), B):
         idx = pairs[perm[s:s + B]]; u = torch.from_numpy(idx[:, 0]); i = torch.from_numpy(idx[:, 1])
-        neg = torch.randint(0, ni, (K,))
-        raw = user_vectors(u, i)
-        if args.dropout > 0: raw = torch.nn.functional.dropout(raw, p=args.dropout, training=True)
-        uu = torch.nn.functional.normalize(raw, dim=1); vv = torch.nn.functional.normalize(V(i), dim=1)
-        nn_ = torch.nn.functional.normalize(V(neg), dim=1)
-        if args.detach: nn_ = nn_.detach()
-        logits = torch.cat([(uu * vv).sum(1, keepdim=True), uu @ nn_.T], 1) / tau
-        logits[:, 1:][neg[None, :] == i[:, None]] = -1e9
-        if args.positive_temperature is None:
-            loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long))
-        else:   # bilateral: the positive out of the normaliser, with its own temperature
-            loss = (-(uu * vv).sum(1) / args.positive_temperature + torch.logsumexp(logits[:, 1:], 1)).mean()
-        if args.cosine:
-            for g in opt.param_groups: g['lr'] = args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        size = (len(idx) + args.minibatches - 1) // args.minibatches
+        parts = [minibatch_loss(u[m:m + size], i[m:m + size]) for m in range(0, len(idx), size)]
+        total = sum(p[0] for p in parts); neg = torch.cat([p[1] for p in parts])
+        loss = total / len(idx)
+        loss_sum += total.item()
+        if args.cosine:   # lr at the first step, lr/100 at the last planned one
+            progress = step / (steps - 1) if steps > 1 else 0.0
+            for g in opt.param_groups: g['lr'] = args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
         step += 1
         opt.zero_grad(); loss.backward()
         if args.weight_decay > 0:   # on the rows in the step's gradient only
@@ -112,5 +135,9 @@ for ep in range(args.epochs):
                     else:
                         table.weight.grad[rows] += args.weight_decay * table.weight[rows]
         opt.step()
-    print(ep + 1, round(loss.item(), 3), 'recall@20(%d users) %.4f' % (args.users, evaluate()),
-          '%.0fs' % (time.time() - t), flush=True)
+    seconds = time.time() - t
+    print('EPOCH epoch=%d loss=%.6f examples=%d train_seconds=%.3f' % (ep + 1, loss_sum / len(pairs), len(pairs), seconds),
+          flush=True)
+    if not args.no_eval:
+        print(ep + 1, round(loss.item(), 3), 'recall@20(%d users) %.4f' % (args.users, evaluate()),
+              '%.0fs' % seconds, flush=True)
