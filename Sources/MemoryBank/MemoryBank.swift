@@ -94,26 +94,4 @@ public final class MemoryBank {
         version = newVersion
         return SparseRows(dim: d, ids: sortedIds, values: delta)
     }
-
-    /// Replica side: overwrites rows with a delta and moves from `baseVersion` to `newVersion`.
-    public func apply(delta: SparseRows, baseVersion: UInt64, newVersion: UInt64) {
-        precondition(baseVersion == version, "bank delta from version \(baseVersion) applied to version \(version)")
-        table.scatter(delta)
-        version = newVersion
-    }
-
-    /// Replaces every row with a full snapshot at `version`.
-    public func replace(with snapshot: EmbeddingTable, version: UInt64) {
-        precondition(snapshot.rows == table.rows && snapshot.dim == table.dim,
-                     "bank snapshot of \(snapshot.rows)×\(snapshot.dim) for a bank of \(table.rows)×\(table.dim)")
-        table.withUnsafeMutableValues { dst in
-            snapshot.withUnsafeValues { src in _ = dst.update(fromContentsOf: src) }
-        }
-        self.version = version
-    }
-
-    /// Declares the table, filled in place from snapshot chunks, to be the bank at `version`.
-    public func loaded(version: UInt64) {
-        self.version = version
-    }
 }
