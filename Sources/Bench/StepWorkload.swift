@@ -7,7 +7,7 @@ import RunSettings
 /// stream, compute the loss and sparse gradients, average, Adam on the touched rows, move the positives' bank rows.
 ///
 /// `.kernels` composes the step from Kernels and MemoryBank (what one process needs); `.state` routes the update
-/// through the coordinator's `TrainingState.apply` (averager, optimizers, bank, replica delta).
+/// through the coordinator's `TrainingState.apply` (averager, optimizers, bank, the step's moved rows).
 final class StepWorkload {
     enum Path: String, CaseIterable, Sendable { case kernels, state }
 

@@ -40,9 +40,9 @@ public struct CoordinatorSettings: Sendable {
     /// Continue from the newest valid checkpoint in the output directory.
     public var resume = false
     public var timings = ProtocolTimings()
-    /// What one peer may cost the run: members admitted, snapshots at once, the task deadline, refusals.
+    /// What one peer may cost the run: members admitted, the WELCOME rate, the task deadline, refusals.
     public var peerLimits = PeerLimits()
-    /// Workers send a hash of their replica with every gradient; the coordinator checks it.
+    /// Workers send a hash of the STEP rows each gradient was computed from; the coordinator checks it.
     public var verifyReplicas = false
     /// Largest message accepted from a worker (ZMQ_MAXMSGSIZE); nil: computed from the minibatch size.
     public var maxMessageBytes: Int?

@@ -2,9 +2,8 @@ import Kernels
 
 /// The versioned item memory bank: one unit-norm row per item, moved towards the live item embeddings by momentum.
 ///
-/// The coordinator owns the authoritative bank and calls `update` after each step; replicas follow with `apply`
-/// (the returned delta) or `replace` (a snapshot). `version` names the state so that a replica can tell whether a
-/// delta applies to it.
+/// The coordinator owns the bank and calls `update` after each step; STEPs carry the bank rows their tasks read.
+/// `version` is the step count the bank has reached (the coordinator's state version).
 public final class MemoryBank {
     /// items × d, unit rows.
     public let table: EmbeddingTable
@@ -23,7 +22,7 @@ public final class MemoryBank {
                   momentum: momentum, version: 0)
     }
 
-    /// A bank restored from a checkpoint or snapshot.
+    /// A bank restored from a checkpoint.
     public init(table: EmbeddingTable, momentum: Float, version: UInt64) {
         precondition(momentum >= 0 && momentum <= 1, "bank momentum must be in [0, 1], got \(momentum)")
         self.table = table
@@ -33,7 +32,7 @@ public final class MemoryBank {
 
     /// For each id in `itemIds` (any order, duplicates allowed; processed once each, ascending):
     /// bank[i] ← normalize(m·bank[i] + (1−m)·normalize(itemTable[i])). Sets version = newVersion.
-    /// Returns the changed rows (ids ascending, new values): the delta replicas apply.
+    /// Returns the changed rows (ids ascending, new values).
     @discardableResult
     public func update(itemIds: [UInt32], itemTable: EmbeddingTable, newVersion: UInt64) -> SparseRows {
         precondition(itemTable.dim == table.dim && itemTable.rows == table.rows,
