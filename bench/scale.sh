@@ -7,7 +7,7 @@
 # Each of ROUNDS rounds trains the synthetic data at two sizes, SMALL and LARGE (their order swaps every round), with
 # this tree's release build:
 #   coordinator --workers 2 --bind tcp://127.0.0.1:PORT --dataset synthetic --synthetic-users U --synthetic-items I
-#               --synthetic-interactions-per-user PER_USER --dim DIM --preset PRESET --epochs 1
+#               --synthetic-interactions-per-user PER_USER --dim DIM --preset PRESET --epochs E
 #               --evaluation-users EVALUATION_USERS --metrics-address 127.0.0.1:MPORT
 #   worker --coordinator tcp://127.0.0.1:PORT        (twice)
 # each process under `/usr/bin/time -v`. PRESET `bank` (the default) is InfoNCE against K 1024 constant bank
@@ -15,10 +15,12 @@
 # quality preset would add, and what this benchmark leaves out), B 3072: 2 minibatches of 1536, one per worker.
 #
 # What is measured, as in bench/netns.sh: once WARMUP_STEPS steps are applied, the coordinator's Prometheus counters
-# are scraped, then again every second for WINDOW seconds (closing early if the epoch ends, so that no evaluation
-# falls in it; at these sizes an epoch is far longer than the window, so --evaluation-users only bounds the
-# evaluation a longer run would make); examples/s is the difference between the first and the last scrape
-# (bench/compare_summary.py window). Then each process's high-water mark of resident memory (VmHWM) is read, the
+# are scraped, then again every second for WINDOW seconds; examples/s is the difference between the first and the
+# last scrape (bench/compare_summary.py window). E is LARGE_EPOCHS (1) for LARGE, whose epoch (20 M pairs) outlasts
+# any window, and SMALL_EPOCHS (100) for SMALL, whose epoch of 400,000 pairs lasts a few seconds: its window spans
+# epoch ends, each with its audit, a checkpoint written in the background and the evaluation of EVALUATION_USERS
+# sampled users. So each run also reports examples_per_second_within_epochs, over only the one-second intervals
+# between scrapes of the same epoch; the summary's ratio LARGE / SMALL is of those (the gross one beside it). Then each process's high-water mark of resident memory (VmHWM) is read, the
 # coordinator is stopped with SIGTERM (it finishes its step, checkpoints and ends the workers), and /usr/bin/time's
 # `Maximum resident set size` of each process is recorded: the coordinator's includes the stop's checkpoint (a copy
 # of its state), so the training peak is the VmHWM taken at the window's end (`coordinator_window_rss_mb`).
@@ -45,6 +47,8 @@ SMALL_ITEMS=${SMALL_ITEMS:-40000}
 LARGE_USERS=${LARGE_USERS:-2000000}
 LARGE_ITEMS=${LARGE_ITEMS:-2000000}
 PER_USER=${PER_USER:-10}
+SMALL_EPOCHS=${SMALL_EPOCHS:-100}
+LARGE_EPOCHS=${LARGE_EPOCHS:-1}
 DIM=${DIM:-64}
 PRESET=${PRESET:-bank}
 EVALUATION_USERS=${EVALUATION_USERS:-1000}
@@ -54,7 +58,7 @@ START_TIMEOUT=${START_TIMEOUT:-900}
 WORKERS=2
 log() { bench_log "$@"; }
 
-for n in ROUNDS SMALL_USERS SMALL_ITEMS LARGE_USERS LARGE_ITEMS PER_USER DIM WINDOW WARMUP_STEPS START_TIMEOUT; do
+for n in ROUNDS SMALL_EPOCHS LARGE_EPOCHS SMALL_USERS SMALL_ITEMS LARGE_USERS LARGE_ITEMS PER_USER DIM WINDOW WARMUP_STEPS START_TIMEOUT; do
     [[ ${!n} =~ ^[1-9][0-9]*$ ]] || { log "$n must be a positive whole number (got '${!n}')"; exit 2; }
 done
 [[ $EVALUATION_USERS =~ ^[0-9]+$ ]] || { log "EVALUATION_USERS must be a whole number (got '$EVALUATION_USERS')"; exit 2; }
@@ -69,7 +73,7 @@ WORK=$(mktemp -d /tmp/scale-bench.XXXXXX)
 PIDS=()
 
 # Each process runs under /usr/bin/time, whose pid is in PIDS; signals go to its child, the process itself.
-child() { pgrep -P "$1" | head -1; }
+child() { pgrep -P "$1" | head -1 || true; }
 cleanup() {
     local pid c
     for pid in "${PIDS[@]}"; do
@@ -103,9 +107,37 @@ wait_for() {
     return 1
 }
 
-# run SIZE USERS ITEMS ROUND: one run; appends its RESULT line to the log.
+# within_epochs DIR: examples/s over the seconds of the window between scrapes of the same epoch (an epoch's end
+# brings its audit, checkpoint and evaluation: the intervals holding one are left out), and how many epochs ended.
+within_epochs() {
+    python3 - "$1" <<'PY'
+import glob, re, sys
+scrapes = []
+for path in sorted(glob.glob(sys.argv[1] + '.scrape.*'), key=lambda p: int(p.rsplit('.', 1)[1])):
+    when, values = None, {}
+    for line in open(path):
+        m = re.match(r'# time=([\d.]+)', line)
+        if m:
+            when = float(m[1])
+        elif line.strip() and not line.startswith('#'):
+            name, _, value = line.rpartition(' ')
+            values[name] = float(value)
+    if when is not None and 'mbt_examples_total' in values and 'mbt_epoch' in values:
+        scrapes.append((when, values['mbt_examples_total'], values['mbt_epoch']))
+seconds = examples = 0.0
+for (t0, e0, p0), (t1, e1, p1) in zip(scrapes, scrapes[1:]):
+    if p0 == p1:
+        seconds += t1 - t0
+        examples += e1 - e0
+ends = scrapes[-1][2] - scrapes[0][2] if scrapes else 0
+print('examples_per_second_within_epochs=%s within_epochs_seconds=%.1f epoch_ends_in_window=%d'
+      % ('%.1f' % (examples / seconds) if seconds > 0 else '-', seconds, ends))
+PY
+}
+
+# run SIZE USERS ITEMS ROUND EPOCHS: one run; appends its RESULT line to the log.
 run() {
-    local size=$1 users=$2 items=$3 round=$4 dir=$WORK/$1-$4 i coordinator c waited=0 first epoch started
+    local size=$1 users=$2 items=$3 round=$4 epochs=$5 dir=$WORK/$1-$4 i coordinator c waited=0 started
     PORT=$(free_port)
     MPORT=$(free_port)
     log "round $round/$ROUNDS: $size, $users users × $items items"
@@ -113,7 +145,7 @@ run() {
     started=$(date +%s.%N)
     /usr/bin/time -v -o "$dir.coordinator.time" "$BIN/coordinator" --workers "$WORKERS" \
         --bind "tcp://127.0.0.1:$PORT" --dataset synthetic --synthetic-users "$users" --synthetic-items "$items" \
-        --synthetic-interactions-per-user "$PER_USER" --dim "$DIM" --preset "$PRESET" --epochs 1 \
+        --synthetic-interactions-per-user "$PER_USER" --dim "$DIM" --preset "$PRESET" --epochs "$epochs" \
         --evaluation-users "$EVALUATION_USERS" --metrics-address "127.0.0.1:$MPORT" --output "$dir" \
         > "$dir.coordinator.log" 2>&1 &
     coordinator=$!
@@ -135,14 +167,12 @@ run() {
     done
     local to_window
     to_window=$(python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$started" "$(date +%s.%N)")
-    first=$(value "$dir.before" mbt_epoch)
+    cp "$dir.before" "$dir.scrape.0"
     cp "$dir.before" "$dir.after"
     for i in $(seq "$WINDOW"); do
         sleep 1
-        metrics "$dir.now" 2>/dev/null || break
-        epoch=$(value "$dir.now" mbt_epoch)
-        [ "$epoch" = "$first" ] || break
-        mv "$dir.now" "$dir.after"
+        metrics "$dir.scrape.$i" 2>/dev/null || break
+        cp "$dir.scrape.$i" "$dir.after"
     done
     # The training peaks, before the stop's checkpoint.
     c=$(child "$coordinator")
@@ -164,7 +194,7 @@ run() {
         --workers "$WORKERS" --metrics "$dir/metrics.jsonl")
     peaks="users=$users items=$items seconds_to_window=$to_window coordinator_peak_rss_mb=$(peak "$dir.coordinator.time")"
     for i in $(seq "$WORKERS"); do peaks+=" worker${i}_peak_rss_mb=$(peak "$dir.worker$i.time")"; done
-    echo "$line $peaks ${window_rss[*]}" | tee -a "$OUT"
+    echo "$line $(within_epochs "$dir") $peaks ${window_rss[*]}" | tee -a "$OUT"
     grep -h "evaluation:\|preset $PRESET" "$dir.coordinator.log" | sed 's/^/#   /' | tee -a "$OUT" || true
 }
 
@@ -172,13 +202,17 @@ run() {
     echo "# $(date -u +%FT%TZ) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/^Mem:/ {print $2}') GiB"
     echo "# build: $BIN ($(bench_describe_build "$BIN"))"
     echo "# rounds=$ROUNDS small=${SMALL_USERS}x$SMALL_ITEMS large=${LARGE_USERS}x$LARGE_ITEMS per_user=$PER_USER dim=$DIM preset=$PRESET evaluation_users=$EVALUATION_USERS window=$WINDOW warmup_steps=$WARMUP_STEPS workers=$WORKERS"
-    echo "# coordinator --workers $WORKERS --dataset synthetic --synthetic-users U --synthetic-items I --synthetic-interactions-per-user $PER_USER --dim $DIM --preset $PRESET --epochs 1 --evaluation-users $EVALUATION_USERS --metrics-address …; $WORKERS × worker; each under /usr/bin/time -v"
+    echo "# coordinator --workers $WORKERS --dataset synthetic --synthetic-users U --synthetic-items I --synthetic-interactions-per-user $PER_USER --dim $DIM --preset $PRESET --epochs $SMALL_EPOCHS (small) / $LARGE_EPOCHS (large) --evaluation-users $EVALUATION_USERS --metrics-address …; $WORKERS × worker; each under /usr/bin/time -v"
 } | tee "$OUT"
 
 for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order="small large"; else order="large small"; fi
     for size in $order; do
-        if [ "$size" = small ]; then run small "$SMALL_USERS" "$SMALL_ITEMS" "$round"; else run large "$LARGE_USERS" "$LARGE_ITEMS" "$round"; fi
+        if [ "$size" = small ]; then
+            run small "$SMALL_USERS" "$SMALL_ITEMS" "$round" "$SMALL_EPOCHS"
+        else
+            run large "$LARGE_USERS" "$LARGE_ITEMS" "$round" "$LARGE_EPOCHS"
+        fi
     done
 done
 
@@ -189,18 +223,28 @@ rows = [dict(f.split('=', 1) for f in line.split()[1:] if '=' in f)
 by_round = {}
 for r in rows:
     by_round.setdefault(r['round'], {})[r['side']] = r
-print('\nexamples/s in each round, and LARGE / SMALL:')
-print('%-6s %12s %12s %8s' % ('round', 'small', 'large', 'ratio'))
-ratios = []
+def number(r, key):
+    try:
+        return float(r[key])
+    except (KeyError, ValueError):
+        return None
+print('\nexamples/s in each round (within epochs; gross, the whole window), and LARGE / SMALL:')
+print('%-6s %12s %12s %8s   %12s %12s %8s' % ('round', 'small', 'large', 'ratio', 'small gross', 'large gross', 'ratio'))
+ratios, gross = [], []
 for rnd in sorted(by_round, key=int):
     s, l = by_round[rnd].get('small'), by_round[rnd].get('large')
     if not (s and l):
         continue
-    a, b = float(s['examples_per_second']), float(l['examples_per_second'])
-    ratios.append(b / a)
-    print('%-6s %12.0f %12.0f %8.3f' % (rnd, a, b, b / a))
-if ratios:
-    print('%-6s %12s %12s %8.3f' % ('median', '', '', statistics.median(ratios)))
+    a, b = number(s, 'examples_per_second_within_epochs'), number(l, 'examples_per_second_within_epochs')
+    c, d = number(s, 'examples_per_second'), number(l, 'examples_per_second')
+    if a and b:
+        ratios.append(b / a)
+    gross.append(d / c)
+    print('%-6s %12s %12s %8s   %12.0f %12.0f %8.3f' % (rnd, '%.0f' % a if a else '-', '%.0f' % b if b else '-',
+                                                     '%.3f' % (b / a) if a and b else '-', c, d, d / c))
+if gross:
+    print('%-6s %12s %12s %8s   %12s %12s %8.3f' % ('median', '', '', '%.3f' % statistics.median(ratios) if ratios else '-',
+                                                 '', '', statistics.median(gross)))
 print('\npeak resident memory, MiB (window: VmHWM at the end of the window; peak: /usr/bin/time, with the stop):')
 keys = ['coordinator_window_rss_mb', 'coordinator_peak_rss_mb', 'worker1_window_rss_mb', 'worker1_peak_rss_mb',
         'worker2_window_rss_mb', 'worker2_peak_rss_mb']
