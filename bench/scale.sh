@@ -21,7 +21,8 @@
 # epoch ends, each with its audit, a checkpoint written in the background and the evaluation of EVALUATION_USERS
 # sampled users. So each run also reports examples_per_second_within_epochs, over only the one-second intervals
 # between scrapes of the same epoch; the summary's ratio LARGE / SMALL is of those (the gross one beside it). Then each process's high-water mark of resident memory (VmHWM) is read, the
-# coordinator is stopped with SIGTERM (it finishes its step, checkpoints and ends the workers), and /usr/bin/time's
+# coordinator is stopped with SIGTERM (it finishes its step and checkpoints; the workers, which would wait for it
+# to come back, get SIGTERM 10 s later), and /usr/bin/time's
 # `Maximum resident set size` of each process is recorded: the coordinator's includes the stop's checkpoint (a copy
 # of its state), so the training peak is the VmHWM taken at the window's end (`coordinator_window_rss_mb`).
 #
@@ -182,7 +183,7 @@ run() {
     kill -TERM "$c" 2>/dev/null || true
     wait_for "$coordinator" 600 || { log "the $size coordinator did not stop within 600 s of SIGTERM"; exit 1; }
     for pid in "${worker_pids[@]}"; do
-        if ! wait_for "$pid" 30; then
+        if ! wait_for "$pid" 10; then
             c=$(child "$pid" || true)
             [ -z "$c" ] || kill -TERM "$c" 2>/dev/null || true
             wait_for "$pid" 30 || true
