@@ -20,11 +20,12 @@
 # any window, and SMALL_EPOCHS (100) for SMALL, whose epoch of 400,000 pairs lasts a few seconds: its window spans
 # epoch ends, each with its audit, a checkpoint written in the background and the evaluation of EVALUATION_USERS
 # sampled users. So each run also reports examples_per_second_within_epochs, over only the one-second intervals
-# between scrapes of the same epoch; the summary's ratio LARGE / SMALL is of those (the gross one beside it). Then each process's high-water mark of resident memory (VmHWM) is read, the
-# coordinator is stopped with SIGTERM (it finishes its step and checkpoints; the workers, which would wait for it
-# to come back, get SIGTERM 10 s later), and /usr/bin/time's
-# `Maximum resident set size` of each process is recorded: the coordinator's includes the stop's checkpoint (a copy
-# of its state), so the training peak is the VmHWM taken at the window's end (`coordinator_window_rss_mb`).
+# between scrapes of the same epoch; the summary's ratio LARGE / SMALL is of those (the gross one beside it).
+# Then each process's high-water mark of resident memory (VmHWM) is read, the coordinator is stopped with SIGTERM (it
+# finishes its step and checkpoints; the workers, which would wait for it to come back, get SIGTERM 10 s later), and
+# /usr/bin/time's `Maximum resident set size` of each process is recorded: the coordinator's includes the stop's
+# checkpoint and export (copies of its state), so its training peak is the VmHWM taken at the window's end
+# (`coordinator_window_rss_mb`).
 #
 # Environment (all optional):
 #   ROUNDS=2                        rounds
