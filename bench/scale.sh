@@ -30,8 +30,10 @@
 # Environment (all optional):
 #   ROUNDS=2                        rounds
 #   SMALL_USERS=40000 SMALL_ITEMS=40000
-#   LARGE_USERS=2000000 LARGE_ITEMS=2000000   (8 M × 8 M, the target of very large catalogues, needs about 20 GB
-#                                              in the coordinator: allowed, not the default)
+#   LARGE_USERS=2000000 LARGE_ITEMS=2000000   (8 M × 8 M, the target of very large catalogues, is allowed but not
+#                                              the default: at 2 M the coordinator held 4.3 GB while training and
+#                                              9.7 GB at its peak with the stop's checkpoint, so 8 M needs about
+#                                              17 GB to train and more than this 24 GB machine for the checkpoint)
 #   PER_USER=10                     --synthetic-interactions-per-user
 #   DIM=64  PRESET=bank  EVALUATION_USERS=1000
 #   WINDOW=60                       seconds measured per run
