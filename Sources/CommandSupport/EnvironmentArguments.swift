@@ -5,6 +5,8 @@ import ArgumentParser
 /// `MBT_VERIFY_REPLICAS=1` (or `true`, `yes`), is `--verify-replicas`, and `0`, `false` or `no` leaves it off; for a
 /// flag with a `--no-` form (`--live-negatives` / `--no-live-negatives`), `0` gives the `--no-` form.
 /// Empty variables count as unset. These arguments go before the command line's, where a flag given again wins.
+/// A value is passed as `--name=value`, so that one starting with `-` (`MBT_WEIGHT_DECAY=-1`) stays a value and
+/// gets the flag's own error rather than "missing value".
 public enum EnvironmentArguments {
     public static let prefix = "MBT_"
 
@@ -25,9 +27,9 @@ public enum EnvironmentArguments {
                 default: problems.append("\(variable)=\(value): expected 1 or 0 (true or false) for --\(name)")
                 }
             case .option:
-                arguments += ["--" + name, value]
+                arguments.append("--\(name)=\(value)")
             case .repeatedOption:
-                for item in value.split(separator: ",") { arguments += ["--" + name, String(item)] }
+                for item in value.split(separator: ",") { arguments.append("--\(name)=\(item)") }
             }
         }
         return (arguments, problems)

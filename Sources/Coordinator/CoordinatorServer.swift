@@ -107,7 +107,8 @@ public final class CoordinatorServer {
         parameterCheck = ParameterCheck(dim: settings.dim, temperature: settings.loss.temperature)
         steps = StepBuilder(seed: settings.seed, minibatchSize: settings.effectiveMinibatchSize, data: data,
                             negatives: negatives)
-        evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs)
+        evaluator = RankingEvaluator(data: data, ks: settings.evaluationKs, sampleUsers: settings.evaluationUsers,
+                                     sampleSeed: settings.seed)
         validationEvaluator = data.validationCount > 0
             ? RankingEvaluator(data: data, ks: settings.evaluationKs, target: .validation) : nil
         reporter = try RunReporter(outputDirectory: settings.outputDirectory, ks: settings.evaluationKs,
@@ -122,7 +123,7 @@ public final class CoordinatorServer {
         endpoint = try transport ?? RouterEndpoint(
             bind: settings.bind, maxMessageBytes: settings.effectiveMaxMessageBytes, logger: logger,
             options: EndpointOptions(faults: settings.faults ?? .none, curve: settings.curve.map { .server($0) }))
-        reporter.started(settings: settings, data: data, endpoint: endpoint.boundEndpoint)
+        reporter.started(settings: settings, data: data, evaluator: evaluator, endpoint: endpoint.boundEndpoint)
     }
 
     /// Trains to the end. `supervise` is called about every 50 ms; it may throw to stop the run (for example when
@@ -301,8 +302,8 @@ public final class CoordinatorServer {
                 try startEvaluation(policy.recoveredResult(epoch: epoch, audit: checkpoint.audit),
                                     users: checkpoint.users, items: checkpoint.items)
             case let .keepBest(epoch):
-                if let evaluation = lastRecorded, evaluation.epoch == epoch {
-                    reporter.keepBest(epoch: epoch, users: evaluation.users, items: evaluation.items)
+                if let evaluation = lastRecorded, evaluation.epoch == epoch, let users = evaluation.users {
+                    reporter.keepBest(epoch: epoch, users: users, items: evaluation.items)
                 }
             case let .endAfterEpoch(epoch):
                 machine.endAfterEpoch(epoch)

@@ -26,6 +26,9 @@ public struct CoordinatorSettings: Sendable {
     public var initStd = RunDefaults.initStd
     public var seed = RunDefaults.seed
     public var evaluationKs = RunDefaults.evaluationKs
+    /// Test users evaluated each epoch: a seeded sample (the run's seed, the same users every epoch) of this many,
+    /// or all of them when 0 or when there are no more.
+    public var evaluationUsers = 0
     /// Fraction of each user's distinct training items held out for validation (0: none). The command carves it.
     public var validationFraction = 0.0
     /// Early stopping: epochs without a better validation Recall@K before training ends (0: never).
@@ -118,6 +121,7 @@ public struct CoordinatorSettings: Sendable {
         if evaluationKs.isEmpty || evaluationKs.contains(where: { $0 < 1 }) {
             out.append("--eval-k needs positive cutoffs (got \(evaluationKs))")
         }
+        if evaluationUsers < 0 { out.append("--evaluation-users must be 0 (all test users) or more (got \(evaluationUsers))") }
         if !(validationFraction >= 0 && validationFraction <= 0.5) {
             out.append("--validation-fraction must be between 0 and 0.5 (got \(validationFraction))")
         }

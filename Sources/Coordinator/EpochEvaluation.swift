@@ -5,12 +5,16 @@ import Transport
 
 /// Full-ranking evaluation of one epoch's parameters on a background thread, so that training and heartbeats go
 /// on while it runs. It works on copies of the tables taken when the epoch ended (kept for exporting the epoch that
-/// model selection chooses).
+/// model selection chooses). When only a sample of the users is evaluated and there is no validation split (so no
+/// epoch is ever chosen for export), only the sampled users' rows are copied.
 final class EpochEvaluation: @unchecked Sendable {
     let epoch: Int
     private let evaluator: RankingEvaluator
     private let validationEvaluator: RankingEvaluator?
-    let users: EmbeddingTable
+    /// The whole user table, or nil when only the sampled users' rows were copied (`sampledUsers`).
+    let users: EmbeddingTable?
+    /// The evaluated users' rows (evaluatedUsers.count, d) when the whole table was not copied.
+    private let sampledUsers: EmbeddingTable?
     let items: EmbeddingTable
     private let cosine: Bool
     private let clock: any ShellClock
@@ -24,7 +28,13 @@ final class EpochEvaluation: @unchecked Sendable {
         self.epoch = epoch
         self.evaluator = evaluator
         self.validationEvaluator = validationEvaluator
-        self.users = users.copy()
+        if evaluator.isSampled && validationEvaluator == nil {
+            self.users = nil
+            sampledUsers = evaluator.evaluatedRows(of: users)
+        } else {
+            self.users = users.copy()
+            sampledUsers = nil
+        }
         self.items = items.copy()
         self.cosine = cosine
     }
@@ -32,8 +42,9 @@ final class EpochEvaluation: @unchecked Sendable {
     func start() {
         let thread = Thread { [self] in
             let start = clock.now()
-            let test = evaluator.evaluate(users: users, items: items, cosine: cosine)
-            let validation = validationEvaluator?.evaluate(users: users, items: items, cosine: cosine) ?? []
+            let test = sampledUsers.map { evaluator.evaluate(evaluatedUserRows: $0, items: items, cosine: cosine) }
+                ?? evaluator.evaluate(users: users!, items: items, cosine: cosine)
+            let validation = users.flatMap { validationEvaluator?.evaluate(users: $0, items: items, cosine: cosine) } ?? []
             result = (test, validation)
             seconds = clock.now() - start
             done.signal()

@@ -6,7 +6,12 @@ import Logging
 /// The run's events as log lines and `metrics.jsonl` records, the progress line, and the exported tables.
 extension RunReporter {
     /// The `start` record: the run's data, shape and settings.
-    func started(settings: CoordinatorSettings, data: InteractionData, endpoint: String) {
+    /// `evaluator` tells how many test users each epoch's figures are computed on (a sample is said in the log).
+    func started(settings: CoordinatorSettings, data: InteractionData, evaluator: RankingEvaluator, endpoint: String) {
+        if evaluator.isSampled {
+            evaluationSample = (evaluator.evaluatedUsers.count, evaluator.qualifyingUserCount)
+            logger.info("evaluation: Recall@\(settings.evaluationKs[0]) on a sample of \(evaluator.evaluatedUsers.count) test users (of \(evaluator.qualifyingUserCount), drawn with seed \(settings.seed), the same every epoch)")
+        }
         record([
             "event": "start", "dataset": data.name, "users": data.userCount, "items": data.itemCount,
             "train": data.trainCount, "epochs": settings.epochs, "dim": settings.dim, "batch_size": settings.batchSize,
@@ -17,6 +22,7 @@ extension RunReporter {
             "lr": Double(settings.optimizer.learningRate), "weight_decay": Double(settings.optimizer.weightDecay),
             "lr_schedule": "\(settings.learningRateSchedule)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint,
+            "evaluation_users": evaluator.evaluatedUsers.count, "test_users": evaluator.qualifyingUserCount,
             "validation": data.validationCount, "patience": settings.patience,
             // What the report shows and `coordinator recommend` ranks with.
             "similarity": "\(settings.loss.similarity)", "preset": settings.preset?.record ?? NSNull(),

@@ -20,6 +20,8 @@ final class RunReporter {
     /// Whether the table has validation columns.
     private let validation: Bool
     private var printedHeader = false
+    /// Set by `started` when the test figures come from a sample of the test users: its size and theirs.
+    var evaluationSample: (users: Int, of: Int)?
     private let isTerminal: Bool
     private var lastProgress: Double = 0
     private var progressVisible = false
@@ -143,6 +145,7 @@ final class RunReporter {
             "event": "epoch", "epoch": r.epoch + 1, "loss": r.meanLoss, "examples": r.examples,
             "train_seconds": r.trainSeconds, "examples_per_second": r.examplesPerSecond,
             "audit_exact": r.auditExact, "audit_count": r.audit.count, "evaluation_seconds": r.evaluationSeconds,
+            "evaluation_users": r.metrics.first?.users ?? 0,
             "elapsed_seconds": r.elapsedSeconds,
         ]
         for m in r.metrics {
@@ -162,6 +165,9 @@ final class RunReporter {
             object["recovered"] = true
         }
         guard recordedEpochs.insert(r.epoch + 1).inserted else { return false }
+        if let sample = evaluationSample, let m = r.metrics.first {
+            logger.info("epoch \(r.epoch + 1): Recall@\(m.k) \(String(format: "%.4f", m.recall)) on a sample of \(m.users) test users (of \(sample.of))")
+        }
         record(object)
         return true
     }

@@ -29,6 +29,8 @@ struct TrainCommand: ParsableCommand {
     var split = "leave-last-out"
     @Option(help: "Synthetic data: number of users.") var syntheticUsers = 2000
     @Option(help: "Synthetic data: number of items.") var syntheticItems = 1000
+    @Option(help: "Synthetic data: distinct training items per user (each user also gets \(SyntheticSpec().testPerUser) test items).")
+    var syntheticInteractionsPerUser = SyntheticSpec().interactionsPerUser
 
     // Cluster
     @Option(help: "Endpoint the coordinator binds, tcp://HOST:PORT (port 0 picks a free port).")
@@ -99,6 +101,8 @@ struct TrainCommand: ParsableCommand {
     // Run
     @Option(help: "Seed for initialisation, shuffling and negative sampling.") var seed = RunDefaults.seed
     @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK = RunDefaults.evaluationKs
+    @Option(help: "Evaluate each epoch on a sample of this many test users, drawn with --seed (the same users every epoch), and report the figures as a sample's; 0: all test users (default 0).")
+    var evaluationUsers: Int?
     @Option(help: "Hold out this fraction of each user's training items (seeded) as a validation split; every epoch is also scored on it, and the best epoch's embeddings are written as best_*.npy (0: no split).")
     var validationFraction: Double?
     @Option(help: "Early stopping: end training after this many epochs without a better validation Recall@K (0: never; needs --validation-fraction).")
@@ -119,12 +123,29 @@ struct TrainCommand: ParsableCommand {
         }
         guard spawnWorkers >= 0 else { throw ValidationError("--spawn-workers must be 0 or more") }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
+        if dataset == "synthetic" { try validateSynthetic() }
         // (`main` has put the MBT_* variables among the flags already.)
         if (curveSecretKey == nil) != (authorizedKeys == nil) {
             throw ValidationError("CurveZMQ needs both --curve-secret-key and --authorized-keys (or MBT_CURVE_SECRET_KEY and MBT_AUTHORIZED_KEYS)")
         }
         if curveSecretKey != nil && spawnWorkers > 0 {
             throw ValidationError("--spawn-workers starts plain-text local workers; it cannot be combined with --curve-secret-key")
+        }
+    }
+
+    /// The synthetic generator's flags: a sentence for the first that it cannot use.
+    func validateSynthetic() throws {
+        guard syntheticUsers >= 1 else { throw ValidationError("--synthetic-users must be at least 1 (got \(syntheticUsers))") }
+        guard syntheticItems >= 1 else { throw ValidationError("--synthetic-items must be at least 1 (got \(syntheticItems))") }
+        guard syntheticInteractionsPerUser >= 1 else {
+            throw ValidationError("--synthetic-interactions-per-user must be at least 1 (got \(syntheticInteractionsPerUser))")
+        }
+        let perUser = syntheticInteractionsPerUser + SyntheticSpec().testPerUser
+        guard perUser <= syntheticItems else {
+            throw ValidationError("--synthetic-interactions-per-user \(syntheticInteractionsPerUser) plus \(SyntheticSpec().testPerUser) test items per user needs at least \(perUser) items; --synthetic-items is \(syntheticItems)")
+        }
+        guard syntheticUsers <= Int(Int32.max), syntheticItems <= Int(Int32.max) else {
+            throw ValidationError("--synthetic-users and --synthetic-items must be at most \(Int32.max) (got \(syntheticUsers), \(syntheticItems))")
         }
     }
 
@@ -170,6 +191,7 @@ struct TrainCommand: ParsableCommand {
         f.learningRateSchedule = lrSchedule
         f.seed = seed
         f.evaluationKs = evalK
+        f.evaluationUsers = evaluationUsers
         f.validationFraction = validationFraction
         f.patience = patience
         f.timeLimit = timeLimit
@@ -199,6 +221,8 @@ struct TrainCommand: ParsableCommand {
             var spec = SyntheticSpec()
             spec.users = syntheticUsers
             spec.items = syntheticItems
+            spec.interactionsPerUser = syntheticInteractionsPerUser
+            spec.clusters = min(spec.clusters, syntheticItems)
             spec.seed = seed
             return DatasetLoader.synthetic(spec)
         }

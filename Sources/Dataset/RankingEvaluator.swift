@@ -9,7 +9,11 @@ import Kernels
 /// the excluded ones are the training and validation items; for `.validation` the relevant items are the validation
 /// items and only training items are excluded (test items stay in the ranking, as they are unknown at that point).
 /// A relevant item that is also excluded can never be hit. Scores are computed by `BLAS.sgemm` in blocks of users
-/// into a reused buffer; the top K per user comes from a partial selection (ties: lower item id first).
+/// into a reused buffer (at most `maxScoreFloats` floats, whatever the catalogue); the top K per user comes from a
+/// partial selection (ties: lower item id first).
+///
+/// With `sampleUsers` N (0 < N < the users that qualify), only a seeded sample of N of those users is evaluated:
+/// the same N for the same data and seed. Its figures are those that the evaluation of exactly these users gives.
 public final class RankingEvaluator: Sendable {
     public enum Target: Sendable { case test, validation }
 
@@ -18,8 +22,14 @@ public final class RankingEvaluator: Sendable {
     public let target: Target
     public let userCount: Int
     public let itemCount: Int
-    /// Users with at least one relevant item, ascending.
+    /// The users evaluated, ascending: those with at least one relevant item, or the seeded sample of them.
     public let evaluatedUsers: [UInt32]
+    /// The users with at least one relevant item (`evaluatedUsers.count` unless sampled).
+    public let qualifyingUserCount: Int
+    /// Whether `evaluatedUsers` is a sample of the qualifying users.
+    public var isSampled: Bool { evaluatedUsers.count < qualifyingUserCount }
+    /// The largest score buffer (users per block × items) in floats: 64 Mi floats, 256 MiB.
+    public static let maxScoreFloats = 1 << 26
     /// Per user: the distinct relevant items.
     let relevant: ItemsByUser
     /// Per user: the items removed from the ranking.
@@ -27,11 +37,14 @@ public final class RankingEvaluator: Sendable {
     let blockSize: Int
     let threads: Int
 
-    /// `blockSize` users are scored per sgemm (a `blockSize × items` float buffer); `threads` rank rows in parallel
-    /// (default: the active processor count).
-    public init(data: InteractionData, ks: [Int] = [20], target: Target = .test, blockSize: Int = 256, threads: Int? = nil) {
+    /// `blockSize` users are scored per sgemm (a `blockSize × items` float buffer, fewer users when that would pass
+    /// `maxScoreFloats`); `threads` rank rows in parallel (default: the active processor count). `sampleUsers` > 0
+    /// evaluates a sample of that many qualifying users drawn with `sampleSeed` (all of them when there are no more).
+    public init(data: InteractionData, ks: [Int] = [20], target: Target = .test, sampleUsers: Int = 0,
+                sampleSeed: UInt64 = 0, blockSize: Int = 256, threads: Int? = nil) {
         precondition(!ks.isEmpty && ks.allSatisfy { $0 > 0 }, "RankingEvaluator needs positive cut-offs, got \(ks)")
         precondition(blockSize > 0, "RankingEvaluator blockSize must be positive")
+        precondition(sampleUsers >= 0, "RankingEvaluator sampleUsers must be 0 or more, got \(sampleUsers)")
         self.ks = Array(Set(ks)).sorted()
         self.target = target
         self.userCount = data.userCount
@@ -40,24 +53,39 @@ public final class RankingEvaluator: Sendable {
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
 
         let relevantLists = target == .test ? data.testItems : data.validationItems
+        var qualifying = [UInt32]()
+        for u in 0 ..< data.userCount where !relevantLists[u].isEmpty { qualifying.append(UInt32(u)) }
+        qualifyingUserCount = qualifying.count
+        let evaluated = sampleUsers > 0 && sampleUsers < qualifying.count
+            ? Self.sample(sampleUsers, of: qualifying, seed: sampleSeed) : qualifying
+        evaluatedUsers = evaluated
+        // Relevant and excluded items are kept for the evaluated users only.
+        var isEvaluated = [Bool](repeating: false, count: data.userCount)
+        for u in evaluated { isEvaluated[Int(u)] = true }
         var seen = [Int32](repeating: -1, count: data.itemCount)
         var distinct = [[UInt32]](repeating: [], count: data.userCount)
-        var evaluated = [UInt32]()
-        for u in 0 ..< data.userCount {
+        for user in evaluated {
+            let u = Int(user)
             for item in relevantLists[u] where seen[Int(item)] != Int32(u) {
                 seen[Int(item)] = Int32(u)
                 distinct[u].append(item)
             }
-            if !distinct[u].isEmpty { evaluated.append(UInt32(u)) }
         }
         relevant = ItemsByUser(distinct)
-        evaluatedUsers = evaluated
 
-        var users = data.trainUsers, items = data.trainItems
+        var users = [UInt32](), items = [UInt32]()
+        if evaluated.count == data.userCount {
+            (users, items) = (data.trainUsers, data.trainItems)
+        } else {
+            for k in data.trainUsers.indices where isEvaluated[Int(data.trainUsers[k])] {
+                users.append(data.trainUsers[k])
+                items.append(data.trainItems[k])
+            }
+        }
         if target == .test {
-            for u in 0 ..< data.userCount {
-                for item in data.validationItems[u] {
-                    users.append(UInt32(u))
+            for user in evaluated {
+                for item in data.validationItems[Int(user)] {
+                    users.append(user)
                     items.append(item)
                 }
             }
@@ -65,13 +93,44 @@ public final class RankingEvaluator: Sendable {
         excluded = ItemsByUser(userCount: data.userCount, users: users, items: items)
     }
 
+    /// `count` of `users` (count < users.count) drawn without replacement by a seeded partial Fisher–Yates
+    /// shuffle, ascending.
+    static func sample(_ count: Int, of users: [UInt32], seed: UInt64) -> [UInt32] {
+        var random = SeededRandom(seed: seed, stream: 0x4556_414C)  // "EVAL"
+        var pool = users
+        for k in 0 ..< count { pool.swapAt(k, k + random.nextInt(below: pool.count - k)) }
+        return pool[0 ..< count].sorted()
+    }
+
+    /// The rows of the evaluated users in `users` (userCount, d), in `evaluatedUsers` order: (evaluated, d), what
+    /// `evaluate(evaluatedUserRows:items:cosine:)` takes.
+    public func evaluatedRows(of users: EmbeddingTable) -> EmbeddingTable {
+        precondition(users.rows == userCount, "RankingEvaluator: \(users.rows) user rows for \(userCount) users")
+        return EmbeddingTable(rows: evaluatedUsers.count, dim: users.dim, values: users.rows(evaluatedUsers).values)
+    }
+
     /// One `RankingMetrics` per cut-off, ascending. `users` (userCount, d) and `items` (itemCount, d) are used as
     /// they are for dot-product scores; with `cosine` their rows are normalised first (on copies).
     public func evaluate(users: EmbeddingTable, items: EmbeddingTable, cosine: Bool) -> [RankingMetrics] {
         precondition(users.rows == userCount, "RankingEvaluator: \(users.rows) user rows for \(userCount) users")
+        return evaluate(userValues: users.values, userRows: evaluatedUsers, items: items, dim: users.dim, cosine: cosine)
+    }
+
+    /// The same figures from only the evaluated users' rows: `evaluatedUserRows` (evaluatedUsers.count, d), row p
+    /// being user `evaluatedUsers[p]` (`evaluatedRows(of:)`).
+    public func evaluate(evaluatedUserRows: EmbeddingTable, items: EmbeddingTable, cosine: Bool) -> [RankingMetrics] {
+        precondition(evaluatedUserRows.rows == evaluatedUsers.count,
+                     "RankingEvaluator: \(evaluatedUserRows.rows) rows for \(evaluatedUsers.count) evaluated users")
+        return evaluate(userValues: evaluatedUserRows.values, userRows: (0 ..< UInt32(evaluatedUsers.count)).map { $0 },
+                        items: items, dim: evaluatedUserRows.dim, cosine: cosine)
+    }
+
+    /// `userValues` holds evaluated user p's row at row `userRows[p]`.
+    private func evaluate(userValues: [Float], userRows: [UInt32], items: EmbeddingTable, dim d: Int,
+                          cosine: Bool) -> [RankingMetrics] {
         precondition(items.rows == itemCount, "RankingEvaluator: \(items.rows) item rows for \(itemCount) items")
-        precondition(users.dim == items.dim, "RankingEvaluator: user dim \(users.dim) ≠ item dim \(items.dim)")
-        let d = users.dim, n = itemCount, e = evaluatedUsers.count
+        precondition(d == items.dim, "RankingEvaluator: user dim \(d) ≠ item dim \(items.dim)")
+        let n = itemCount, e = evaluatedUsers.count
         let kMax = ks.last!
         // discount (kMax): 1 / log2(rank + 2) for 0-based rank; ideal (kMax + 1): ideal[m] = Σ_{r<m} discount[r].
         let discount = (0 ..< kMax).map { 1 / log2(Double($0) + 2) }
@@ -79,11 +138,10 @@ public final class RankingEvaluator: Sendable {
 
         // itemMatrix (n, d)
         let itemMatrix = cosine ? Self.normalizedRows(items.values, dim: d) : items.values
-        let userValues = users.values
         // recallPerUser, ndcgPerUser (e, ks.count): summed in user order at the end, whatever the threading.
         var recallPerUser = [Double](repeating: 0, count: e * ks.count)
         var ndcgPerUser = [Double](repeating: 0, count: e * ks.count)
-        let block = min(blockSize, max(e, 1))
+        let block = min(blockSize, max(e, 1), max(1, Self.maxScoreFloats / max(n, 1)))
         // userBlock (block, d), scores (block, n)
         var userBlock = [Float](repeating: 0, count: block * d)
         var scores = [Float](repeating: 0, count: block * n)
@@ -94,7 +152,7 @@ public final class RankingEvaluator: Sendable {
         var start = 0
         while start < e {
             let rows = min(block, e - start)
-            Self.scoreBlock(evaluatedUsers[start ..< start + rows], userValues: userValues, dim: d, cosine: cosine,
+            Self.scoreBlock(userRows[start ..< start + rows], userValues: userValues, dim: d, cosine: cosine,
                             itemMatrix: itemMatrix, items: n, userBlock: &userBlock, scores: &scores)
             let blockStart = start
             scores.withUnsafeMutableBufferPointer { scoreBuffer in

@@ -23,13 +23,23 @@ final class EnvironmentArgumentsTests: XCTestCase {
             "MBT_CURVE_SECRET_KEY": "/keys/c.key", "MBT_UNRELATED": "x", "EPOCHS": "3",
         ])
         XCTAssertEqual(problems, [])
-        XCTAssertEqual(arguments, ["--epochs", "8", "--eval-k", "10", "--eval-k", "50", "--verify-replicas",
-                                   "--curve-secret-key", "/keys/c.key"])
+        XCTAssertEqual(arguments, ["--epochs=8", "--eval-k=10", "--eval-k=50", "--verify-replicas",
+                                   "--curve-secret-key=/keys/c.key"])
         let parsed = try Sample.parse(arguments + ["--epochs", "2"])
         XCTAssertEqual(parsed.epochs, 2)
         XCTAssertEqual(parsed.evalK, [10, 50])
         XCTAssertNil(parsed.minibatchSize)
         XCTAssertTrue(parsed.verifyReplicas)
+    }
+
+    func testANegativeValueStaysAValue() throws {
+        let (arguments, problems) = EnvironmentArguments.arguments(for: Sample.self, environment: [
+            "MBT_EPOCHS": "-3", "MBT_EVAL_K": "-1,5",
+        ])
+        XCTAssertEqual(problems, [])
+        let parsed = try Sample.parse(arguments)
+        XCTAssertEqual(parsed.epochs, -3, "passed on for the command's own check, not taken for a flag")
+        XCTAssertEqual(parsed.evalK, [-1, 5])
     }
 
     func testAFlagVariableNeedsATruthValue() {

@@ -56,4 +56,15 @@ final class RunFlagsTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("--lr must be positive"), "\(error)")
         }
     }
+
+    func testEvaluationUsersTravelsAndIsValidated() throws {
+        XCTAssertEqual(try CoordinatorSettings.resolve(RunFlags()).evaluationUsers, 0, "all test users by default")
+        var flags = RunFlags()
+        flags.evaluationUsers = 1000
+        XCTAssertEqual(try CoordinatorSettings.resolve(flags).evaluationUsers, 1000)
+        flags.evaluationUsers = -1
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(flags)) { error in
+            XCTAssertEqual("\(error)", "--evaluation-users must be 0 (all test users) or more (got -1)")
+        }
+    }
 }
