@@ -227,6 +227,8 @@ public final class CoordinatorServer {
     private func execute(_ initial: [CoordinatorDirective<PeerID>]) throws -> Bool {
         var queue = initial[...]
         var finished = false
+        var stepStarted = false
+        defer { if stepStarted && !finished { prepareNextStep() } }
         while let directive = queue.popFirst() {
             switch directive {
             case let .send(peer, message):
@@ -256,6 +258,7 @@ public final class CoordinatorServer {
                     finished = true
                 } else {
                     queue.append(contentsOf: next)
+                    stepStarted = true
                 }
             case let .epochFinished(epoch):
                 try finishEpoch(epoch)
@@ -277,6 +280,16 @@ public final class CoordinatorServer {
             }
         }
         return finished
+    }
+
+    /// The next step's rows, caught up while the workers compute this one (`StepBuilder.prepare`): dense Adam's
+    /// catch-up then costs the next STEP at most one step per row instead of all the steps the row missed.
+    private func prepareNextStep() {
+        guard settings.optimizer.kind == .denseAdam, machine.phase == .running else { return }
+        let c = machine.cursor, schedule = machine.schedule
+        guard c.minibatch < schedule.minibatchesPerEpoch else { return }
+        let end = min(c.minibatch + schedule.minibatchesPerStep, schedule.minibatchesPerEpoch)
+        steps.prepare((c.minibatch ..< end).map { TaskKey(epoch: UInt32(c.epoch), minibatch: UInt32($0)) }, state: state)
     }
 
     /// Carries out the run policy's directives.

@@ -18,6 +18,8 @@ struct StepBuilder {
     private var tasks: [TaskKey: MinibatchTask] = [:]
     /// The rows each task reads (`TaskReads`), derived when the task is first sent.
     private var reads: [TaskKey: TaskReads] = [:]
+    /// The rows the next step's tasks will read, derived while this step's workers compute (`prepare`).
+    private var upcoming: [TaskKey: TaskReads] = [:]
     /// What each task's GRADIENT must satisfy (`GradientContract`), derived when the task is first checked.
     private var contracts: [TaskKey: GradientContract] = [:]
     private var accepted: [TaskKey: Gradient] = [:]
@@ -53,6 +55,10 @@ struct StepBuilder {
     /// The rows task `key` reads.
     mutating func reads(_ key: TaskKey) -> TaskReads {
         if let known = reads[key] { return known }
+        if let early = upcoming.removeValue(forKey: key) {
+            reads[key] = early
+            return early
+        }
         let task = task(key)
         let read = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
         reads[key] = read
@@ -67,6 +73,23 @@ struct StepBuilder {
         return Step(step: step, version: state.version, users: RowBlock(state.users.rows(rows.users)),
                     items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(state.bank.table.rows(rows.bank)),
                     tasks: keys.map { task($0) })
+    }
+
+    /// While the workers compute the current step, brings the rows that the next step's tasks `keys` will read up to
+    /// the current version, so that building the next STEPs has at most the current step left to catch up (dense
+    /// Adam). A row's catch-up depends only on its own state and each step's factor, so doing it earlier changes
+    /// no bit. Tasks of another epoch than the plan in hand are left for later.
+    mutating func prepare(_ keys: [TaskKey], state: TrainingState) {
+        upcoming.removeAll(keepingCapacity: true)
+        guard let epoch = plan?.epoch else { return }
+        for key in keys where Int(key.epoch) == epoch {
+            let indices = interactions(key)
+            let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch,
+                                     users: indices.map { trainUsers[Int($0)] }, items: indices.map { trainItems[Int($0)] })
+            upcoming[key] = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
+        }
+        let rows = TaskReads.union(Array(upcoming.values))
+        state.catchUp(users: rows.users, items: rows.items)
     }
 
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of
