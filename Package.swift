@@ -32,13 +32,16 @@ let package = Package(
         // The softmax exp-and-sum pass with AVX2 and FMA, chosen at run time (no global -mavx2); imported only by
         // Kernels/VectorMath.swift.
         .target(name: "CFastExp"),
+        // Dense Adam's resting steps with AVX2, chosen at run time; imported only by
+        // Kernels/SparseOptimizer+DenseAdam.swift.
+        .target(name: "CAdamRest"),
         // SplitMix64, the seeded generator beneath every random stream (training, fault injection, the epoch audit).
         .target(name: "SplitMix"),
         // What both roles and the wire share about a run: loss and sampler kinds, task keys, per-loss rules, every
         // default.
         .target(name: "RunSettings"),
         // Dense math, losses, optimizers, seeded randomness, embedding tables.
-        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp", "SplitMix", "RunSettings"]),
+        .target(name: "Kernels", dependencies: ["CBLAS", "CPrefetch", "CFastExp", "CAdamRest", "SplitMix", "RunSettings"]),
         // The versioned item memory bank and its momentum update.
         .target(name: "MemoryBank", dependencies: ["Kernels"]),
         // Interaction data: readers, synthetic generator, epoch plans, ranking metrics.

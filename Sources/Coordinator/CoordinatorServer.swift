@@ -282,10 +282,13 @@ public final class CoordinatorServer {
         return finished
     }
 
-    /// The next step's rows, caught up while the workers compute this one (`StepBuilder.prepare`): dense Adam's
-    /// catch-up then costs the next STEP at most one step per row instead of all the steps the row missed.
+    /// While the workers compute this step: the contracts of its GRADIENTs (`StepBuilder.prepareContracts`), and the
+    /// next step's rows, caught up (`StepBuilder.prepare`): dense Adam's catch-up then costs the next STEP at most
+    /// one step per row instead of all the steps the row missed.
     private func prepareNextStep() {
-        guard settings.optimizer.kind == .denseAdam, machine.phase == .running else { return }
+        guard machine.phase == .running else { return }
+        steps.prepareContracts(state: state)
+        guard settings.optimizer.kind == .denseAdam else { return }
         let c = machine.cursor, schedule = machine.schedule
         guard c.minibatch < schedule.minibatchesPerEpoch else { return }
         let end = min(c.minibatch + schedule.minibatchesPerStep, schedule.minibatchesPerEpoch)

@@ -1,4 +1,5 @@
 import Kernels
+import Wire
 
 /// Finds parameters that are not finite, or so large that a similarity of two rows could overflow float32 (which
 /// a worker would turn into NaN gradients), so that a run stops at the step that produced them instead of training,
@@ -17,7 +18,9 @@ public struct ParameterCheck: Sendable {
     /// The first value out of range among the rows a step moved, named for a log line, or nil.
     public func firstOutOfRange(in delta: StepDelta) -> String? {
         for (name, rows) in [("user", delta.users), ("item", delta.items), ("bank", delta.bank)] {
-            if let index = firstOutOfRange(rows.values) { return describe(name, rows.ids[index / rows.dim], rows.values[index]) }
+            if let index = rows.values.withUnsafeBufferPointer({ firstOutOfRange($0) }) {
+                return describe(name, rows.ids[index / rows.dim], rows.values[index])
+            }
         }
         return nil
     }
@@ -39,15 +42,8 @@ public struct ParameterCheck: Sendable {
             : "\(table) row \(row) holds \(value)"
     }
 
-    /// The index of the first NaN, ±∞ or value beyond ±limit, or nil; one vectorisable pass when all is well.
-    func firstOutOfRange<C: Collection>(_ values: C) -> Int? where C.Element == Float, C.Index == Int {
-        var worst: Float = 0
-        var nan = false
-        for v in values {
-            nan = nan || v.isNaN
-            worst = max(worst, abs(v))
-        }
-        guard nan || worst > limit else { return nil }
-        return values.firstIndex { !($0.isFinite && abs($0) <= limit) }
+    /// The index of the first NaN, ±∞ or value beyond ±limit, or nil; one pass when all is well (`MagnitudeScan`).
+    func firstOutOfRange(_ values: UnsafeBufferPointer<Float>) -> Int? {
+        MagnitudeScan.firstOutOfRange(values, maxAbs: limit)
     }
 }

@@ -95,11 +95,22 @@ struct StepBuilder {
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of
     /// the task's rows in `state` at the step's version.
     mutating func refusal(of gradient: Gradient, state: TrainingState) -> Refusal? {
-        let key = TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch)
-        if let contract = contracts[key] { return contract.refusal(of: gradient) }
+        contract(TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch), state: state).refusal(of: gradient)
+    }
+
+    /// The contract of task `key` of the current step, derived from `state` at the step's version on first use.
+    private mutating func contract(_ key: TaskKey, state: TrainingState) -> GradientContract {
+        if let contract = contracts[key] { return contract }
         let contract = negatives.contract(for: task(key), users: state.users, items: state.items, bank: state.bank.table)
         contracts[key] = contract
-        return contract.refusal(of: gradient)
+        return contract
+    }
+
+    /// Derives the contracts of the tasks sent so far in the current step, while their workers compute, so that
+    /// checking their GRADIENTs costs only the check. The state holds the step's version until it is applied, so
+    /// the contracts are those that checking on arrival would derive.
+    mutating func prepareContracts(state: TrainingState) {
+        for key in tasks.keys where contracts[key] == nil { _ = contract(key, state: state) }
     }
 
     mutating func accept(_ gradient: Gradient) {

@@ -1,3 +1,26 @@
+import CAdamRest
+
+/// Whether the resting steps run in the AVX2 kernel of `CAdamRest` (bit for bit the portable row's results).
+let restingStepsUseAVX2 = cadamrest_available() != 0
+
+/// Row (θ, m, v) takes the resting steps `steps` (each a step's factor), gradient zero and no decay: the AVX2 kernel
+/// where the CPU has it, else `adamRow` with the zero row `zero` (at least `count` zeros), with the same results.
+@inline(__always)
+func adamRestingSteps(
+    _ row: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>,
+    count d: Int, steps: UnsafeBufferPointer<Float>, beta1: Float, beta2: Float, epsilon: Float,
+    zero: UnsafePointer<Float>, portable: Bool = !restingStepsUseAVX2
+) {
+    guard !steps.isEmpty else { return }
+    if !portable {
+        cadamrest_steps(row, m, v, d, steps.baseAddress!, steps.count, beta1, beta2, epsilon)
+        return
+    }
+    for step in steps {
+        adamRow(row, zero, m, v, count: d, beta1: beta1, beta2: beta2, decay: 0, step: step, epsilon: epsilon)
+    }
+}
+
 /// Dense Adam, lazily: a row takes the steps it was absent for (gradient zero, no decay, each step's own factor)
 /// when it is next read or next in a gradient, so that only the rows read cost anything.
 extension SparseOptimizer {
@@ -135,11 +158,9 @@ private struct DenseAdamRows {
         let end = min(target, lastInGradient[r] + restAfter)
         if from < end {
             let d = dim
-            let row = theta + r * d, mr = m + r * d, vr = v + r * d
-            for s in from + 1 ... end {
-                adamRow(row, zero, mr, vr, count: d, beta1: beta1, beta2: beta2, decay: 0,
-                        step: factors[s - factorBase - 1], epsilon: epsilon)
-            }
+            adamRestingSteps(theta + r * d, m + r * d, v + r * d, count: d,
+                             steps: UnsafeBufferPointer(rebasing: factors[(from - factorBase) ..< (end - factorBase)]),
+                             beta1: beta1, beta2: beta2, epsilon: epsilon, zero: zero)
         }
         caughtUpTo[r] = target
     }

@@ -50,14 +50,26 @@ public struct TaskNegatives: Sendable {
                                      similarityScale: scale.isFinite ? scale : .greatestFiniteMagnitude)
     }
 
-    /// The smallest and largest Euclidean norm of the rows `ids` of `table` (ids within the table).
+    /// The smallest and largest Euclidean norm of the rows `ids` of `table` (ids within the table). The squares are
+    /// summed in eight lanes (a bound, not a result: the order of the sum does not matter).
     static func norms(_ table: EmbeddingTable, _ ids: [UInt32]) -> (min: Float, max: Float) {
         var low = Float.infinity, high: Float = 0
+        let d = table.dim, lanes = d - d % 8
         table.withUnsafeValues { values in
             for id in ids {
-                var sum: Float = 0
-                let row = values.baseAddress! + Int(id) * table.dim
-                for j in 0 ..< table.dim { sum += row[j] * row[j] }
+                let row = values.baseAddress! + Int(id) * d
+                var partial = SIMD8<Float>()
+                var j = 0
+                while j < lanes {
+                    let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                    partial += x * x
+                    j += 8
+                }
+                var sum = partial.sum()
+                while j < d {
+                    sum += row[j] * row[j]
+                    j += 1
+                }
                 low = min(low, sum)
                 high = max(high, sum)
             }

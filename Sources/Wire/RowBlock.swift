@@ -52,15 +52,7 @@ public struct RowBlock: Equatable, Sendable {
 
     /// The index of the first value that is not finite or whose magnitude exceeds `maxAbs`, or nil.
     static func firstOutOfRange(_ values: [Float], maxAbs: Float) -> Int? {
-        // One pass that the compiler vectorises; the slow search runs only when something is wrong.
-        var worst: Float = 0
-        var nan = false
-        for v in values {
-            nan = nan || v.isNaN
-            worst = max(worst, abs(v))
-        }
-        guard nan || !(worst <= maxAbs) else { return nil }
-        return values.firstIndex { !$0.isFinite || abs($0) > maxAbs }
+        MagnitudeScan.firstOutOfRange(values, maxAbs: maxAbs)
     }
 }
 

@@ -1,4 +1,4 @@
-import Kernels
+@testable import Kernels
 import TestSupport
 import XCTest
 
@@ -151,6 +151,46 @@ final class LazyDenseAdamTests: XCTestCase {
             XCTAssertEqual(table.values, after, "\(kind)")
             XCTAssertTrue(optimizer.isCaughtUp)
             XCTAssertEqual(optimizer.state(catchingUp: table), optimizer.state)
+        }
+    }
+
+    /// The resting steps' two forms (the AVX2 kernel, the portable `adamRow` with a zero gradient) give the same bits,
+    /// for every tail length, for many steps with different factors, and write nothing past the row.
+    func testRestingStepsKernelEqualsPortableRow() {
+        #if arch(x86_64)
+        // Every x86-64 machine this project runs on has AVX2; a change that loses the fast path shows here.
+        XCTAssertTrue(restingStepsUseAVX2, "no AVX2 resting-steps kernel on this CPU")
+        #endif
+        guard restingStepsUseAVX2 else { return }
+        var random = SeededRandom(seed: 11, stream: 3)
+        for d in [1, 7, 8, 9, 13, 16, 64, 67] {
+            // θ, m, v of one row and a sentinel after each; m of both signs and zeros, v ≥ 0 with zeros.
+            let theta = (0 ..< d).map { _ in Float(random.nextGaussian()) * 0.3 } + [42]
+            let m = (0 ..< d).map { j in j % 5 == 4 ? (j % 2 == 0 ? 0 : -0.0) : Float(random.nextGaussian()) * 1e-3 } + [42]
+            let v = (0 ..< d).map { j in j % 7 == 6 ? 0 : Float(random.nextUnit()) * 1e-5 } + [42]
+            let steps = (0 ..< 140).map { _ in Float(random.nextUnit()) * 1e-2 }
+            let zero = [Float](repeating: 0, count: d)
+            var results: [[UInt32]] = []
+            for portable in [true, false] {
+                var (t, mm, vv) = (theta, m, v)
+                t.withUnsafeMutableBufferPointer { t in
+                    mm.withUnsafeMutableBufferPointer { mm in
+                        vv.withUnsafeMutableBufferPointer { vv in
+                            steps.withUnsafeBufferPointer { steps in
+                                zero.withUnsafeBufferPointer { zero in
+                                    adamRestingSteps(t.baseAddress!, mm.baseAddress!, vv.baseAddress!, count: d,
+                                                     steps: steps, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
+                                                     zero: zero.baseAddress!, portable: portable)
+                                }
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual([t[d], mm[d], vv[d]], [42, 42, 42], "d \(d): written past the row")
+                XCTAssertNotEqual(bits(t), bits(theta), "d \(d): the steps moved nothing")
+                results.append(bits(t) + bits(mm) + bits(vv))
+            }
+            XCTAssertEqual(results[0], results[1], "d \(d): the AVX2 kernel and the portable row disagree")
         }
     }
 }
