@@ -69,7 +69,7 @@ struct StepBuilder {
     /// version first (dense Adam's rows catch up on the steps they missed when they are read).
     mutating func message(step: UInt64, tasks keys: [TaskKey], state: TrainingState) -> Step {
         let rows = TaskReads.union(keys.map { reads($0) })
-        state.catchUp(users: rows.users, items: rows.items)
+        state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
         return Step(step: step, version: state.version, users: RowBlock(state.users.rows(rows.users)),
                     items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(state.bank.table.rows(rows.bank)),
                     tasks: keys.map { task($0) })
@@ -89,7 +89,7 @@ struct StepBuilder {
             upcoming[key] = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
         }
         let rows = TaskReads.union(Array(upcoming.values))
-        state.catchUp(users: rows.users, items: rows.items)
+        state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
     }
 
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of

@@ -106,6 +106,12 @@ public final class TrainingState {
         itemOptimizer.catchUp(itemIds, in: items)
     }
 
+    /// `catchUp(users:items:)` of rows in strictly ascending order (a STEP's rows), spread over the cores.
+    public func catchUp(ascendingUsers userIds: [UInt32], ascendingItems itemIds: [UInt32]) {
+        userOptimizer.catchUp(ascending: userIds, in: users)
+        itemOptimizer.catchUp(ascending: itemIds, in: items)
+    }
+
     /// Brings every row of both tables to the current step: before the whole tables or the optimizer state are read.
     public func catchUpAll() {
         userOptimizer.catchUpAll(in: users)

@@ -50,12 +50,36 @@ extension SparseOptimizer {
         }
     }
 
-    /// Brings every row to the current step (before the whole table or the optimizer state is read).
+    /// `catchUp` of rows in strictly ascending order (each once), spread over the cores (`RowLanes`): rows never
+    /// meet, so the results are those of one thread.
+    public func catchUp(ascending ids: [UInt32], in table: EmbeddingTable) {
+        guard settings.kind == .denseAdam else { return }
+        for k in ids.indices.dropFirst() {
+            precondition(ids[k - 1] < ids[k], "catch-up rows not strictly ascending at \(k)")
+        }
+        precondition(ids.last.map { Int($0) < rows } ?? true, "catch-up of row \(ids.last ?? 0) outside 0..<\(rows)")
+        withDenseAdamRows(table) { rows in
+            let now = stepCount
+            ids.withUnsafeBufferPointer { ids in
+                RowLanes.forEach(count: ids.count) { range in
+                    for k in range {
+                        if k + prefetchDistance < range.upperBound { rows.prefetch(Int(ids[k + prefetchDistance]), to: now) }
+                        rows.catchUp(Int(ids[k]), to: now)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Brings every row to the current step (before the whole table or the optimizer state is read), spread over
+    /// the cores.
     public func catchUpAll(in table: EmbeddingTable) {
         guard settings.kind == .denseAdam else { return }
         withDenseAdamRows(table) { rows in
             let now = stepCount
-            for r in 0 ..< self.rows { rows.catchUp(r, to: now) }
+            RowLanes.forEach(count: self.rows) { range in
+                for r in range { rows.catchUp(r, to: now) }
+            }
         }
     }
 
@@ -79,20 +103,26 @@ extension SparseOptimizer {
         withDenseAdamRows(table) { rows in
             let t = stepCount
             let step = rows.factors[t - factorBase - 1]
+            // The gradient's rows are distinct (ascending): they are spread over the cores.
             gradient.values.withUnsafeBufferPointer { grads in
-                for (k, id) in ids.enumerated() {
-                    if k + prefetchDistance < ids.count {   // random rows: ask for them early
-                        let ahead = Int(ids[k + prefetchDistance]) * d
-                        prefetchRowForWriting(rows.theta + ahead, count: d)
-                        prefetchRowForWriting(rows.m + ahead, count: d)
-                        prefetchRowForWriting(rows.v + ahead, count: d)
+                ids.withUnsafeBufferPointer { ids in
+                    RowLanes.forEach(count: ids.count) { range in
+                        for k in range {
+                            if k + prefetchDistance < range.upperBound {   // random rows: ask for them early
+                                let ahead = Int(ids[k + prefetchDistance]) * d
+                                prefetchRowForWriting(rows.theta + ahead, count: d)
+                                prefetchRowForWriting(rows.m + ahead, count: d)
+                                prefetchRowForWriting(rows.v + ahead, count: d)
+                            }
+                            let r = Int(ids[k])
+                            rows.catchUp(r, to: t - 1)
+                            adamRow(rows.theta + r * d, grads.baseAddress! + k * d, rows.m + r * d, rows.v + r * d,
+                                    count: d, beta1: rows.beta1, beta2: rows.beta2, decay: decay, step: step,
+                                    epsilon: rows.epsilon)
+                            rows.lastInGradient[r] = t
+                            rows.caughtUpTo[r] = t
+                        }
                     }
-                    let r = Int(id)
-                    rows.catchUp(r, to: t - 1)
-                    adamRow(rows.theta + r * d, grads.baseAddress! + k * d, rows.m + r * d, rows.v + r * d, count: d,
-                            beta1: rows.beta1, beta2: rows.beta2, decay: decay, step: step, epsilon: rows.epsilon)
-                    rows.lastInGradient[r] = t
-                    rows.caughtUpTo[r] = t
                 }
             }
         }
