@@ -82,21 +82,25 @@ public final class TrainingState {
     public func apply(_ contributions: [MinibatchContribution], learningRateScale: Float = 1) -> StepDelta {
         let examples = contributions.reduce(0) { $0 + $1.examples }
         precondition(examples > 0, "a step with no examples")
-        for c in contributions {
-            userAverager.add(c.users)
-            itemAverager.add(c.items)
-        }
-        let userGradient = userAverager.finish(examples: examples)
-        let itemGradient = itemAverager.finish(examples: examples)
-        let movedUsers = userOptimizer.apply(userGradient, to: users, learningRateScale: learningRateScale)
-        let movedItems = itemOptimizer.apply(itemGradient, to: items, learningRateScale: learningRateScale)
         let base = version
         version += 1
-        let positives = contributions.flatMap(\.positives)
-        itemOptimizer.catchUp(positives, in: items)   // the bank reads them
-        let bankRows = bank.update(itemIds: positives, itemTable: items, newVersion: version)
-        return StepDelta(baseVersion: base, version: version, users: users.rows(movedUsers),
-                         items: items.rows(movedItems), bank: bankRows)
+        // The user side and the item side (with the bank) share nothing: they run at once.
+        var userRows = SparseRows(dim: dim), itemRows = SparseRows(dim: dim), bankRows = SparseRows(dim: dim)
+        RowLanes.both({
+            for c in contributions { self.userAverager.add(c.users) }
+            let gradient = self.userAverager.finish(examples: examples)
+            let moved = self.userOptimizer.apply(gradient, to: self.users, learningRateScale: learningRateScale)
+            userRows = self.users.rows(moved)
+        }, {
+            for c in contributions { self.itemAverager.add(c.items) }
+            let gradient = self.itemAverager.finish(examples: examples)
+            let moved = self.itemOptimizer.apply(gradient, to: self.items, learningRateScale: learningRateScale)
+            itemRows = self.items.rows(moved)
+            let positives = contributions.flatMap(\.positives)
+            self.itemOptimizer.catchUp(positives, in: self.items)   // the bank reads them
+            bankRows = self.bank.update(itemIds: positives, itemTable: self.items, newVersion: base + 1)
+        })
+        return StepDelta(baseVersion: base, version: version, users: userRows, items: itemRows, bank: bankRows)
     }
 
     /// Brings the rows named to the current step (dense Adam; a no-op for the other optimizers). Ids are the

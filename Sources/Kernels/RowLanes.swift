@@ -25,6 +25,29 @@ public enum RowLanes {
     }
 }
 
+extension RowLanes {
+    /// Runs `first` and `second` at once (on one thread when the processor has one core), returning when both have:
+    /// for two pieces of work that touch nothing in common.
+    public static func both(_ first: () -> Void, _ second: () -> Void) {
+        guard lanes > 1 else {
+            first()
+            second()
+            return
+        }
+        withoutActuallyEscaping(first) { first in
+            withoutActuallyEscaping(second) { second in
+                let box = UncheckedPair(first: first, second: second)
+                DispatchQueue.concurrentPerform(iterations: 2) { k in k == 0 ? box.first() : box.second() }
+            }
+        }
+    }
+}
+
+private struct UncheckedPair: @unchecked Sendable {
+    let first: () -> Void
+    let second: () -> Void
+}
+
 /// A body that `RowLanes` runs on several threads: its ranges never overlap, which is what makes it safe.
 private struct UncheckedBody: @unchecked Sendable {
     let body: (Range<Int>) -> Void

@@ -51,6 +51,15 @@ public struct GradientContract: Sendable, Equatable {
 
     /// The first id not in `allowed` (ascending), or nil.
     static func firstOutside(_ ids: [UInt32], allowed: [UInt32]) -> UInt32? {
+        // Ascending ids (as senders list them): one walk along both lists.
+        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) {
+            var a = 0
+            for id in ids {
+                while a < allowed.count && allowed[a] < id { a += 1 }
+                if a == allowed.count || allowed[a] != id { return id }
+            }
+            return nil
+        }
         for id in ids {
             var low = 0, high = allowed.count
             while low < high {

@@ -45,6 +45,8 @@ public struct RowBlock: Equatable, Sendable {
 
     /// The first id that occurs twice, or nil.
     static func firstRepeat(_ ids: [UInt32]) -> UInt32? {
+        // Senders list rows in ascending order: one comparison per id then, the set only for other orders.
+        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) { return nil }
         var seen = Set<UInt32>(minimumCapacity: ids.count)
         for id in ids where !seen.insert(id).inserted { return id }
         return nil
