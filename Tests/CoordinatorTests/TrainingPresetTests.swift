@@ -22,7 +22,7 @@ final class TrainingPresetTests: XCTestCase {
         XCTAssertEqual(s.validationFraction, 0, "no validation split: it would take training pairs away")
         XCTAssertEqual(s.patience, 0)
         XCTAssertEqual(s.learningRateSchedule, .cosine(finalFraction: 0.01))
-        XCTAssertEqual(s.epochs, 30)
+        XCTAssertEqual(s.epochs, 60)
         XCTAssertEqual(s.optimizer.kind, .denseAdam)
         XCTAssertEqual(s.optimizer.weightDecay, 0, "Gowalla is below the sparse anchor: no weight decay")
         XCTAssertTrue(s.problems().isEmpty, "\(s.problems())")
