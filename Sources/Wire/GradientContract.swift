@@ -52,7 +52,7 @@ public struct GradientContract: Sendable, Equatable {
     /// The first id not in `allowed` (ascending), or nil.
     static func firstOutside(_ ids: [UInt32], allowed: [UInt32]) -> UInt32? {
         // Ascending ids (as senders list them): one walk along both lists.
-        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) {
+        if ids.isStrictlyAscending {
             var a = 0
             for id in ids {
                 while a < allowed.count && allowed[a] < id { a += 1 }

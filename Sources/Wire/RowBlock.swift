@@ -35,7 +35,7 @@ public struct RowBlock: Equatable, Sendable {
         if let repeated = Self.firstRepeat(ids) {
             throw .invalid("\(key)_duplicate_row", "\(what) lists row \(repeated) more than once")
         }
-        if let index = Self.firstOutOfRange(values, maxAbs: maxAbs) {
+        if let index = MagnitudeScan.firstOutOfRange(values, maxAbs: maxAbs) {
             let value = values[index]
             throw value.isFinite
                 ? .invalid("\(key)_too_large", "\(what) row \(ids[index / dim]) holds \(value), beyond ±\(maxAbs)")
@@ -46,15 +46,10 @@ public struct RowBlock: Equatable, Sendable {
     /// The first id that occurs twice, or nil.
     static func firstRepeat(_ ids: [UInt32]) -> UInt32? {
         // Senders list rows in ascending order: one comparison per id then, the set only for other orders.
-        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) { return nil }
+        if ids.isStrictlyAscending { return nil }
         var seen = Set<UInt32>(minimumCapacity: ids.count)
         for id in ids where !seen.insert(id).inserted { return id }
         return nil
-    }
-
-    /// The index of the first value that is not finite or whose magnitude exceeds `maxAbs`, or nil.
-    static func firstOutOfRange(_ values: [Float], maxAbs: Float) -> Int? {
-        MagnitudeScan.firstOutOfRange(values, maxAbs: maxAbs)
     }
 }
 
@@ -80,4 +75,9 @@ extension RowBlock {
         let values = try r.f32s(valueCount, "\(what) values")
         return RowBlock(dim: dim, ids: ids, values: values)
     }
+}
+
+extension Array where Element == UInt32 {
+    /// Whether every id is below the next: the order senders list rows in, which the id checks walk in one pass.
+    var isStrictlyAscending: Bool { zip(self, dropFirst()).allSatisfy { $0 < $1 } }
 }
