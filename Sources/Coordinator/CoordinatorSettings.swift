@@ -107,6 +107,13 @@ public struct CoordinatorSettings: Sendable {
             }
             if loss.logQCorrection { out.append("--logq applies to the softmax losses, not ccl") }
         }
+        if loss.trainedBankNegatives {
+            if loss.liveNegatives {
+                out.append("--trained-bank-negatives reads the negatives from the bank, --live-negatives from the item table: give one of them")
+            } else if !loss.usesBankNegatives {
+                out.append("--trained-bank-negatives needs a loss with bank negatives (softmax, in-batch with --mix-in-batch, or ccl), not \(loss.kind)")
+            }
+        }
         if loss.maskSeenItems && !loss.removeAccidentalHits {
             out.append("--mask-seen-items removes the row's positive among the rest, so it cannot go with --keep-accidental-hits")
         }

@@ -29,6 +29,7 @@ public struct RunFlags: Sendable, Equatable {
     public var logQCorrection = false
     public var mixInBatch = false
     public var liveNegatives: Bool?
+    public var trainedBankNegatives: Bool?
     public var keepAccidentalHits = false
     public var maskSeenItems: Bool?
     public var momentum: Float?
@@ -105,6 +106,11 @@ extension CoordinatorSettings {
         if let temperature = flags.temperature { s.loss.temperature = temperature }
         if let tauPlus = flags.positiveTemperature { s.loss.positiveTemperature = tauPlus }
         if let live = flags.liveNegatives { s.loss.liveNegatives = live }
+        if let trained = flags.trainedBankNegatives {
+            s.loss.trainedBankNegatives = trained
+            // The negatives come from the bank: a preset's live negatives give way unless asked for by name.
+            if trained && flags.liveNegatives == nil { s.loss.liveNegatives = false }
+        }
         if let mask = flags.maskSeenItems { s.loss.maskSeenItems = mask }
         if let optimizer = flags.optimizer {
             guard let kind = OptimizerKind(rawValue: optimizer) else {

@@ -69,10 +69,18 @@ struct StepBuilder {
     /// version first (dense Adam's rows catch up on the steps they missed when they are read).
     mutating func message(step: UInt64, tasks keys: [TaskKey], state: TrainingState) -> Step {
         let rows = TaskReads.union(keys.map { reads($0) })
-        state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
+        catchUp(rows, state: state)
+        let bank = negatives.loss.trainedBankNegatives ? state.bankRowsAtLiveLength(rows.bank)
+                                                       : state.bank.table.rows(rows.bank)
         return Step(step: step, version: state.version, users: RowBlock(state.users.rows(rows.users)),
-                    items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(state.bank.table.rows(rows.bank)),
-                    tasks: keys.map { task($0) })
+                    items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(bank), tasks: keys.map { task($0) })
+    }
+
+    /// Brings the rows `rows` reads to the state's version: its users and items, and with trained bank negatives the
+    /// item rows behind its bank rows (their lengths are read).
+    private func catchUp(_ rows: TaskReads, state: TrainingState) {
+        state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
+        if negatives.loss.trainedBankNegatives { state.catchUp(ascendingUsers: [], ascendingItems: rows.bank) }
     }
 
     /// While the workers compute the current step, brings the rows that the next step's tasks `keys` will read up to
@@ -88,8 +96,7 @@ struct StepBuilder {
                                      users: indices.map { trainUsers[Int($0)] }, items: indices.map { trainItems[Int($0)] })
             upcoming[key] = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
         }
-        let rows = TaskReads.union(Array(upcoming.values))
-        state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
+        catchUp(TaskReads.union(Array(upcoming.values)), state: state)
     }
 
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of
@@ -128,7 +135,9 @@ struct StepBuilder {
             precondition(Int(g.examples) == task.users.count,
                          "gradient of \(key) counts \(g.examples) examples; the minibatch has \(task.users.count)")
             return (MinibatchContribution(examples: Int(g.examples), lossSum: g.lossSum, users: SparseRows(g.users),
-                                          items: SparseRows(g.items), positives: task.items),
+                                          items: SparseRows(g.items), positives: task.items,
+                                          trainedBankNegatives: negatives.loss.trainedBankNegatives
+                                              ? reads(key).bank : []),
                     g, interactions(key))
         }
     }

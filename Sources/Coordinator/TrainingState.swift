@@ -24,13 +24,18 @@ public struct MinibatchContribution: Sendable {
     public var items: SparseRows
     /// The minibatch's positive items: their bank rows move after the step.
     public var positives: [UInt32]
+    /// Negatives read from the bank whose gradients went into their item rows (`trainedBankNegatives`): their bank
+    /// rows move after the step too. Empty for the other losses.
+    public var trainedBankNegatives: [UInt32]
 
-    public init(examples: Int, lossSum: Double, users: SparseRows, items: SparseRows, positives: [UInt32]) {
+    public init(examples: Int, lossSum: Double, users: SparseRows, items: SparseRows, positives: [UInt32],
+                trainedBankNegatives: [UInt32] = []) {
         self.examples = examples
         self.lossSum = lossSum
         self.users = users
         self.items = items
         self.positives = positives
+        self.trainedBankNegatives = trainedBankNegatives
     }
 }
 
@@ -76,8 +81,8 @@ public final class TrainingState {
 
     /// Averages the contributions in the order given (weighted by examples), applies the optimizer (the delta holds
     /// the rows that moved in this step: the gradient's rows; with dense Adam the other rows still moving on their
-    /// momentum move when they are read, `catchUp`), moves the bank rows of the positives (their item rows caught up
-    /// first), and advances the version by one.
+    /// momentum move when they are read, `catchUp`), moves the bank rows of the positives and of the trained bank
+    /// negatives (their item rows caught up first), and advances the version by one.
     /// `learningRateScale` multiplies the optimizer's learning rate for this step.
     public func apply(_ contributions: [MinibatchContribution], learningRateScale: Float = 1) -> StepDelta {
         let examples = contributions.reduce(0) { $0 + $1.examples }
@@ -96,9 +101,9 @@ public final class TrainingState {
             let gradient = self.itemAverager.finish(examples: examples)
             let moved = self.itemOptimizer.apply(gradient, to: self.items, learningRateScale: learningRateScale)
             itemRows = self.items.rows(moved)
-            let positives = contributions.flatMap(\.positives)
-            self.itemOptimizer.catchUp(positives, in: self.items)   // the bank reads them
-            bankRows = self.bank.update(itemIds: positives, itemTable: self.items, newVersion: base + 1)
+            let followed = contributions.flatMap { $0.positives + $0.trainedBankNegatives }
+            self.itemOptimizer.catchUp(followed, in: self.items)   // the bank reads them
+            bankRows = self.bank.update(itemIds: followed, itemTable: self.items, newVersion: base + 1)
         })
         return StepDelta(baseVersion: base, version: version, users: userRows, items: itemRows, bank: bankRows)
     }
@@ -114,6 +119,27 @@ public final class TrainingState {
     public func catchUp(ascendingUsers userIds: [UInt32], ascendingItems itemIds: [UInt32]) {
         userOptimizer.catchUp(ascending: userIds, in: users)
         itemOptimizer.catchUp(ascending: itemIds, in: items)
+    }
+
+    /// Bank rows `ids` as trained bank negatives read them (`LossSettings.trainedBankNegatives`): each bank row (a
+    /// unit direction) times the Euclidean length of its item row, so that a worker computing with it sees the
+    /// bank's direction at the live row's length, and the gradient it derives through that length is the live
+    /// row's. The item rows must be caught up (`catchUp`); ids within the tables.
+    public func bankRowsAtLiveLength(_ ids: [UInt32]) -> SparseRows {
+        var out = bank.table.rows(ids)
+        let d = dim
+        items.withUnsafeValues { live in
+            out.values.withUnsafeMutableBufferPointer { rows in
+                for k in ids.indices {
+                    let item = live.baseAddress! + Int(ids[k]) * d
+                    var squares: Float = 0
+                    for j in 0 ..< d { squares += item[j] * item[j] }
+                    let length = squares.squareRoot()
+                    for j in 0 ..< d { rows[k * d + j] *= length }
+                }
+            }
+        }
+        return out
     }
 
     /// Brings every row of both tables to the current step: before the whole tables or the optimizer state are read.

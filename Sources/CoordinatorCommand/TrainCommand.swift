@@ -84,6 +84,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "In-batch loss: also use bank negatives.") var mixInBatch = false
     @Flag(inversion: .prefixedNo, help: "Read the K negatives from the live item table and give them gradients (sampled softmax) instead of using constant bank rows (default: off).")
     var liveNegatives: Bool?
+    @Flag(inversion: .prefixedNo, help: "Read the K negatives from the memory bank but give their gradients to the live item rows (the bank as a stale read of the item table: each bank row at its live row's length); the bank then follows every item row that gets a gradient. Turns off a preset's live negatives (default: off).")
+    var trainedBankNegatives: Bool?
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
     @Flag(inversion: .prefixedNo, help: "Also remove every negative (and, in-batch, every other positive) that the row's user has in the training data, not only the row's own positive: no false negatives from the user's history. Workers then receive every user's training items when they join (default: off).")
     var maskSeenItems: Bool?
@@ -181,6 +183,7 @@ struct TrainCommand: ParsableCommand {
         f.logQCorrection = logq
         f.mixInBatch = mixInBatch
         f.liveNegatives = liveNegatives
+        f.trainedBankNegatives = trainedBankNegatives
         f.keepAccidentalHits = keepAccidentalHits
         f.maskSeenItems = maskSeenItems
         f.momentum = momentum

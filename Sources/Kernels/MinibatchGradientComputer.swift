@@ -48,7 +48,8 @@ public final class MinibatchGradientComputer {
     /// users, items: the B (user, positive item) pairs. negatives: K bank row ids for bankInfoNCE / mixInBatch, or
     /// B live item ids (one per pair) for BPR; ignored for pure in-batch and MNR. negativeLogQ: log sampling
     /// probability of each bank negative (count K), required when settings.logQCorrection, else ignored.
-    /// Reads the rows from whole tables: row r of a table is id r.
+    /// Reads the rows from whole tables: row r of a table is id r. With `trainedBankNegatives` the negatives are read
+    /// from `bank` as it is given and their gradients named by their item ids.
     public func compute(
         users: [UInt32], items: [UInt32], userTable: EmbeddingTable, itemTable: EmbeddingTable,
         bank: EmbeddingTable, negatives: [UInt32], negativeLogQ: [Float]?
@@ -104,8 +105,9 @@ public final class MinibatchGradientComputer {
     ) -> MinibatchGradient {
         let B = users.count, K = negatives.count, d = dim
         let inBatch = settings.isInBatch
-        // Live negatives: rows of the item table with gradients (sampled softmax); else constant bank rows.
-        let live = settings.liveNegatives && K > 0
+        // Negatives with gradients: live item rows (sampled softmax) or bank rows read as stale item rows (their
+        // gradient goes to the item ids); else constant bank rows.
+        let live = settings.trainsNegatives && K > 0
         let cosine = settings.effectiveSimilarity == .cosine
         let C = contrastiveLogitColumns(batch: B, negatives: K, inBatch: inBatch)
         // Layout: q (B, d) | p (B, d) | n (K, d) | dq (B, d) | dp (B, d) | dn (K, d) if live | qNorms (B) | pNorms (B)

@@ -29,20 +29,21 @@ public struct TaskNegatives: Sendable {
     }
 
     /// What the coordinator accepts as this task's GRADIENT: its users' rows, and the rows of its positives and of
-    /// the negatives that the loss trains (BPR's, and live negatives; bank negatives are constants), each value
-    /// bounded through the norms of the rows involved (`TrainingSpec.gradientContract`).
+    /// the negatives that the loss trains (BPR's, live negatives and trained bank negatives; other bank negatives
+    /// are constants), each value bounded through the norms of the rows involved (`TrainingSpec.gradientContract`).
     public func contract(for task: MinibatchTask, users: EmbeddingTable, items: EmbeddingTable,
                          bank: EmbeddingTable) -> GradientContract {
         let drawn = draw(for: task).ids
-        let trained = loss.kind == .bpr || (loss.liveNegatives && loss.usesBankNegatives) ? drawn : []
+        let trained = loss.kind == .bpr || loss.trainsNegatives ? drawn : []
         let scale: Float
         if spec.comparesByCosine {
             // |d cos(u, v) / du| ≤ 1/|u|: the smallest norm among the rows that get gradients.
             let smallest = min(Self.norms(users, task.users).min, Self.norms(items, task.items + trained).min)
             scale = 1 / smallest
         } else {
-            // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives from the table they are read from).
-            let negativeRows = loss.liveNegatives || loss.kind == .bpr ? items : bank
+            // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives from the table they are read
+            // from; trained bank rows are read at their item rows' lengths).
+            let negativeRows = loss.liveNegatives || loss.trainedBankNegatives || loss.kind == .bpr ? items : bank
             scale = max(Self.norms(users, task.users).max, Self.norms(items, task.items).max,
                         Self.norms(negativeRows, drawn).max)
         }

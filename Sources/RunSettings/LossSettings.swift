@@ -20,6 +20,11 @@ public struct LossSettings: Sendable, Equatable {
     /// The K sampled negatives are read from the live item table and get gradients (sampled softmax) instead of
     /// being constant memory-bank rows.
     public var liveNegatives: Bool
+    /// The K sampled negatives are read from the memory bank, as in the bank losses, but their gradients go into
+    /// the live item rows: the bank as a stale read of the item table. A STEP's bank row is then the bank's
+    /// direction at the live row's length (`TrainingState.bankRowsAtLiveLength`), and the bank follows every item
+    /// row that gets a gradient, not only the positives. Excludes `liveNegatives`.
+    public var trainedBankNegatives: Bool
     /// τ⁺, a separate temperature of the positive (bilateral softmax loss, BSL): when set, a row's loss is
     /// −s⁺/τ⁺ + log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
     public var positiveTemperature: Float?
@@ -40,7 +45,8 @@ public struct LossSettings: Sendable, Equatable {
         positiveTemperature: Float? = nil,
         cclMargin: Float = RunDefaults.cclMargin,
         cclNegativeWeight: Float = RunDefaults.cclNegativeWeight,
-        maskSeenItems: Bool = false
+        maskSeenItems: Bool = false,
+        trainedBankNegatives: Bool = false
     ) {
         self.kind = kind
         self.similarity = similarity
@@ -51,6 +57,7 @@ public struct LossSettings: Sendable, Equatable {
         self.logQCorrection = logQCorrection
         self.mixInBatch = mixInBatch
         self.liveNegatives = liveNegatives
+        self.trainedBankNegatives = trainedBankNegatives
         self.positiveTemperature = positiveTemperature
         self.cclMargin = cclMargin
         self.cclNegativeWeight = cclNegativeWeight
@@ -64,6 +71,10 @@ public struct LossSettings: Sendable, Equatable {
         case .mnr, .bpr: return false
         }
     }
+
+    /// Whether the sampled negatives get gradients into the live item rows: live negatives, and bank negatives
+    /// read as a stale copy of the item table (`trainedBankNegatives`).
+    public var trainsNegatives: Bool { usesBankNegatives && (liveNegatives || trainedBankNegatives) }
 
     /// How many negatives a minibatch of `pairs` pairs draws: K for the losses that read bank negatives, one live
     /// item per pair for BPR, none for pure in-batch losses.

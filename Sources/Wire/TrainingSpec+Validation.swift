@@ -16,6 +16,11 @@ extension TrainingSpec {
         if let positiveTemperature = loss.positiveTemperature, !(positiveTemperature > 0 && positiveTemperature.isFinite) {
             return bad("positive_temperature", "positive temperature \(positiveTemperature) (must be positive and finite)")
         }
+        if loss.trainedBankNegatives && (loss.liveNegatives || !loss.usesBankNegatives) {
+            return bad("negatives_source", loss.liveNegatives
+                ? "negatives both live and trained from the bank (at most one)"
+                : "trained bank negatives for loss \(loss.kind), which reads no bank negatives")
+        }
         let negatives = loss.negatives, drawsNegatives = loss.usesBankNegatives
         guard negatives <= limits.maxNegatives, !drawsNegatives || negatives >= 1 else {
             return bad("negatives", "\(negatives) negatives (must be \(drawsNegatives ? 1 : 0) … \(limits.maxNegatives))")

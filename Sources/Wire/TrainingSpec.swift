@@ -58,7 +58,8 @@ extension TrainingSpec {
     static let flagLiveNegatives: UInt8 = 1 << 4
     static let flagPositiveTemperature: UInt8 = 1 << 5
     static let flagMaskSeenItems: UInt8 = 1 << 6
-    static let knownFlags: UInt8 = 0x7F
+    static let flagTrainedBankNegatives: UInt8 = 1 << 7
+    static let knownFlags: UInt8 = 0xFF
 
     func write(to w: inout ByteWriter) {
         w.u32(users, "spec users")
@@ -75,6 +76,7 @@ extension TrainingSpec {
         if loss.liveNegatives { flags |= Self.flagLiveNegatives }
         if loss.positiveTemperature != nil { flags |= Self.flagPositiveTemperature }
         if loss.maskSeenItems { flags |= Self.flagMaskSeenItems }
+        if loss.trainedBankNegatives { flags |= Self.flagTrainedBankNegatives }
         w.u8(flags)
         w.f32(loss.temperature)
         if let positiveTemperature = loss.positiveTemperature { w.f32(positiveTemperature) }
@@ -147,7 +149,7 @@ extension TrainingSpec {
             removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, logQCorrection: flags & flagLogQCorrection != 0,
             mixInBatch: flags & flagMixInBatch != 0, liveNegatives: flags & flagLiveNegatives != 0,
             positiveTemperature: positiveTemperature, cclMargin: ccl.margin, cclNegativeWeight: ccl.weight,
-            maskSeenItems: maskSeenItems)
+            maskSeenItems: maskSeenItems, trainedBankNegatives: flags & flagTrainedBankNegatives != 0)
         return TrainingSpec(users: users, items: items, dim: dim, loss: loss, sampler: sampler,
                             verifyReplicas: flags & flagVerifyReplicas != 0, popularityAlpha: popularityAlpha, seed: seed,
                             popularity: popularity, seenCounts: seen.counts, seenItems: seen.items)

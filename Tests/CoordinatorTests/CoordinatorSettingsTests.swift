@@ -55,6 +55,9 @@ final class CoordinatorSettingsTests: XCTestCase {
             ("--popularity-alpha", { $0.popularityAlpha = .nan }, "nan"),
             ("--mask-seen-items", { $0.loss.maskSeenItems = true; $0.loss.removeAccidentalHits = false },
              "--keep-accidental-hits"),
+            ("--trained-bank-negatives", { $0.loss.trainedBankNegatives = true; $0.loss.liveNegatives = true },
+             "--live-negatives"),
+            ("--trained-bank-negatives", { $0.loss.trainedBankNegatives = true; $0.loss.kind = .bpr }, "bpr"),
         ]
         for (flag, change, value) in cases {
             var s = CoordinatorSettings()

@@ -38,6 +38,16 @@ final class RunFlagsTests: XCTestCase {
         XCTAssertEqual(quality.loss.negatives, 64, "the flag over the preset")
         XCTAssertTrue(quality.loss.liveNegatives, "the preset over the default")
         XCTAssertEqual(quality.minimumWorkers, 2, "--workers defaults to --spawn-workers")
+
+        // Trained bank negatives read the bank: the preset's live negatives give way, unless named as well.
+        preset.trainedBankNegatives = true
+        let trained = try CoordinatorSettings.resolve(preset, data: data)
+        XCTAssertTrue(trained.loss.trainedBankNegatives)
+        XCTAssertFalse(trained.loss.liveNegatives)
+        preset.liveNegatives = true
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(preset, data: data)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--trained-bank-negatives reads the negatives from the bank"), "\(error)")
+        }
     }
 
     func testAFlagThatCannotWorkIsOneSentence() {

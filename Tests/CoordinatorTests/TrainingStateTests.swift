@@ -83,6 +83,37 @@ final class TrainingStateTests: XCTestCase {
         XCTAssertEqual(delta.bank.values, Array(state.bank.table.values[0 ..< 3]) + Array(state.bank.table.values[6 ..< 9]))
     }
 
+    /// With trained bank negatives the bank follows the negatives' item rows too: item 4, a negative of the first
+    /// minibatch, moves like the positives; item 1 and 3, untouched, stay.
+    func testBankRowsOfTrainedNegativesMoveWithThePositives() {
+        let state = makeState(momentum: 0.75)
+        let bankBefore = state.bank.table.values
+        var c = contributions()
+        c[0].trainedBankNegatives = [4]
+        let delta = state.apply(c)
+        XCTAssertEqual(delta.bank.ids, [0, 2, 4])
+        let v = normalized(state.items.row(4).map(Double.init))
+        let old = Array(bankBefore[12 ..< 15])
+        let expected = normalized((0 ..< dim).map { 0.75 * Double(old[$0]) + 0.25 * v[$0] })
+        for j in 0 ..< dim { XCTAssertEqual(Double(state.bank.table.row(4)[j]), expected[j], accuracy: 1e-6) }
+        for r in [1, 3] { XCTAssertEqual(Array(state.bank.table.row(r)), Array(bankBefore[r * dim ..< (r + 1) * dim])) }
+    }
+
+    /// A trained bank negative is read as the bank's direction at its item row's length.
+    func testBankRowsAtLiveLengthHaveTheBanksDirectionAndTheItemsLength() {
+        let state = makeState()
+        _ = state.apply(contributions())   // the bank and the items now differ
+        let rows = state.bankRowsAtLiveLength([4, 0, 2])
+        XCTAssertEqual(rows.ids, [4, 0, 2])
+        for (k, id) in rows.ids.enumerated() {
+            let read = rows.row(k).map(Double.init), bank = state.bank.table.row(Int(id)).map(Double.init)
+            let item = state.items.row(Int(id)).map(Double.init)
+            let length = { (v: [Double]) in v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+            XCTAssertEqual(length(read), length(item), accuracy: 1e-5 * length(item), "row \(id) has its item's length")
+            for j in 0 ..< dim { XCTAssertEqual(read[j] / length(read), bank[j] / length(bank), accuracy: 1e-6) }
+        }
+    }
+
     /// The version advances by one per step, and the delta names the new values of every changed row.
     func testVersionAndDelta() {
         let state = makeState()

@@ -311,6 +311,24 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(figures[0], figures[1])
     }
 
+    /// Bank negatives with gradients into the live item rows, with the quality preset's optimizer and schedule:
+    /// the preset's live negatives give way, the start event says so, every GRADIENT meets its contract (the
+    /// trained negatives' rows among it), and one and three workers end with the same parameters and bank.
+    func testOneAndThreeWorkersEndWithTheSameParametersWithTrainedBankNegatives() throws {
+        let (one, _) = try compareOneAndThreeWorkers(flags: [
+            "--preset", "quality", "--epochs", "2", "--negatives", "128", "--trained-bank-negatives",
+        ])
+        let lines = try ProcessHarness.jsonLines(one.appendingPathComponent("metrics.jsonl"))
+        let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" })
+        XCTAssertEqual(start["trained_bank_negatives"] as? Bool, true)
+        XCTAssertEqual(start["live_negatives"] as? Bool, false)
+        let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
+        XCTAssertEqual(end["replica_mismatches"] as? Int, 0, "--verify-replicas checked every gradient")
+        XCTAssertEqual((end["rejected"] as? [String: Any])?.count, 0, "no GRADIENT broke its contract: \(end)")
+        let recall = lines.filter { $0["event"] as? String == "epoch" }.compactMap { $0["recall@20"] as? Double }
+        XCTAssertEqual(recall.count, 2)
+    }
+
     /// Masking the users' training items: the lists reach the workers in WELCOME, and one and three workers end
     /// with the same parameters, their replicas checked on every gradient.
     func testOneAndThreeWorkersEndWithTheSameParametersWhenSeenItemsAreMasked() throws {

@@ -37,6 +37,17 @@ final class PeerInputValidationTests: XCTestCase {
         var tauPlus = spec()
         tauPlus.loss.positiveTemperature = 0
         XCTAssertEqual(tauPlus.refusal(within: limits)?.key, "spec_positive_temperature")
+        // Negatives read from one table only; trained bank negatives need a loss that reads bank negatives.
+        var both = spec()
+        both.loss.liveNegatives = true
+        both.loss.trainedBankNegatives = true
+        XCTAssertEqual(both.refusal(within: limits)?.key, "spec_negatives_source")
+        var noBank = spec(negatives: 0, loss: .mnr)
+        noBank.loss.trainedBankNegatives = true
+        XCTAssertEqual(noBank.refusal(within: limits)?.key, "spec_negatives_source")
+        var trained = spec()
+        trained.loss.trainedBankNegatives = true
+        XCTAssertNil(trained.refusal(within: limits))
     }
 
     func testMemoryArithmeticDoesNotOverflow() {

@@ -193,7 +193,7 @@ final class WireCodecTests: XCTestCase {
     func testSpecCodesAndFlagsAreChecked() {
         let good = WireCodec.encode(WireSamples.welcome).payload
         // spec starts at offset 20: users, items, dim (12 bytes), then loss, similarity, sampler, flags.
-        for (offset, value) in [(32, 5), (33, 2), (34, 2), (35, 0x80)] {
+        for (offset, value) in [(32, 5), (33, 2), (34, 2)] {
             var payload = good
             payload[offset] = UInt8(value)
             XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, payload), payload: payload)) { error in
@@ -207,6 +207,15 @@ final class WireCodecTests: XCTestCase {
         }
         XCTAssertTrue(spec.loss.liveNegatives)
         XCTAssertNil(spec.loss.positiveTemperature)
+        var trained = good
+        trained[35] |= 0x80
+        guard case let .welcome(_, _, _, trainedSpec) = try? WireCodec.decode(header: forge(.welcome, trained), payload: trained).message else {
+            return XCTFail("flag bit 7 (trainedBankNegatives) refused")
+        }
+        XCTAssertTrue(trainedSpec.loss.trainedBankNegatives)
+        XCTAssertFalse(trainedSpec.loss.liveNegatives)
+        XCTAssertEqual(WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(
+            workerId: 1, runId: 2, currentVersion: 0, spec: trainedSpec))).payload[35] & 0x80, 0x80, "and written back")
         var wrongPopularity = good
         wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))

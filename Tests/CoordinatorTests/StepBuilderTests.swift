@@ -1,0 +1,72 @@
+@testable import Coordinator
+import Dataset
+import Kernels
+import Replication
+import RunSettings
+import Wire
+import XCTest
+
+/// What a STEP carries for each way of reading the negatives, and which bank rows the applied step moves.
+final class StepBuilderTests: XCTestCase {
+    let dim = 4, itemCount = 30
+    let data = InteractionData(name: "tiny", userCount: 6, itemCount: 30, trainUsers: [0, 1, 2, 3, 4, 5, 0, 1],
+                               trainItems: [2, 7, 11, 19, 23, 29, 5, 13], testItems: Array(repeating: [], count: 6),
+                               validationItems: Array(repeating: [], count: 6))
+
+    func builder(_ loss: LossSettings) throws -> (StepBuilder, TrainingState) {
+        let spec = TrainingSpec(users: data.userCount, items: itemCount, dim: dim, loss: loss, sampler: .uniform,
+                                popularityAlpha: 0, seed: 7)
+        let state = TrainingState(userCount: data.userCount, itemCount: itemCount, dim: dim, initStd: 0.5, seed: 3,
+                                  momentum: 0.5, optimizer: OptimizerSettings(kind: .adam, learningRate: 0.1))
+        // A step first, so that the bank and the item rows differ in length and direction.
+        _ = state.apply([MinibatchContribution(
+            examples: 1, lossSum: 0, users: SparseRows(dim: dim, ids: [0], values: [1, 2, 3, 4]),
+            items: SparseRows(dim: dim, ids: (0 ..< UInt32(itemCount)).map { $0 },
+                              values: (0 ..< itemCount * dim).map { Float($0 % 7) - 3 }),
+            positives: [])])
+        return (StepBuilder(seed: 7, minibatchSize: 4, data: data, negatives: try XCTUnwrap(TaskNegatives(spec: spec))),
+                state)
+    }
+
+    let key = TaskKey(epoch: 0, minibatch: 1)
+
+    func ascending(_ ids: [UInt32]) -> [UInt32] { Array(Set(ids)).sorted() }
+
+    func testTrainedBankNegativesAreSentAtTheirItemRowsLengths() throws {
+        var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 6, trainedBankNegatives: true))
+        let step = steps.message(step: 0, tasks: [key], state: state)
+        XCTAssertFalse(step.bank.ids.isEmpty)
+        XCTAssertEqual(step.bank.ids, ascending(steps.reads(key).bank))
+        XCTAssertEqual(SparseRows(step.bank), state.bankRowsAtLiveLength(step.bank.ids))
+        XCTAssertNotEqual(SparseRows(step.bank), state.bank.table.rows(step.bank.ids), "not the bank rows as stored")
+
+        // The gradient may name the negatives' item rows, and the applied step moves their bank rows.
+        let task = steps.task(key)
+        let negatives = step.bank.ids
+        let items = ascending(task.items + negatives)
+        let gradient = Gradient(step: 0, version: state.version, epoch: 0, minibatch: 1, examples: UInt32(task.users.count),
+                                lossSum: 1, users: RowBlock(dim: dim, ids: ascending(task.users),
+                                                            values: [Float](repeating: 0.01, count: ascending(task.users).count * dim)),
+                                items: RowBlock(dim: dim, ids: items, values: [Float](repeating: 0.01, count: items.count * dim)))
+        XCTAssertNil(steps.refusal(of: gradient, state: state))
+        steps.accept(gradient)
+        let contributions = steps.contributions([key], step: 0).map(\.contribution)
+        XCTAssertEqual(ascending(contributions[0].trainedBankNegatives), negatives)
+        let delta = state.apply(contributions)
+        XCTAssertEqual(delta.bank.ids, ascending(task.items + negatives))
+    }
+
+    func testConstantBankNegativesAreSentAsStoredAndGetNoRows() throws {
+        var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 6))
+        let step = steps.message(step: 0, tasks: [key], state: state)
+        XCTAssertEqual(SparseRows(step.bank), state.bank.table.rows(step.bank.ids))
+        let task = steps.task(key)
+        let extra = step.bank.ids.first { !task.items.contains($0) }!
+        let items = ascending(task.items + [extra])
+        let users = ascending(task.users)
+        let gradient = Gradient(step: 0, version: state.version, epoch: 0, minibatch: 1, examples: UInt32(task.users.count),
+                                lossSum: 1, users: RowBlock(dim: dim, ids: users, values: [Float](repeating: 0.01, count: users.count * dim)),
+                                items: RowBlock(dim: dim, ids: items, values: [Float](repeating: 0.01, count: items.count * dim)))
+        XCTAssertNotNil(steps.refusal(of: gradient, state: state), "a constant bank negative's item row is refused")
+    }
+}
