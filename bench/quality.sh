@@ -8,7 +8,7 @@
 #
 # Usage: bench/quality.sh DATASET_DIR_OR_FILE [PRESET] [EPOCHS|-] [WORKERS] [extra coordinator flags...]
 #   PRESET   bank, live or quality (see `coordinator train --help`); default quality
-#   EPOCHS   number of epochs, or - for the preset's own (quality: 30, no early stopping)
+#   EPOCHS   number of epochs, or - for the preset's own (quality: 60, no early stopping)
 #   WORKERS  local worker processes; default 2
 # REACH (default 0.18): also report the first epoch whose test Recall@20 reaches it, and the wall time until then.
 # Ablation: bench/quality.sh DATASET ablation [EPOCHS] [WORKERS] runs the loss variants side by side (same seed)
@@ -75,6 +75,7 @@ fi
 variants=(
   "bank-K1024|bank|"
   "live-K1024|live|"
+  "bank-K1024-trained|bank|--trained-bank-negatives"
   "live-K1024-logq|live|--logq"
   "live-K1024-bsl|live|--positive-temperature 0.1"
   "live-K1024-mask-seen|live|--mask-seen-items"

@@ -13,7 +13,13 @@ Options: --negatives K (1024), --batch B (3072), --cosine (decay the rate along 
   of the rows in the step's gradient before Adam, as the trainer's --weight-decay), --minibatches M (1: the batch
   is cut into M minibatches of B/M pairs, each with its own K negatives, as the trainer's step of M minibatches;
   the losses are summed over the batch's pairs and divided by B, one optimizer step), --threads N (1:
-  torch.set_num_threads), --no-eval (no evaluation: only the training epochs are run and timed), --seed S (0).
+  torch.set_num_threads), --no-eval (no evaluation: only the training epochs are run and timed), --seed S (0),
+  --hard-negatives M --hard-pool C (each pair also gets the M items of a fresh uniform pool of C, shared by the
+  minibatch, that score highest against its user on a memory bank, the user's training items left out; they are
+  read live, with gradients, beside the K uniform negatives; the bank is the normalised item rows moved by momentum
+  --bank-momentum m (0.5) after each step, for the rows the step trained), --bank-negatives (the K negatives read
+  from that bank at their live rows' lengths, with gradients into the live rows, as the trainer's
+  --trained-bank-negatives).
 Cosine similarity, K negatives shared by each minibatch (uniform, with replacement, accidental hits removed). The
 cosine schedule goes from lr at the first step to lr/100 at the last planned step, as the trainer's `cosine`.
 Prints Recall@20 on the first N test users after each epoch, and a line
@@ -43,6 +49,10 @@ parser.add_argument('--minibatches', type=int, default=1)
 parser.add_argument('--threads', type=int, default=1)
 parser.add_argument('--no-eval', action='store_true')
 parser.add_argument('--seed', type=int, default=0)
+parser.add_argument('--hard-negatives', type=int, default=0)
+parser.add_argument('--hard-pool', type=int, default=2048)
+parser.add_argument('--bank-momentum', type=float, default=0.5)
+parser.add_argument('--bank-negatives', action='store_true')
 args = parser.parse_args()
 if args.minibatches < 1 or args.minibatches > args.batch:
     parser.error('--minibatches must be between 1 and --batch')
@@ -83,6 +93,21 @@ def user_vectors(users, positives=None):
         total = total - V(positives); lens = (lens - 1).clamp(min=1)
     return (1 - W) * u + W * total / lens[:, None].float()
 
+# The memory bank: normalised item rows, moved by momentum towards the live rows a step trained.
+bank = torch.nn.functional.normalize(V.weight.detach().clone(), dim=1)
+def move_bank(rows):
+    with torch.no_grad():
+        rows = rows.unique()
+        live = torch.nn.functional.normalize(V.weight[rows], dim=1)
+        m = args.bank_momentum
+        bank[rows] = torch.nn.functional.normalize(m * bank[rows] + (1 - m) * live, dim=1)
+# Every (user, training item) as one sorted key, to leave a user's own items out of its hard negatives.
+train_keys = torch.from_numpy(np.unique(pairs[:, 0] * ni + pairs[:, 1]))
+def seen(users, items):
+    keys = users * ni + items
+    at = torch.searchsorted(train_keys, keys).clamp(max=len(train_keys) - 1)
+    return train_keys[at] == keys
+
 def evaluate():
     with torch.no_grad():
         Vn = torch.nn.functional.normalize(V.weight, dim=1)
@@ -101,10 +126,26 @@ def minibatch_loss(u, i):
     raw = user_vectors(u, i)
     if args.dropout > 0: raw = torch.nn.functional.dropout(raw, p=args.dropout, training=True)
     uu = torch.nn.functional.normalize(raw, dim=1); vv = torch.nn.functional.normalize(V(i), dim=1)   # (b, d)
-    nn_ = torch.nn.functional.normalize(V(neg), dim=1)                                                # (K, d)
+    if args.bank_negatives:   # the bank's direction at the live row's length, with gradients into the live rows
+        live = V(neg)
+        read = live + (bank[neg] * live.detach().norm(dim=1, keepdim=True) - live).detach()
+        nn_ = torch.nn.functional.normalize(read, dim=1)                                              # (K, d)
+    else:
+        nn_ = torch.nn.functional.normalize(V(neg), dim=1)                                            # (K, d)
     if args.detach: nn_ = nn_.detach()
     logits = torch.cat([(uu * vv).sum(1, keepdim=True), uu @ nn_.T], 1) / tau                        # (b, 1+K)
     logits[:, 1:][neg[None, :] == i[:, None]] = -1e9   # accidental hits removed
+    if args.hard_negatives > 0:
+        pool = torch.randint(0, ni, (args.hard_pool,))
+        with torch.no_grad():
+            scores = uu.detach() @ bank[pool].T                                                        # (b, C)
+            scores[seen(u[:, None].expand(-1, len(pool)), pool[None, :].expand(len(u), -1))] = -float('inf')
+            hard = pool[scores.topk(args.hard_negatives, dim=1).indices]                                 # (b, M)
+        hn = torch.nn.functional.normalize(V(hard), dim=2)                                              # (b, M, d)
+        hl = (uu[:, None, :] * hn).sum(2) / tau
+        hl = hl.masked_fill(hard == i[:, None], -1e9)
+        logits = torch.cat([logits, hl], 1)
+        neg = torch.cat([neg, hard.flatten()])
     if args.positive_temperature is None:
         loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long), reduction='sum')
     else:   # bilateral: the positive out of the normaliser, with its own temperature
@@ -135,6 +176,7 @@ for ep in range(args.epochs):
                     else:
                         table.weight.grad[rows] += args.weight_decay * table.weight[rows]
         opt.step()
+        if args.hard_negatives > 0 or args.bank_negatives: move_bank(torch.cat([i, neg]))
     seconds = time.time() - t
     print('EPOCH epoch=%d loss=%.6f examples=%d train_seconds=%.3f' % (ep + 1, loss_sum / len(pairs), len(pairs), seconds),
           flush=True)
