@@ -14,8 +14,11 @@
 # (it follows --epochs, not the preset's 30), and PyTorch plans its cosine over the same EPOCHS.
 #
 # What is timed: the training of each epoch, not the evaluation and not the start-up. For the builds, the epoch
-# events' `train_seconds` of metrics.jsonl (no flag of `coordinator train` skips the per-epoch evaluation; the
-# coordinator evaluates epoch n in a thread while epoch n+1 trains, on both builds alike, and after the last epoch);
+# events' `train_seconds` of metrics.jsonl. With EVALUATE=last (the default) a build that has `--eval-every` runs
+# with `--eval-every EPOCHS`: only the last epoch is evaluated, after its training is timed, as PyTorch runs without
+# evaluation; a build without the flag evaluates epoch n in a thread while epoch n+1 trains (the log says which).
+# EVALUATE=each gives every build the per-epoch evaluation beside the next epoch's training, like for like with
+# older builds;
 # for PyTorch, the `EPOCH … train_seconds` of torch_mf.py. Seconds per epoch: the median over epochs 2..EPOCHS (the
 # first holds the start-up), epoch 1 alone when EPOCHS is 1; examples/s over the same epochs. Wire bytes per step:
 # the end event's `wire_bytes_sent` / steps (the workers' join snapshots included) and its ratio to
@@ -30,6 +33,7 @@
 #                  commit BENCH_BASELINE_REV of bench/lib.sh by bench/baseline.sh into /tmp/mbt-baseline-<commit>)
 #   NEW=DIR        the new build, the same way (default: `swift build -c release` of this tree, flags of bench/lib.sh)
 #   TORCH=1        0: no PyTorch side
+#   EVALUATE=last  last: builds that can evaluate only the last epoch (--eval-every); each: every epoch, every build
 #   TORCH_PYTHON=… a Python with torch and numpy instead of bench/.venv (no install then)
 #   OUT=bench/runs/quality-speed-<date>.log   the log: settings, RESULT lines and the table
 set -euo pipefail
@@ -41,6 +45,7 @@ EPOCHS=${EPOCHS:-3}
 WORKERS=${WORKERS:-2}
 DATASET=${DATASET:-../shared/datasets/gowalla}
 TORCH=${TORCH:-1}
+EVALUATE=${EVALUATE:-last}
 mkdir -p bench/runs
 OUT=${OUT:-bench/runs/quality-speed-$(date +%Y%m%d-%H%M%S).log}
 log() { bench_log "$@"; }
@@ -48,6 +53,7 @@ for n in ROUNDS EPOCHS WORKERS; do
     [[ ${!n} =~ ^[1-9][0-9]*$ ]] || { log "$n must be a positive whole number (got '${!n}')"; exit 2; }
 done
 [ -e "$DATASET" ] || { log "DATASET $DATASET: no such file or directory"; exit 2; }
+case "$EVALUATE" in last|each) ;; *) log "EVALUATE must be last or each (got '$EVALUATE')"; exit 2 ;; esac
 if [ "$TORCH" != 0 ] && [ ! -f "$DATASET/train.txt" ]; then
     log "DATASET $DATASET is not a LightGCN directory (train.txt, test.txt), which bench/torch_mf.py needs: no PyTorch side"
     TORCH=0
@@ -68,10 +74,10 @@ trap 'rm -rf "$WORK"' EXIT
 {
     echo "# $(date -u +%FT%TZ) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
     echo "# old: $OLD_BIN ($(bench_describe_build "$OLD_BIN")); new: $NEW_BIN ($(bench_describe_build "$NEW_BIN"))"
-    echo "# rounds=$ROUNDS epochs=$EPOCHS workers=$WORKERS dataset=$DATASET torch=$TORCH tcmalloc=${TCMALLOC:-none}"
+    echo "# rounds=$ROUNDS epochs=$EPOCHS workers=$WORKERS dataset=$DATASET torch=$TORCH tcmalloc=${TCMALLOC:-none} evaluate=$EVALUATE"
     echo "# builds: coordinator --spawn-workers $WORKERS --bind tcp://127.0.0.1:0 --dataset $DATASET --preset quality --epochs $EPOCHS (cosine planned over $EPOCHS epochs)"
     if [ "$EPOCHS" = 1 ]; then counted="epoch 1 (with the start-up)"; else counted="the median of epochs 2..$EPOCHS"; fi
-    echo "# timed: epoch events' train_seconds (training only; the evaluation of epoch n runs beside epoch n+1 on both builds), $counted; PyTorch likewise, without evaluation"
+    echo "# timed: epoch events' train_seconds (training only; which epochs each build evaluates is said per run below), $counted; PyTorch likewise, without evaluation"
 } | tee "$OUT"
 
 # What `time` writes (TIMEFORMAT below) as wall seconds, CPU seconds and cores busy on average: the whole process
@@ -86,10 +92,17 @@ cpu_use() {
 # run_build SIDE BIN ROUND: one coordinator run with its spawned workers; appends its RESULT line to the log.
 run_build() {
     local side=$1 bin=$2 round=$3 dir=$WORK/$1-$3
+    local evaluation=()
+    if [ "$EVALUATE" = last ] && "$bin/coordinator" train --help 2>&1 | grep -q -- --eval-every; then
+        evaluation=(--eval-every "$EPOCHS")
+        echo "# $side round $round: --eval-every $EPOCHS: only the last epoch is evaluated, after its training" | tee -a "$OUT"
+    else
+        echo "# $side round $round: every epoch is evaluated in a thread beside the next epoch's training" | tee -a "$OUT"
+    fi
     log "round $round/$ROUNDS: $side build ($bin), $EPOCHS epoch(s)"
     echo "# $side round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
     if ! { time "$bin/coordinator" --spawn-workers "$WORKERS" --bind tcp://127.0.0.1:0 --dataset "$DATASET" \
-        --preset quality --epochs "$EPOCHS" --output "$dir" > "$WORK/$side-$round.log" 2>&1; } 2> "$WORK/time"; then
+        --preset quality --epochs "$EPOCHS" "${evaluation[@]}" --output "$dir" > "$WORK/$side-$round.log" 2>&1; } 2> "$WORK/time"; then
         tail -20 "$WORK/$side-$round.log" >&2
         log "the $side build's run failed (its log's end is above)"
         exit 1

@@ -35,7 +35,8 @@ public final class CoordinatorServer {
     /// When a refusal of each key was last logged, and how many were not logged since.
     var refusalLog: [String: (time: Double, held: Int)] = [:]
     /// Evaluations started and not yet recorded, oldest first (one runs at a time).
-    var evaluations: [(EpochEvaluation, EpochResult)] = []
+    /// Epochs ended and not yet recorded, in order: each with its evaluation, or nil when it is not evaluated.
+    var evaluations: [(EpochEvaluation?, EpochResult)] = []
     var results: [EpochResult] = []
     /// With `--verify-replicas`: the hash of the rows sent with each task of the current step (`TablesHash.of(step:)`).
     var sentRowsHash: [TaskKey: UInt64] = [:]
@@ -117,7 +118,8 @@ public final class CoordinatorServer {
         policy = RunPolicy(rules: RunPolicy.Rules(epochs: settings.epochs, patience: settings.patience,
                                                   timeLimit: settings.timeLimit,
                                                   checkpointEverySteps: settings.checkpointEverySteps,
-                                                  minibatchesPerEpoch: minibatches),
+                                                  minibatchesPerEpoch: minibatches,
+                                                  evaluateEvery: settings.evaluateEvery),
                            expectedAudit: EpochAudit.expected(for: data.trainCount), audit: start.audit,
                            recorded: reporter.previousEpochs, now: clock.now())
         endpoint = try transport ?? RouterEndpoint(
@@ -302,14 +304,11 @@ public final class CoordinatorServer {
             case let .checkpoint(resumeAt):
                 checkpoint(resumeAt: resumeAt)
             case let .evaluate(result):
-                var timed = result
-                if stepTimes.steps > 0 {
-                    timed.stepWaitSeconds = stepTimes.wait / Double(stepTimes.steps)
-                    timed.stepOptimizerSeconds = stepTimes.optimizer / Double(stepTimes.steps)
-                }
-                stepTimes = (0, 0, 0)
                 state.catchUpAll()
-                try startEvaluation(timed, users: state.users, items: state.items)
+                try startEvaluation(timedSteps(result), users: state.users, items: state.items)
+            case let .record(result):
+                evaluations.append((nil, timedSteps(result)))
+                try recordEvaluations(waiting: false)
             case let .evaluateFromCheckpoint(epoch):
                 guard let (checkpoint, path) = RunStart.epochEnd(epoch, runId: runId,
                                                                  minibatchesPerEpoch: machine.schedule.minibatchesPerEpoch,
@@ -329,6 +328,17 @@ public final class CoordinatorServer {
         }
     }
 
+    /// The epoch's figures with the mean wait and optimizer time of its steps; the step times start again.
+    private func timedSteps(_ result: EpochResult) -> EpochResult {
+        var timed = result
+        if stepTimes.steps > 0 {
+            timed.stepWaitSeconds = stepTimes.wait / Double(stepTimes.steps)
+            timed.stepOptimizerSeconds = stepTimes.optimizer / Double(stepTimes.steps)
+        }
+        stepTimes = (0, 0, 0)
+        return timed
+    }
+
     /// Starts evaluating these tables as the end of `result.epoch`, after the evaluation before it has finished.
     private func startEvaluation(_ result: EpochResult, users: EmbeddingTable, items: EmbeddingTable) throws {
         try recordEvaluations(waiting: true)
@@ -339,22 +349,24 @@ public final class CoordinatorServer {
         evaluations.append((evaluation, result))
     }
 
-    /// Records the evaluations that have finished (waiting for all of them if `waiting`), in epoch order, and hands
-    /// each to the run policy.
+    /// Records the evaluations that have finished (waiting for all of them if `waiting`) and the epochs that are not
+    /// evaluated, in epoch order, and hands each to the run policy.
     private func recordEvaluations(waiting: Bool) throws {
-        while let (evaluation, partial) = evaluations.first,
-              let metrics = evaluation.metrics(waiting: waiting ? 1e6 : 0) {
-            evaluations.removeFirst()
+        while let (evaluation, partial) = evaluations.first {
             var result = partial
-            result.metrics = metrics.test
-            result.validationMetrics = metrics.validation
-            result.evaluationSeconds = evaluation.seconds
-            result.elapsedSeconds += evaluation.seconds
+            if let evaluation {
+                guard let metrics = evaluation.metrics(waiting: waiting ? 1e6 : 0) else { break }
+                result.metrics = metrics.test
+                result.validationMetrics = metrics.validation
+                result.evaluationSeconds = evaluation.seconds
+                result.elapsedSeconds += evaluation.seconds
+                self.metrics.epochEvaluated(epoch: result.epoch + 1,
+                                            recall: Dictionary(result.metrics.map { ($0.k, $0.recall) }) { a, _ in a })
+                lastRecorded = evaluation
+            }
+            evaluations.removeFirst()
             results.append(result)
-            self.metrics.epochEvaluated(epoch: result.epoch + 1,
-                                   recall: Dictionary(result.metrics.map { ($0.k, $0.recall) }) { a, _ in a })
             reporter.epochRecorded(result)
-            lastRecorded = evaluation
             try execute(policy.evaluated(result, epochInProgress: machine.cursor.epoch))
         }
     }
@@ -393,6 +405,7 @@ public final class CoordinatorServer {
     /// next step (`next`'s STEPs) is not sent.
     private func stopAfterStep(_ next: [CoordinatorDirective<PeerID>]) throws {
         stopped = true
+        policy.trainingFinished()   // an epoch this step ended is the last: it is evaluated
         for directive in next {
             if case let .epochFinished(epoch) = directive { try finishEpoch(epoch) }
         }

@@ -29,6 +29,9 @@ public struct CoordinatorSettings: Sendable {
     /// Test users evaluated each epoch: a seeded sample (the run's seed, the same users every epoch) of this many,
     /// or all of them when 0 or when there are no more.
     public var evaluationUsers = 0
+    /// Evaluate every this many epochs, and always the last one; the others record their training figures only.
+    /// Early stopping's patience still counts epochs.
+    public var evaluateEvery = 1
     /// Fraction of each user's distinct training items held out for validation (0: none). The command carves it.
     public var validationFraction = 0.0
     /// Early stopping: epochs without a better validation Recall@K before training ends (0: never).
@@ -128,6 +131,7 @@ public struct CoordinatorSettings: Sendable {
         if evaluationKs.isEmpty || evaluationKs.contains(where: { $0 < 1 }) {
             out.append("--eval-k needs positive cutoffs (got \(evaluationKs))")
         }
+        if evaluateEvery < 1 { out.append("--eval-every must be 1 or more (got \(evaluateEvery))") }
         if evaluationUsers < 0 { out.append("--evaluation-users must be 0 (all test users) or more (got \(evaluationUsers))") }
         if !(validationFraction >= 0 && validationFraction <= 0.5) {
             out.append("--validation-fraction must be between 0 and 0.5 (got \(validationFraction))")

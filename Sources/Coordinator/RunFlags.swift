@@ -41,6 +41,7 @@ public struct RunFlags: Sendable, Equatable {
     public var seed: UInt64?
     public var evaluationKs: [Int]?
     public var evaluationUsers: Int?
+    public var evaluateEvery: Int?
     public var validationFraction: Double?
     public var patience: Int?
     public var timeLimit: Double?
@@ -133,6 +134,7 @@ extension CoordinatorSettings {
         if let seed = flags.seed { s.seed = seed }
         if let ks = flags.evaluationKs { s.evaluationKs = ks.sorted() }
         if let n = flags.evaluationUsers { s.evaluationUsers = n }
+        if let n = flags.evaluateEvery { s.evaluateEvery = n }
         if let output = flags.outputDirectory { s.outputDirectory = output }
         s.checkpointEverySteps = flags.checkpointEverySteps
         s.resume = flags.resume

@@ -5,6 +5,9 @@ public enum RunDirective: Sendable, Equatable {
     /// Evaluate the parameters as they are now as the end of `result.epoch`; `result` holds its training figures.
     /// The shell hands the evaluated result back with `RunPolicy.evaluated`.
     case evaluate(EpochResult)
+    /// Record the training figures of an epoch that is not evaluated (`--eval-every`), in epoch order with the
+    /// evaluated ones: it has no metrics. The shell hands it back with `RunPolicy.evaluated` like an evaluated one.
+    case record(EpochResult)
     /// Evaluate epoch `epoch` (0-based), which ended before a restart without its figures being recorded, from the
     /// checkpoint taken at its end (`RunPolicy.recoveredResult` gives its figures from the checkpoint's audit).
     case evaluateFromCheckpoint(epoch: Int)
@@ -45,10 +48,14 @@ public struct RunPolicy: Sendable {
         public var checkpointEverySteps: Int
         /// Minibatches in an epoch: a step that reaches this count ends its epoch.
         public var minibatchesPerEpoch: Int
+        /// Evaluate every this many epochs (`--eval-every`), and always the last epoch training runs to.
+        public var evaluateEvery: Int
 
         public init(epochs: Int, patience: Int = 0, timeLimit: Double? = nil, checkpointEverySteps: Int = 0,
-                    minibatchesPerEpoch: Int) {
+                    minibatchesPerEpoch: Int, evaluateEvery: Int = 1) {
+            precondition(evaluateEvery >= 1, "evaluateEvery must be at least 1, got \(evaluateEvery)")
             self.epochs = epochs
+            self.evaluateEvery = evaluateEvery
             self.patience = patience
             self.timeLimit = timeLimit
             self.checkpointEverySteps = checkpointEverySteps
@@ -156,7 +163,8 @@ public struct RunPolicy: Sendable {
         return out
     }
 
-    /// Epoch `epoch` (0-based) ended at `now`: its audit is checked and it is evaluated, unless it was evaluated
+    /// Epoch `epoch` (0-based) ended at `now`: its audit is checked and it is evaluated when due (every
+    /// `evaluateEvery` epochs, and the last epoch training runs to; else only recorded), unless it was recorded
     /// before a restart (or is being evaluated from its checkpoint) and no step of it ran since. The next epoch's
     /// clock starts at `nextEpochStarted` (the shell may first wait for the previous evaluation).
     public mutating func epochFinished(_ epoch: Int, now: Double) -> [RunDirective] {
@@ -173,7 +181,8 @@ public struct RunPolicy: Sendable {
                                  examples: epochLoss.examples, trainSeconds: now - epochStartedAt, auditExact: exact,
                                  audit: audit, metrics: [], evaluationSeconds: 0)
         result.elapsedSeconds = now - runStartedAt   // the evaluation's own time is added when it reports
-        out.append(.evaluate(result))
+        let due = (epoch + 1) % rules.evaluateEvery == 0 || epoch + 1 >= lastEpoch || finished
+        out.append(due ? .evaluate(result) : .record(result))
         return out
     }
 
@@ -205,7 +214,8 @@ public struct RunPolicy: Sendable {
         return out
     }
 
-    /// Training has finished (the machine's `.trainingFinished`).
+    /// Training has finished (the machine's `.trainingFinished`) or stops after the step applied now: no early stop
+    /// is decided after this, and an epoch that ends now is evaluated.
     public mutating func trainingFinished() { finished = true }
 
     /// Ends training with the epoch in progress, as `CoordinatorMachine.endAfterEpoch` does.

@@ -23,7 +23,7 @@ extension RunReporter {
             "lr": Double(settings.optimizer.learningRate), "weight_decay": Double(settings.optimizer.weightDecay),
             "lr_schedule": "\(settings.learningRateSchedule)",
             "seed": settings.seed, "workers": settings.minimumWorkers, "endpoint": endpoint,
-            "evaluation_users": evaluator.evaluatedUsers.count, "test_users": evaluator.qualifyingUserCount,
+            "evaluation_users": evaluator.evaluatedUsers.count, "eval_every": settings.evaluateEvery, "test_users": evaluator.qualifyingUserCount,
             "validation": data.validationCount, "patience": settings.patience,
             // What the report shows and `coordinator recommend` ranks with.
             "similarity": "\(settings.loss.similarity)", "preset": settings.preset?.record ?? NSNull(),

@@ -130,13 +130,16 @@ final class RunReporter {
         }
         var line = String(format: "%5d │ %8.4f │ %11.0f │ %7.1f", r.epoch + 1, r.recovered ? .nan : r.meanLoss,
                           r.examplesPerSecond, r.trainSeconds)
+        // An epoch that was not evaluated (`--eval-every`) shows a dash in each figure's column.
+        func figure(_ value: Double?, width: Int) -> String {
+            value.map { String(format: " │ %*.4f", width, $0) } ?? " │ " + String(repeating: " ", count: width - 1) + "-"
+        }
         for k in ks {
             let m = r.metric(k: k)
-            line += String(format: " │ %*.4f │ %*.4f", 8 + String(k).count, m?.recall ?? .nan,
-                           6 + String(k).count, m?.ndcg ?? .nan)
+            line += figure(m?.recall, width: 8 + String(k).count) + figure(m?.ndcg, width: 6 + String(k).count)
         }
         if validation, let k = ks.first {
-            line += String(format: " │ %*.4f", 12 + String(k).count, r.validationMetrics.first?.recall ?? .nan)
+            line += figure(r.validationMetrics.first?.recall, width: 12 + String(k).count)
         }
         line += r.auditExact ? " │ exact" : " │ MISMATCH"
         // Unbuffered, so that a log file or a pipe sees each epoch as it ends.

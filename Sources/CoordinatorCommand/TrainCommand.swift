@@ -105,6 +105,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Cutoff K of Recall@K / NDCG@K; repeat for several.") var evalK = RunDefaults.evaluationKs
     @Option(help: "Evaluate each epoch on a sample of this many test users, drawn with --seed (the same users every epoch), and report the figures as a sample's; 0: all test users (default 0).")
     var evaluationUsers: Int?
+    @Option(help: "Evaluate every N epochs, and always the last epoch; the epochs between record their loss, speed and audit only (an early stop's patience still counts epochs) (default 1: every epoch).")
+    var evalEvery: Int?
     @Option(help: "Hold out this fraction of each user's training items (seeded) as a validation split; every epoch is also scored on it, and the best epoch's embeddings are written as best_*.npy (0: no split).")
     var validationFraction: Double?
     @Option(help: "Early stopping: end training after this many epochs without a better validation Recall@K (0: never; needs --validation-fraction).")
@@ -195,6 +197,7 @@ struct TrainCommand: ParsableCommand {
         f.seed = seed
         f.evaluationKs = evalK
         f.evaluationUsers = evaluationUsers
+        f.evaluateEvery = evalEvery
         f.validationFraction = validationFraction
         f.patience = patience
         f.timeLimit = timeLimit

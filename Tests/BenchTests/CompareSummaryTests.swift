@@ -196,6 +196,9 @@ final class CompareSummaryTests: XCTestCase {
         let data = try run("/bin/bash", ["bench/quality-speed.sh"], environment: ["DATASET": "/nonexistent"])
         XCTAssertEqual(data.status, 2, data.output)
         XCTAssertTrue(data.output.contains("no such file or directory"), data.output)
+        let evaluate = try run("/bin/bash", ["bench/quality-speed.sh"], environment: ["EVALUATE": "sometimes"])
+        XCTAssertEqual(evaluate.status, 2, evaluate.output)
+        XCTAssertTrue(evaluate.output.contains("EVALUATE must be last or each"), evaluate.output)
     }
 
     func testTheBinariesOfABuildAreFoundOrRefusedByName() throws {

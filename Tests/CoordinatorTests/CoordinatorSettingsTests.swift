@@ -58,6 +58,7 @@ final class CoordinatorSettingsTests: XCTestCase {
             ("--trained-bank-negatives", { $0.loss.trainedBankNegatives = true; $0.loss.liveNegatives = true },
              "--live-negatives"),
             ("--trained-bank-negatives", { $0.loss.trainedBankNegatives = true; $0.loss.kind = .bpr }, "bpr"),
+            ("--eval-every", { $0.evaluateEvery = 0 }, "got 0"),
         ]
         for (flag, change, value) in cases {
             var s = CoordinatorSettings()

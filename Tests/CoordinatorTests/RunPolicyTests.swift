@@ -33,6 +33,45 @@ final class RunPolicyTests: XCTestCase {
         return out + p.epochFinished(epoch, now: time + 1)
     }
 
+    /// `--eval-every 3` over 7 epochs: epochs 3 and 6 and the last (7) are evaluated; the others are recorded with
+    /// their training figures only. A time limit that ends training makes the epoch it ends the last, evaluated.
+    func testEpochsBetweenEvaluationsAreRecordedWithoutMetricsAndTheLastIsAlwaysEvaluated() {
+        func kinds(_ directives: [RunDirective]) -> [String] {
+            directives.compactMap {
+                switch $0 {
+                case .evaluate: "evaluate"
+                case .record: "record"
+                default: nil
+                }
+            }
+        }
+        var p = RunPolicy(rules: .init(epochs: 7, minibatchesPerEpoch: 4, evaluateEvery: 3),
+                          expectedAudit: EpochAudit.expected(for: 4), now: 0)
+        let ends = (0 ..< 7).map { kinds(trainEpoch(&p, epoch: $0, at: Double($0 * 10))) }
+        XCTAssertEqual(ends, [["record"], ["record"], ["evaluate"], ["record"], ["record"], ["evaluate"], ["evaluate"]])
+        guard case let .record(result) = trainEpochRecorded(every: 3, epochs: 7) else { return XCTFail("not recorded") }
+        XCTAssertEqual(result.metrics, [])
+        XCTAssertTrue(result.auditExact)
+        XCTAssertEqual(result.examples, 4)
+
+        var limited = RunPolicy(rules: .init(epochs: 7, timeLimit: 15, minibatchesPerEpoch: 4, evaluateEvery: 3),
+                                expectedAudit: EpochAudit.expected(for: 4), now: 0)
+        XCTAssertEqual(kinds(trainEpoch(&limited, epoch: 0, at: 0)), ["record"])
+        XCTAssertEqual(kinds(trainEpoch(&limited, epoch: 1, at: 20)), ["evaluate"], "the time limit made epoch 2 the last")
+
+        var stopped = RunPolicy(rules: .init(epochs: 7, minibatchesPerEpoch: 4, evaluateEvery: 3),
+                                expectedAudit: EpochAudit.expected(for: 4), now: 0)
+        stopped.trainingFinished()
+        XCTAssertEqual(kinds(trainEpoch(&stopped, epoch: 0, at: 0)), ["evaluate"], "a run stopping after this epoch")
+    }
+
+    /// The directive that ends epoch 1 of a fresh policy evaluating every `every` epochs.
+    func trainEpochRecorded(every: Int, epochs: Int) -> RunDirective? {
+        var p = RunPolicy(rules: .init(epochs: epochs, minibatchesPerEpoch: 4, evaluateEvery: every),
+                          expectedAudit: EpochAudit.expected(for: 4), now: 0)
+        return trainEpoch(&p, epoch: 0, at: 0).last
+    }
+
     /// Where the decision to stop early is made: after `patience` evaluated epochs without a better validation
     /// score, training ends with the epoch in progress, once.
     func testEarlyStoppingEndsTheEpochInProgressAfterPatienceEpochsWithoutImprovement() {

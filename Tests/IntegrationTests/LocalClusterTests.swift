@@ -329,6 +329,22 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(recall.count, 2)
     }
 
+    /// `--eval-every 2` over 3 epochs: epoch 2 and the last are evaluated; epoch 1's record has its loss, speed and
+    /// audit but no figures, and the table shows dashes for them.
+    func testEpochsBetweenEvaluationsAreRecordedWithoutFigures() throws {
+        let (output, log) = try runCluster(workers: 1, epochs: 3, name: "eval-every", extraFlags: ["--eval-every", "2"])
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        XCTAssertEqual(lines.first { $0["event"] as? String == "start" }?["eval_every"] as? Int, 2)
+        let epochs = lines.filter { $0["event"] as? String == "epoch" }
+        XCTAssertEqual(epochs.map { $0["epoch"] as? Int }, [1, 2, 3])
+        XCTAssertEqual(epochs.map { $0["recall@20"] != nil }, [false, true, true])
+        XCTAssertEqual(epochs[0]["audit_exact"] as? Bool, true)
+        XCTAssertNotNil(epochs[0]["loss"] as? Double)
+        XCTAssertTrue(log.contains("last epoch Recall@20"), log)
+        let report = try String(contentsOf: output.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(report.contains("<svg"), "the report still draws its charts")
+    }
+
     /// Masking the users' training items: the lists reach the workers in WELCOME, and one and three workers end
     /// with the same parameters, their replicas checked on every gradient.
     func testOneAndThreeWorkersEndWithTheSameParametersWhenSeenItemsAreMasked() throws {
