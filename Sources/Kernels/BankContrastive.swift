@@ -9,7 +9,7 @@ import Foundation
 //   M_b = max(s_b, max_k l_bk),  e_bk = exp(l_bk − M_b),  e_b0 = exp(s_b − M_b),  Z_b = e_b0 + Σ_k e_bk
 //   loss_b = M_b + log Z_b − s_b
 //   g_b0 = (e_b0/Z_b − 1)/τ
-//   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b
+//   dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k      dp_b = g_b0·q_b      dn_k = Σ_b (e_bk/(τ Z_b)) q_b
 // With a positive temperature τ⁺ (bilateral softmax, BSL) the positive leaves the sum and has its own temperature:
 // c_b = q_b·p_b,  M_b = max_k l_bk,  Z_b = Σ_k e_bk,  loss_b = −c_b/τ⁺ + M_b + log Z_b  (M_b + log Z_b := 0 when
 // Z_b = 0);  g_b0 = −1/τ⁺,  dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k,  dp_b = g_b0·q_b.
@@ -33,14 +33,16 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 /// block is zeroed once per call and kept zero: the weights pass reads each logit, writes its weight to the other
 /// block and a 0 back, so every further block's GEMM accumulates onto zeros (beta 1) and OpenBLAS does not clear
 /// the block first (for beta 0 it writes the whole block once more before each GEMM).
-/// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp.
+/// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp. dn (K, d): overwritten with dLoss/dn when given
+/// (negatives that get gradients: live item rows), summed block by block in row order.
 /// threads: the rows are cut into this many contiguous ranges, run side by side, each calling OpenBLAS from its
 /// own thread; more than one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). The loss is summed in range
 /// order, so a given thread count gives the same result every time.
 public func bankContrastiveForwardBackward(
     _ rows: ContrastiveRows, temperature: Float, positiveTemperature: Float? = nil, masks: LogitMasks = .none,
     logitBound: Float? = nil, block: UnsafeMutablePointer<Float>, blockRows: Int,
-    dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, threads: Int = 1
+    dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>? = nil,
+    threads: Int = 1
 ) -> Double {
     let q = rows.q, p = rows.p, n = rows.n, B = rows.batch, K = rows.negatives, d = rows.dim
     let positiveIds = masks.positiveIds, negativeIds = masks.negativeIds
@@ -52,16 +54,22 @@ public func bankContrastiveForwardBackward(
     precondition(threads == 1 || BLAS.threads == 1,
                  "bank contrastive kernel on \(threads) threads needs OpenBLAS single-threaded (it has \(BLAS.threads))")
     precondition(positiveTemperature.map { $0 > 0 } ?? true, "positive temperature must be positive")
+    if let dn { dn.update(repeating: 0, count: K * d) }
     if B == 0 { return 0 }
     let invTau = 1 / temperature
     let masking = positiveIds != nil && negativeIds != nil && K > 0
     return MaskedColumns.with(count: masking ? K : 0, id: { negativeIds![$0] }, column: { $0 }, seen: seen) { mask in
         // Rows `range` of the batch, block by block: logits in `block` (blockRows, K), kept zero between blocks,
-        // softmax weights in `weights` (blockRows, K); returns their Σ loss_b.
-        func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>) -> Double {
+        // softmax weights in `weights` (blockRows, K); adds their dLoss/dn into `dn` (K, d) when given; returns their
+        // Σ loss_b.
+        func lossOfRows(_ range: Range<Int>, block: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>,
+                        dn: UnsafeMutablePointer<Float>?) -> Double {
             block.update(repeating: 0, count: Swift.min(blockRows, range.count) * K)
             let hitColumns = UnsafeMutablePointer<Int32>.allocate(capacity: masking ? K : 0)   // a row's masked columns
             defer { hitColumns.deallocate() }
+            // The block's queries, each scaled by its 1/(τ Z_b) (blockRows, d), for dn.
+            let scaledQueries = UnsafeMutablePointer<Float>.allocate(capacity: dn != nil ? blockRows * d : 0)
+            defer { scaledQueries.deallocate() }
             return withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * blockRows) { rowScalars in
                 // rowScalars: per row of the block, 1/(τ Z_b) then g_b0.
                 var lossSum = 0.0
@@ -122,6 +130,15 @@ public func bankContrastiveForwardBackward(
                         BLAS.sgemm(.none, .none, m: rows, n: d, k: K, alpha: 1, a: weights, lda: K, b: n, ldb: d,
                                    beta: 0, c: dq + r0 * d, ldc: d)
                     }
+                    // dn (K, d) += Eᵀ (K, rows) · (q[r0..<r0+rows] scaled by 1/(τ Z_b)) (rows, d)
+                    if K > 0, let dn {
+                        for i in 0 ..< rows {
+                            let scale = rowScalars[2 * i], qb = q + (r0 + i) * d, out = scaledQueries + i * d
+                            for j in 0 ..< d { out[j] = scale * qb[j] }
+                        }
+                        BLAS.sgemm(.transpose, .none, m: K, n: d, k: rows, alpha: 1, a: weights, lda: K,
+                                   b: scaledQueries, ldb: d, beta: 1, c: dn, ldc: d)
+                    }
                     for i in 0 ..< rows {
                         let b = r0 + i
                         let scale = K > 0 ? rowScalars[2 * i] : 0, g0 = rowScalars[2 * i + 1]
@@ -140,14 +157,26 @@ public func bankContrastiveForwardBackward(
 
         let workers = Swift.min(threads, B)
         let perBlock = Swift.min(blockRows, B) * K   // each worker: logits block, then weights block
-        if workers == 1 { return lossOfRows(0 ..< B, block: block, weights: block + perBlock) }
+        if workers == 1 { return lossOfRows(0 ..< B, block: block, weights: block + perBlock, dn: dn) }
+        // Workers after the first sum their dn into buffers of their own, added to dn in worker order.
+        let extra = dn != nil ? (workers - 1) * K * d : 0
+        let partialDn = UnsafeMutablePointer<Float>.allocate(capacity: extra)
+        defer { partialDn.deallocate() }
+        partialDn.initialize(repeating: 0, count: extra)
         return withUnsafeTemporaryAllocation(of: Double.self, capacity: workers) { partial in
-            // Each worker writes only its own rows of dq, dp, its own block and its own partial sum.
-            let shared = UncheckedSendable((lossOfRows, partial, block))
+            // Each worker writes only its own rows of dq, dp, its own block, dn buffer and partial sum.
+            let shared = UncheckedSendable((lossOfRows, partial, block, dn, partialDn))
             DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let (work, partial, block) = shared.value
+                let (work, partial, block, dn, partialDn) = shared.value
                 let own = block + 2 * w * perBlock
-                partial[w] = work(B * w / workers ..< B * (w + 1) / workers, own, own + perBlock)
+                let ownDn = dn.map { w == 0 ? $0 : partialDn + (w - 1) * K * d }
+                partial[w] = work(B * w / workers ..< B * (w + 1) / workers, own, own + perBlock, ownDn)
+            }
+            if let dn {
+                for w in 1 ..< workers {
+                    let part = partialDn + (w - 1) * K * d
+                    for x in 0 ..< K * d { dn[x] += part[x] }
+                }
             }
             return partial.reduce(0, +)
         }

@@ -118,7 +118,7 @@ public final class MinibatchGradientComputer {
         let qNormAt = dnAt + liveK * d, pNormAt = qNormAt + B, nNormAt = pNormAt + B, offAt = nNormAt + liveK
         let logitsAt = offAt + K
         let blockRows = bankBlockRows ?? bankContrastiveBlockRows(negatives: K)
-        let fused = !inBatch && !live && settings.kind != .ccl
+        let fused = !inBatch && settings.kind != .ccl
         ensureScratch(logitsAt + (fused ? 2 * kernelThreads * Swift.min(B, blockRows) * K : B * C))
         let temperature = settings.effectiveTemperature
         let ccl = settings.kind == .ccl ? (margin: settings.cclMargin, weight: settings.cclNegativeWeight) : nil
@@ -161,7 +161,7 @@ public final class MinibatchGradientComputer {
                         rows, temperature: temperature, positiveTemperature: settings.positiveTemperature,
                         masks: masks, logitBound: cosine && negativeLogQ == nil ? 1.0001 / temperature : nil,
                         block: s + logitsAt, blockRows: blockRows, dq: s + dqAt, dp: s + dpAt,
-                        threads: kernelThreads)
+                        dn: live ? s + dnAt : nil, threads: kernelThreads)
                 }
             }
             if cosine {

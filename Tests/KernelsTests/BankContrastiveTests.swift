@@ -57,6 +57,62 @@ final class BankContrastiveTests: XCTestCase {
         }
     }
 
+    /// Negatives with gradients (live item rows) through the fused kernel: for every block size and thread count,
+    /// dLoss/dn equals the reference's, summed with the positives' rows by item id, with accidental hits, logQ
+    /// offsets and the bilateral loss.
+    func testNegativeGradientsOfEveryBlockSizeMatchReference() {
+        let configurations: [LossSettings] = [
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.1, liveNegatives: true),
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.02, logQCorrection: true,
+                         liveNegatives: true),
+            LossSettings(kind: .bankInfoNCE, similarity: .cosine, temperature: 0.1, liveNegatives: true,
+                         positiveTemperature: 0.122),
+            LossSettings(kind: .bankInfoNCE, similarity: .dot, temperature: 0.5, removeAccidentalHits: false,
+                         positiveTemperature: 0.4, trainedBankNegatives: true),
+        ]
+        var random = SeededRandom(seed: 7)
+        let blasThreads = BLAS.threads
+        BLAS.setThreads(1)
+        defer { BLAS.setThreads(blasThreads) }
+        for (c, settings) in configurations.enumerated() {
+            for K in [1, 7, 37, 300] {
+                let B = 1 + random.nextInt(below: 40), d = 3 + random.nextInt(below: 40)
+                let p = LossFixtures.randomProblem(batch: B, negatives: K, dim: d, seed: UInt64(500 * c + K))
+                let negativeTable = settings.liveNegatives ? p.itemTable : p.bank
+                let logQ = (0 ..< K).map { _ in Float(-3 - 4 * random.nextUnit()) }
+                let reference = LossReference.contrastive(
+                    users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
+                    negatives: LossFixtures.rows(negativeTable, p.negatives), similarity: settings.similarity,
+                    temperature: Double(settings.temperature), inBatch: false,
+                    positiveIds: settings.removeAccidentalHits ? p.items : nil,
+                    negativeIds: settings.removeAccidentalHits ? p.negatives : nil,
+                    negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil,
+                    positiveTemperature: settings.positiveTemperature.map(Double.init))
+                let items = LossFixtures.sumById(ids: p.items + p.negatives, rows: reference.positives + reference.negatives)
+                var first: MinibatchGradient?
+                for (rows, threads) in [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)] {
+                    let context = "config \(c) B=\(B) K=\(K) d=\(d) block rows \(rows) threads \(threads)"
+                    let computer = MinibatchGradientComputer(settings: settings, dim: d)
+                    computer.bankBlockRows = rows
+                    computer.kernelThreads = threads
+                    let out = computer.compute(users: p.users, items: p.items, userTable: p.userTable,
+                                               itemTable: p.itemTable, bank: p.bank, negatives: p.negatives,
+                                               negativeLogQ: settings.logQCorrection ? logQ : nil)
+                    XCTAssertEqual(out.lossSum, reference.lossSum, accuracy: 1e-4 * abs(reference.lossSum) + 1e-5, context)
+                    XCTAssertEqual(out.items.ids, items.ids, context)
+                    XCTAssertLessThan(maxRelativeError(LossFixtures.asDouble(out.items), items.values), 2e-3, context)
+                    if rows == 1 && threads == 1 { first = out }
+                }
+                // The same block size and thread count give the same bits every time.
+                let again = MinibatchGradientComputer(settings: settings, dim: d)
+                again.bankBlockRows = 1
+                XCTAssertEqual(again.compute(users: p.users, items: p.items, userTable: p.userTable, itemTable: p.itemTable,
+                                             bank: p.bank, negatives: p.negatives,
+                                             negativeLogQ: settings.logQCorrection ? logQ : nil).items, first?.items)
+            }
+        }
+    }
+
     /// The bilateral softmax loss by hand, in the plane: q = (1, 0), the positive at 60°, negatives at 0° and 90°.
     /// loss = −cos 60°/τ⁺ + log(e^{1/τ} + e^{0}); the positive is pulled with 1/τ⁺ and the negatives pushed with
     /// softmax/τ, so τ⁺ changes the direction of the gradient, not only its length.
