@@ -93,7 +93,9 @@ cpu_use() {
 run_build() {
     local side=$1 bin=$2 round=$3 dir=$WORK/$1-$3
     local evaluation=()
-    if [ "$EVALUATE" = last ] && "$bin/coordinator" train --help 2>&1 | grep -q -- --eval-every; then
+    local help
+    help=$("$bin/coordinator" train --help 2>&1 || true)   # not piped into grep -q: SIGPIPE would fail the pipeline
+    if [ "$EVALUATE" = last ] && [[ $help == *--eval-every* ]]; then
         evaluation=(--eval-every "$EPOCHS")
         echo "# $side round $round: --eval-every $EPOCHS: only the last epoch is evaluated, after its training" | tee -a "$OUT"
     else
