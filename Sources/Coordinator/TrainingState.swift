@@ -132,9 +132,7 @@ public final class TrainingState {
             out.values.withUnsafeMutableBufferPointer { rows in
                 for k in ids.indices {
                     let item = live.baseAddress! + Int(ids[k]) * d
-                    var squares: Float = 0
-                    for j in 0 ..< d { squares += item[j] * item[j] }
-                    let length = squares.squareRoot()
+                    let length = dotProduct(item, item, count: d).squareRoot()
                     for j in 0 ..< d { rows[k * d + j] *= length }
                 }
             }

@@ -34,16 +34,18 @@ public struct TaskNegatives: Sendable {
     public func contract(for task: MinibatchTask, users: EmbeddingTable, items: EmbeddingTable,
                          bank: EmbeddingTable) -> GradientContract {
         let drawn = draw(for: task).ids
-        let trained = loss.kind == .bpr || loss.trainsNegatives ? drawn : []
+        // BPR's negatives, live ones and trained bank ones get gradients, and are read at their item rows' lengths.
+        let fromItemRows = loss.kind == .bpr || loss.trainsNegatives
+        let trained = fromItemRows ? drawn : []
         let scale: Float
         if spec.comparesByCosine {
             // |d cos(u, v) / du| ≤ 1/|u|: the smallest norm among the rows that get gradients.
             let smallest = min(Self.norms(users, task.users).min, Self.norms(items, task.items + trained).min)
             scale = 1 / smallest
         } else {
-            // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives from the table they are read
-            // from; trained bank rows are read at their item rows' lengths).
-            let negativeRows = loss.liveNegatives || loss.trainedBankNegatives || loss.kind == .bpr ? items : bank
+            // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives at their item rows' lengths
+            // when they get gradients, else the bank's).
+            let negativeRows = fromItemRows ? items : bank
             scale = max(Self.norms(users, task.users).max, Self.norms(items, task.items).max,
                         Self.norms(negativeRows, drawn).max)
         }

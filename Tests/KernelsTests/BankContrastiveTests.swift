@@ -6,6 +6,34 @@ import XCTest
 
 /// The row-blocked bank InfoNCE kernel against the float64 reference, for every block size, and its exp.
 final class BankContrastiveTests: XCTestCase {
+    /// Block sizes and thread counts every check runs the kernel with.
+    let blockings = [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)]
+
+    /// The float64 reference of `settings` on problem `p`, its negatives read from `negatives`.
+    func reference(_ settings: LossSettings, _ p: LossFixtures.Problem, negatives: EmbeddingTable, logQ: [Float])
+        -> LossReference.Result
+    {
+        LossReference.contrastive(
+            users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
+            negatives: LossFixtures.rows(negatives, p.negatives), similarity: settings.similarity,
+            temperature: Double(settings.temperature), inBatch: false,
+            positiveIds: settings.removeAccidentalHits ? p.items : nil,
+            negativeIds: settings.removeAccidentalHits ? p.negatives : nil,
+            negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(p.negatives.count)) } : nil,
+            positiveTemperature: settings.positiveTemperature.map(Double.init))
+    }
+
+    /// The kernel's gradient of problem `p` in blocks of `blockRows` rows on `threads` threads.
+    func compute(_ settings: LossSettings, _ p: LossFixtures.Problem, logQ: [Float], blockRows: Int, threads: Int)
+        -> MinibatchGradient
+    {
+        let computer = MinibatchGradientComputer(settings: settings, dim: p.userTable.dim)
+        computer.bankBlockRows = blockRows
+        computer.kernelThreads = threads
+        return computer.compute(users: p.users, items: p.items, userTable: p.userTable, itemTable: p.itemTable,
+                                bank: p.bank, negatives: p.negatives, negativeLogQ: settings.logQCorrection ? logQ : nil)
+    }
+
     /// Blocks of 1, 3, 8 rows and one block of everything, on one thread or several, give the reference's loss and gradients, with accidental
     /// hits, logQ offsets, K = 0 and row lengths that are not a multiple of the vector width. τ = 0.02 makes some
     /// rows shift by the bound 1/τ and others by their maximum.
@@ -28,24 +56,12 @@ final class BankContrastiveTests: XCTestCase {
                 let B = 1 + random.nextInt(below: 40), d = 3 + random.nextInt(below: 40)
                 let p = LossFixtures.randomProblem(batch: B, negatives: K, dim: d, seed: UInt64(1000 * c + K))
                 let logQ = (0 ..< K).map { _ in Float(-3 - 4 * random.nextUnit()) }
-                let reference = LossReference.contrastive(
-                    users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
-                    negatives: LossFixtures.rows(p.bank, p.negatives), similarity: settings.similarity,
-                    temperature: Double(settings.temperature), inBatch: false,
-                    positiveIds: settings.removeAccidentalHits ? p.items : nil,
-                    negativeIds: settings.removeAccidentalHits ? p.negatives : nil,
-                    negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil,
-                    positiveTemperature: settings.positiveTemperature.map(Double.init))
+                let reference = reference(settings, p, negatives: p.bank, logQ: logQ)
                 let users = LossFixtures.sumById(ids: p.users, rows: reference.users)
                 let items = LossFixtures.sumById(ids: p.items, rows: reference.positives)
-                for (rows, threads) in [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)] {
+                for (rows, threads) in blockings {
                     let context = "config \(c) B=\(B) K=\(K) d=\(d) block rows \(rows) threads \(threads)"
-                    let computer = MinibatchGradientComputer(settings: settings, dim: d)
-                    computer.bankBlockRows = rows
-                    computer.kernelThreads = threads
-                    let out = computer.compute(users: p.users, items: p.items, userTable: p.userTable,
-                                               itemTable: p.itemTable, bank: p.bank, negatives: p.negatives,
-                                               negativeLogQ: settings.logQCorrection ? logQ : nil)
+                    let out = compute(settings, p, logQ: logQ, blockRows: rows, threads: threads)
                     XCTAssertEqual(out.lossSum, reference.lossSum, accuracy: 1e-4 * abs(reference.lossSum) + 1e-5,
                                    context)
                     XCTAssertEqual(out.users.ids, users.ids, context)
@@ -78,37 +94,21 @@ final class BankContrastiveTests: XCTestCase {
             for K in [1, 7, 37, 300] {
                 let B = 1 + random.nextInt(below: 40), d = 3 + random.nextInt(below: 40)
                 let p = LossFixtures.randomProblem(batch: B, negatives: K, dim: d, seed: UInt64(500 * c + K))
-                let negativeTable = settings.liveNegatives ? p.itemTable : p.bank
                 let logQ = (0 ..< K).map { _ in Float(-3 - 4 * random.nextUnit()) }
-                let reference = LossReference.contrastive(
-                    users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
-                    negatives: LossFixtures.rows(negativeTable, p.negatives), similarity: settings.similarity,
-                    temperature: Double(settings.temperature), inBatch: false,
-                    positiveIds: settings.removeAccidentalHits ? p.items : nil,
-                    negativeIds: settings.removeAccidentalHits ? p.negatives : nil,
-                    negativeLogitOffset: settings.logQCorrection ? logQ.map { Double($0) + log(Double(K)) } : nil,
-                    positiveTemperature: settings.positiveTemperature.map(Double.init))
+                let reference = reference(settings, p, negatives: settings.liveNegatives ? p.itemTable : p.bank,
+                                          logQ: logQ)
                 let items = LossFixtures.sumById(ids: p.items + p.negatives, rows: reference.positives + reference.negatives)
                 var first: MinibatchGradient?
-                for (rows, threads) in [(1, 1), (3, 1), (8, 1), (1000, 1), (8, 3), (1000, 2)] {
+                for (rows, threads) in blockings {
                     let context = "config \(c) B=\(B) K=\(K) d=\(d) block rows \(rows) threads \(threads)"
-                    let computer = MinibatchGradientComputer(settings: settings, dim: d)
-                    computer.bankBlockRows = rows
-                    computer.kernelThreads = threads
-                    let out = computer.compute(users: p.users, items: p.items, userTable: p.userTable,
-                                               itemTable: p.itemTable, bank: p.bank, negatives: p.negatives,
-                                               negativeLogQ: settings.logQCorrection ? logQ : nil)
+                    let out = compute(settings, p, logQ: logQ, blockRows: rows, threads: threads)
                     XCTAssertEqual(out.lossSum, reference.lossSum, accuracy: 1e-4 * abs(reference.lossSum) + 1e-5, context)
                     XCTAssertEqual(out.items.ids, items.ids, context)
                     XCTAssertLessThan(maxRelativeError(LossFixtures.asDouble(out.items), items.values), 2e-3, context)
                     if rows == 1 && threads == 1 { first = out }
                 }
                 // The same block size and thread count give the same bits every time.
-                let again = MinibatchGradientComputer(settings: settings, dim: d)
-                again.bankBlockRows = 1
-                XCTAssertEqual(again.compute(users: p.users, items: p.items, userTable: p.userTable, itemTable: p.itemTable,
-                                             bank: p.bank, negatives: p.negatives,
-                                             negativeLogQ: settings.logQCorrection ? logQ : nil).items, first?.items)
+                XCTAssertEqual(compute(settings, p, logQ: logQ, blockRows: 1, threads: 1).items, first?.items)
             }
         }
     }

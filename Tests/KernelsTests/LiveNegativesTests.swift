@@ -20,11 +20,8 @@ final class LiveNegativesTests: XCTestCase {
 
     /// Σ_b cross-entropy of [cos(u_b, v_b), cos(u_b, v_{n_k}) for n_k ≠ i_b] / τ, target 0.
     func loss(_ U: [Double], _ V: [Double]) -> Double {
-        func row(_ t: [Double], _ r: Int) -> [Double] { Array(t[r * d ..< (r + 1) * d]) }
-        func cosine(_ a: [Double], _ b: [Double]) -> Double {
-            let dot = zip(a, b).map(*).reduce(0, +)
-            return dot / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
-        }
+        func row(_ t: [Double], _ r: Int) -> [Double] { LossFixtures.row(t, r, dim: d) }
+        let cosine = LossFixtures.cosine
         var total = 0.0
         for b in users.indices {
             let u = row(U, Int(users[b]))
@@ -49,27 +46,17 @@ final class LiveNegativesTests: XCTestCase {
         XCTAssertEqual(g.lossSum, loss(U, V), accuracy: 1e-4 * abs(loss(U, V)))
         XCTAssertEqual(g.items.ids, [1, 3, 4, 5, 6], "positives and every distinct negative get a gradient row")
         XCTAssertEqual(g.users.ids, [0, 2])
-        let h = 1e-5
-        func numeric(_ table: inout [Double], _ index: Int, _ f: ([Double]) -> Double) -> Double {
-            let saved = table[index]
-            table[index] = saved + h
-            let up = f(table)
-            table[index] = saved - h
-            let down = f(table)
-            table[index] = saved
-            return (up - down) / (2 * h)
-        }
         var Vm = V, Um = U
         for (k, id) in g.items.ids.enumerated() {
             for j in 0 ..< d {
-                let expected = numeric(&Vm, Int(id) * d + j) { loss(U, $0) }
+                let expected = LossFixtures.centralDifference(&Vm, Int(id) * d + j) { loss(U, $0) }
                 XCTAssertEqual(Double(g.items.values[k * d + j]), expected, accuracy: 2e-3 + 2e-3 * abs(expected),
                                "item \(id) coordinate \(j)")
             }
         }
         for (k, id) in g.users.ids.enumerated() {
             for j in 0 ..< d {
-                let expected = numeric(&Um, Int(id) * d + j) { loss($0, V) }
+                let expected = LossFixtures.centralDifference(&Um, Int(id) * d + j) { loss($0, V) }
                 XCTAssertEqual(Double(g.users.values[k * d + j]), expected, accuracy: 2e-3 + 2e-3 * abs(expected),
                                "user \(id) coordinate \(j)")
             }

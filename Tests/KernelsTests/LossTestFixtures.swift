@@ -38,6 +38,26 @@ enum LossFixtures {
 
     static func asDouble(_ s: SparseRows) -> [Double] { s.values.map { Double($0) } }
 
+    /// Row r (of width d) of a flat float64 table.
+    static func row(_ table: [Double], _ r: Int, dim d: Int) -> [Double] { Array(table[r * d ..< (r + 1) * d]) }
+
+    /// cos(a, b) in float64.
+    static func cosine(_ a: [Double], _ b: [Double]) -> Double {
+        let dot = zip(a, b).map(*).reduce(0, +)
+        return dot / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
+    }
+
+    /// The central difference (f(x + h) − f(x − h)) / 2h of f at `table` in coordinate `index`, h = 1e-5.
+    static func centralDifference(_ table: inout [Double], _ index: Int, _ f: ([Double]) -> Double) -> Double {
+        let h = 1e-5, saved = table[index]
+        table[index] = saved + h
+        let up = f(table)
+        table[index] = saved - h
+        let down = f(table)
+        table[index] = saved
+        return (up - down) / (2 * h)
+    }
+
     /// The computer's coalesced gradients against the reference's per-row ones (2e-3 relative): users, and items
     /// (the positives, and with live negatives the negative rows too, whose gradients join the positives').
     static func assertGradientsMatch(_ out: MinibatchGradient, _ reference: LossReference.Result, problem p: Problem,

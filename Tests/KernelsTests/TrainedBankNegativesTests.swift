@@ -29,11 +29,8 @@ final class TrainedBankNegativesTests: XCTestCase {
 
     /// Σ_b −cos(u_b, v_b)/τ⁺ + log Σ_{n_k ≠ i_b} exp(cos(u_b, N_{n_k})/τ): positives from V, negatives from N.
     func loss(_ U: [Double], _ V: [Double], _ N: [Double]) -> Double {
-        func row(_ t: [Double], _ r: Int) -> [Double] { Array(t[r * d ..< (r + 1) * d]) }
-        func cosine(_ a: [Double], _ b: [Double]) -> Double {
-            let dot = zip(a, b).map(*).reduce(0, +)
-            return dot / (a.map { $0 * $0 }.reduce(0, +).squareRoot() * b.map { $0 * $0 }.reduce(0, +).squareRoot())
-        }
+        func row(_ t: [Double], _ r: Int) -> [Double] { LossFixtures.row(t, r, dim: d) }
+        let cosine = LossFixtures.cosine
         var total = 0.0
         for b in users.indices {
             let u = row(U, Int(users[b]))
@@ -44,16 +41,6 @@ final class TrainedBankNegativesTests: XCTestCase {
                 + m + Foundation.log(logits.map { Foundation.exp($0 - m) }.reduce(0, +))
         }
         return total
-    }
-
-    func numeric(_ table: inout [Double], _ index: Int, _ f: ([Double]) -> Double) -> Double {
-        let h = 1e-5, saved = table[index]
-        table[index] = saved + h
-        let up = f(table)
-        table[index] = saved - h
-        let down = f(table)
-        table[index] = saved
-        return (up - down) / (2 * h)
     }
 
     /// An item row's gradient is the derivative through its positive uses (item table) plus that through its
@@ -72,14 +59,15 @@ final class TrainedBankNegativesTests: XCTestCase {
         for (k, id) in g.items.ids.enumerated() {
             for j in 0 ..< d {
                 let index = Int(id) * d + j
-                let expected = numeric(&V, index) { loss(U, $0, N) } + numeric(&N, index) { loss(U, V, $0) }
+                let expected = LossFixtures.centralDifference(&V, index) { loss(U, $0, N) }
+                    + LossFixtures.centralDifference(&N, index) { loss(U, V, $0) }
                 XCTAssertEqual(Double(g.items.values[k * d + j]), expected, accuracy: 2e-3 + 2e-3 * abs(expected),
                                "item \(id) coordinate \(j)")
             }
         }
         for (k, id) in g.users.ids.enumerated() {
             for j in 0 ..< d {
-                let expected = numeric(&U, Int(id) * d + j) { loss($0, V, N) }
+                let expected = LossFixtures.centralDifference(&U, Int(id) * d + j) { loss($0, V, N) }
                 XCTAssertEqual(Double(g.users.values[k * d + j]), expected, accuracy: 2e-3 + 2e-3 * abs(expected),
                                "user \(id) coordinate \(j)")
             }

@@ -200,22 +200,22 @@ final class WireCodecTests: XCTestCase {
                 guard case .invalid = error as? WireError else { return XCTFail("offset \(offset): \(error)") }
             }
         }
-        var live = good
-        live[35] |= 0x10
-        guard case let .welcome(_, _, _, spec) = try? WireCodec.decode(header: forge(.welcome, live), payload: live).message else {
-            return XCTFail("flag bit 4 (liveNegatives) refused")
+        // The spec of the sample WELCOME with flag bits `bits` set as well, nil when it is refused.
+        func spec(adding bits: UInt8) -> TrainingSpec? {
+            var payload = good
+            payload[35] |= bits
+            guard case let .welcome(_, _, _, spec) = try? WireCodec.decode(header: forge(.welcome, payload),
+                                                                        payload: payload).message else { return nil }
+            return spec
         }
-        XCTAssertTrue(spec.loss.liveNegatives)
-        XCTAssertNil(spec.loss.positiveTemperature)
-        var trained = good
-        trained[35] |= 0x80
-        guard case let .welcome(_, _, _, trainedSpec) = try? WireCodec.decode(header: forge(.welcome, trained), payload: trained).message else {
-            return XCTFail("flag bit 7 (trainedBankNegatives) refused")
-        }
-        XCTAssertTrue(trainedSpec.loss.trainedBankNegatives)
-        XCTAssertFalse(trainedSpec.loss.liveNegatives)
+        guard let live = spec(adding: 0x10) else { return XCTFail("flag bit 4 (liveNegatives) refused") }
+        XCTAssertTrue(live.loss.liveNegatives)
+        XCTAssertNil(live.loss.positiveTemperature)
+        guard let trained = spec(adding: 0x80) else { return XCTFail("flag bit 7 (trainedBankNegatives) refused") }
+        XCTAssertTrue(trained.loss.trainedBankNegatives)
+        XCTAssertFalse(trained.loss.liveNegatives)
         XCTAssertEqual(WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(
-            workerId: 1, runId: 2, currentVersion: 0, spec: trainedSpec))).payload[35] & 0x80, 0x80, "and written back")
+            workerId: 1, runId: 2, currentVersion: 0, spec: trained))).payload[35] & 0x80, 0x80, "and written back")
         var wrongPopularity = good
         wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))
