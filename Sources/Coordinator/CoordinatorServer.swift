@@ -98,7 +98,7 @@ public final class CoordinatorServer {
                             sampler: settings.sampler, popularityAlpha: settings.popularityAlpha,
                             popularity: data.itemPopularity(), seed: settings.seed,
                             verifyReplicas: settings.verifyReplicas,
-                            seenItems: settings.loss.maskSeenItems
+                            seenItems: settings.loss.needsSeenItems
                                 ? SeenItems(users: data.trainUsers, items: data.trainItems, userCount: data.userCount,
                                             itemCount: data.itemCount)
                                 : nil)
@@ -134,8 +134,8 @@ public final class CoordinatorServer {
     public func run(supervise: () throws -> Void = {}, stopRequested: () -> String? = { nil }) throws -> RunSummary {
         defer { checkpoints.waitForPendingWrites() }
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
-        if spec.maskSeenItems {
-            logger.info("masking each user's training items among its negatives: \(spec.seenItems.count) distinct (user, item) pairs go to every worker in WELCOME (\(4 * (spec.seenItems.count + spec.users) / 1024) KiB)")
+        if spec.carriesSeenItems {
+            logger.info("\(spec.maskSeenItems ? "masking each user's training items among its negatives" : "leaving each user's training items out of its hard negatives"): \(spec.seenItems.count) distinct (user, item) pairs go to every worker in WELCOME (\(4 * (spec.seenItems.count + spec.users) / 1024) KiB)")
         }
         let minibatchesPerEpoch = machine.schedule.minibatchesPerEpoch
         try execute(policy.started(at: machine.cursor, now: clock.now(), available: { [checkpoints, runId] epoch in

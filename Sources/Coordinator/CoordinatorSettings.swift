@@ -117,6 +117,17 @@ public struct CoordinatorSettings: Sendable {
                 out.append("--trained-bank-negatives needs a loss with bank negatives (softmax, in-batch with --mix-in-batch, or ccl), not \(loss.kind)")
             }
         }
+        if loss.hardNegatives < 0 { out.append("--hard-negatives must be 0 or more (got \(loss.hardNegatives))") }
+        if loss.minesHardNegatives {
+            if loss.kind != .bankInfoNCE {
+                out.append("--hard-negatives needs the bank InfoNCE loss (--loss bank-infonce), not \(loss.kind)")
+            } else if !loss.trainsNegatives {
+                out.append("--hard-negatives needs negatives that get gradients: add --live-negatives or --trained-bank-negatives")
+            }
+            if loss.hardNegativePool < loss.hardNegatives || loss.hardNegativePool > 1 << 20 {
+                out.append("--hard-negative-pool must be between --hard-negatives \(loss.hardNegatives) and 1048576 (got \(loss.hardNegativePool))")
+            }
+        }
         if loss.maskSeenItems && !loss.removeAccidentalHits {
             out.append("--mask-seen-items removes the row's positive among the rest, so it cannot go with --keep-accidental-hits")
         }

@@ -30,6 +30,8 @@ public struct RunFlags: Sendable, Equatable {
     public var mixInBatch = false
     public var liveNegatives: Bool?
     public var trainedBankNegatives: Bool?
+    public var hardNegatives: Int?
+    public var hardNegativePool: Int?
     public var keepAccidentalHits = false
     public var maskSeenItems: Bool?
     public var momentum: Float?
@@ -113,6 +115,15 @@ extension CoordinatorSettings {
             if trained && flags.liveNegatives == nil { s.loss.liveNegatives = false }
         }
         if let mask = flags.maskSeenItems { s.loss.maskSeenItems = mask }
+        if let hard = flags.hardNegatives { s.loss.hardNegatives = hard }
+        if let pool = flags.hardNegativePool {
+            guard s.loss.hardNegatives > 0 else {
+                throw TrainerError("--hard-negative-pool sets where hard negatives are chosen: give --hard-negatives too")
+            }
+            s.loss.hardNegativePool = pool
+        } else if s.loss.hardNegatives > 0 && s.loss.hardNegativePool == 0 {
+            s.loss.hardNegativePool = RunDefaults.hardNegativePool
+        }
         if let optimizer = flags.optimizer {
             guard let kind = OptimizerKind(rawValue: optimizer) else {
                 throw TrainerError("--optimizer must be one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(optimizer))")

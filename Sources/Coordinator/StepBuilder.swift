@@ -70,17 +70,17 @@ struct StepBuilder {
     mutating func message(step: UInt64, tasks keys: [TaskKey], state: TrainingState) -> Step {
         let rows = TaskReads.union(keys.map { reads($0) })
         catchUp(rows, state: state)
-        let bank = negatives.loss.trainedBankNegatives ? state.bankRowsAtLiveLength(rows.bank)
-                                                       : state.bank.table.rows(rows.bank)
+        let bank = negatives.loss.readsBankAtLiveLength ? state.bankRowsAtLiveLength(rows.bank)
+                                                        : state.bank.table.rows(rows.bank)
         return Step(step: step, version: state.version, users: RowBlock(state.users.rows(rows.users)),
                     items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(bank), tasks: keys.map { task($0) })
     }
 
-    /// Brings the rows `rows` reads to the state's version: its users and items, and with trained bank negatives the
-    /// item rows behind its bank rows (their lengths are read).
+    /// Brings the rows `rows` reads to the state's version: its users and items, and with bank rows read at live
+    /// lengths (trained bank negatives, the hard-negative pool) the item rows behind its bank rows.
     private func catchUp(_ rows: TaskReads, state: TrainingState) {
         state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
-        if negatives.loss.trainedBankNegatives { state.catchUp(ascendingUsers: [], ascendingItems: rows.bank) }
+        if negatives.loss.readsBankAtLiveLength { state.catchUp(ascendingUsers: [], ascendingItems: rows.bank) }
     }
 
     /// While the workers compute the current step, brings the rows that the next step's tasks `keys` will read up to
@@ -136,10 +136,17 @@ struct StepBuilder {
                          "gradient of \(key) counts \(g.examples) examples; the minibatch has \(task.users.count)")
             return (MinibatchContribution(examples: Int(g.examples), lossSum: g.lossSum, users: SparseRows(g.users),
                                           items: SparseRows(g.items), positives: task.items,
-                                          trainedBankNegatives: negatives.loss.trainedBankNegatives
-                                              ? reads(key).bank : []),
+                                          trainedBankNegatives: followedNegatives(key, gradient: g)),
                     g, interactions(key))
         }
+    }
+
+    /// The negatives of task `key` whose bank rows follow their item rows after the step: with hard negatives every
+    /// item row the GRADIENT holds (its positives, its trained negatives, the hard negatives its pairs chose), with
+    /// trained bank negatives the K drawn, else none.
+    private mutating func followedNegatives(_ key: TaskKey, gradient: Gradient) -> [UInt32] {
+        if negatives.loss.minesHardNegatives { return gradient.items.ids }
+        return negatives.loss.trainedBankNegatives ? reads(key).bank : []
     }
 
     /// The step was applied: its tasks, contracts and gradients go.

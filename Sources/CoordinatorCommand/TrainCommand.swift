@@ -86,6 +86,10 @@ struct TrainCommand: ParsableCommand {
     var liveNegatives: Bool?
     @Flag(inversion: .prefixedNo, help: "Read the K negatives from the memory bank but give their gradients to the live item rows (the bank as a stale read of the item table: each bank row at its live row's length); the bank then follows every item row that gets a gradient. Turns off a preset's live negatives (default: off).")
     var trainedBankNegatives: Bool?
+    @Option(help: "Hard negatives M per pair, mined from the memory bank: each pair also scores the M items of a fresh uniform pool (--hard-negative-pool) closest to its user on the bank, its user's training items left out, read at their live rows' lengths with gradients into the live rows (needs --live-negatives or --trained-bank-negatives; workers then receive every user's training items when they join; default: 0, none).")
+    var hardNegatives: Int?
+    @Option(help: "Items drawn per minibatch among which the hard negatives are chosen (default \(RunDefaults.hardNegativePool) with --hard-negatives).")
+    var hardNegativePool: Int?
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
     @Flag(inversion: .prefixedNo, help: "Also remove every negative (and, in-batch, every other positive) that the row's user has in the training data, not only the row's own positive: no false negatives from the user's history. Workers then receive every user's training items when they join (default: off).")
     var maskSeenItems: Bool?
@@ -186,6 +190,8 @@ struct TrainCommand: ParsableCommand {
         f.mixInBatch = mixInBatch
         f.liveNegatives = liveNegatives
         f.trainedBankNegatives = trainedBankNegatives
+        f.hardNegatives = hardNegatives
+        f.hardNegativePool = hardNegativePool
         f.keepAccidentalHits = keepAccidentalHits
         f.maskSeenItems = maskSeenItems
         f.momentum = momentum

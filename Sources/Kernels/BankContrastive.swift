@@ -15,6 +15,9 @@ import Foundation
 // Z_b = 0);  g_b0 = −1/τ⁺,  dq_b = g_b0·p_b + (1/(τ Z_b)) Σ_k e_bk n_k,  dp_b = g_b0·q_b.
 // τ⁺ = τ is the softmax loss with the positive out of the normaliser; τ⁺ > τ pulls the positive less hard than it
 // pushes the negatives (BSL's weight t on the log-normaliser is τ⁺ = t·τ).
+// Row negatives (`RowNegatives`, hard negatives): row b's own rows h_bm join its sum as further columns,
+// l_bm = q_b·h_bm/τ, e_bm = exp(l_bm − M_b) (M_b and Z_b over them too);  dq_b += (1/(τ Z_b)) Σ_m e_bm h_bm,
+// dh_bm = (e_bm/(τ Z_b)) q_b.
 
 /// Rows per block of `bankContrastiveForwardBackward` for K negatives: 256 (the GEMMs run near their full-size rate
 /// from about 128 rows on), fewer when a (rows, K) block would pass `maximumBytes`, never fewer than 16.
@@ -35,6 +38,7 @@ public func bankContrastiveBlockRows(negatives K: Int, maximumBytes: Int = 16 <<
 /// the block first (for beta 0 it writes the whole block once more before each GEMM).
 /// dq (B, d), dp (B, d): overwritten with dLoss/dq, dLoss/dp. dn (K, d): overwritten with dLoss/dn when given
 /// (negatives that get gradients: live item rows), summed block by block in row order.
+/// rowNegatives: each row's own further negatives and their gradients (see above), or nil.
 /// threads: the rows are cut into this many contiguous ranges, run side by side, each calling OpenBLAS from its
 /// own thread; more than one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). The loss is summed in range
 /// order, so a given thread count gives the same result every time.
@@ -42,7 +46,7 @@ public func bankContrastiveForwardBackward(
     _ rows: ContrastiveRows, temperature: Float, positiveTemperature: Float? = nil, masks: LogitMasks = .none,
     logitBound: Float? = nil, block: UnsafeMutablePointer<Float>, blockRows: Int,
     dq: UnsafeMutablePointer<Float>, dp: UnsafeMutablePointer<Float>, dn: UnsafeMutablePointer<Float>? = nil,
-    threads: Int = 1
+    rowNegatives: RowNegatives? = nil, threads: Int = 1
 ) -> Double {
     let q = rows.q, p = rows.p, n = rows.n, B = rows.batch, K = rows.negatives, d = rows.dim
     let positiveIds = masks.positiveIds, negativeIds = masks.negativeIds
@@ -57,6 +61,28 @@ public func bankContrastiveForwardBackward(
     if let dn { dn.update(repeating: 0, count: K * d) }
     if B == 0 { return 0 }
     let invTau = 1 / temperature
+    let perRow = rowNegatives?.perRow ?? 0
+    // Row b's own negatives: their logits, then their weights e_bm, in rowNegatives.weights; returns their maximum.
+    func rowNegativeLogits(_ b: Int) -> Float {
+        guard let own = rowNegatives else { return -.infinity }
+        var best = -Float.infinity
+        for m in 0 ..< Int(own.counts[b]) {
+            let l = dotProduct(q + b * d, own.rows + (b * perRow + m) * d, count: d) * invTau
+            own.weights[b * perRow + m] = l
+            best = Swift.max(best, l)
+        }
+        return best
+    }
+    func rowNegativeWeights(_ b: Int, shift: Float) -> Double {
+        guard let own = rowNegatives else { return 0 }
+        var z = 0.0
+        for m in 0 ..< Int(own.counts[b]) {
+            let e = exp(own.weights[b * perRow + m] - shift)
+            own.weights[b * perRow + m] = e
+            z += Double(e)
+        }
+        return z
+    }
     let masking = positiveIds != nil && negativeIds != nil && K > 0
     return MaskedColumns.with(count: masking ? K : 0, id: { negativeIds![$0] }, column: { $0 }, seen: seen) { mask in
         // Rows `range` of the batch, block by block: logits in `block` (blockRows, K), kept zero between blocks,
@@ -90,15 +116,17 @@ public func bankContrastiveForwardBackward(
                             ? mask.columns(row: b, positive: positiveIds![b], target: -1, into: hitColumns, capacity: K)
                             : 0)
                         for column in hits { row[Int(column)] = -.infinity }
+                        let ownMaximum = rowNegativeLogits(b)
                         if let tauPlus = positiveTemperature {
-                            let mx = K > 0 ? rowMaximum(row, count: K) : -.infinity
+                            let mx = Swift.max(K > 0 ? rowMaximum(row, count: K) : -.infinity, ownMaximum)
                             var z = 0.0
                             if mx > -.infinity {
-                                z = exponentiateRow(row, into: weight, count: K, shift: mx)
+                                if K > 0 { z = exponentiateRow(row, into: weight, count: K, shift: mx) }
                                 for column in hits {
                                     z -= Double(weight[Int(column)])
                                     weight[Int(column)] = 0
                                 }
+                                z += rowNegativeWeights(b, shift: mx)
                             } else if K > 0 {   // every negative masked
                                 row.update(repeating: 0, count: K)
                                 weight.update(repeating: 0, count: K)
@@ -113,7 +141,7 @@ public func bankContrastiveForwardBackward(
                         if let bound = logitBound, bound - positive < 60 {
                             mx = Swift.max(bound, positive)
                         } else {
-                            mx = Swift.max(positive, rowMaximum(row, count: K))
+                            mx = Swift.max(positive, rowMaximum(row, count: K), ownMaximum)
                         }
                         let ePositive = Double(exp(positive - mx))
                         var z = ePositive + exponentiateRow(row, into: weight, count: K, shift: mx)
@@ -121,6 +149,7 @@ public func bankContrastiveForwardBackward(
                             z -= Double(weight[Int(column)])
                             weight[Int(column)] = 0
                         }
+                        z += rowNegativeWeights(b, shift: mx)
                         lossSum += Double(mx) + log(z) - Double(positive)
                         rowScalars[2 * i] = Float(Double(invTau) / z)
                         rowScalars[2 * i + 1] = Float((ePositive / z - 1) * Double(invTau))
@@ -141,9 +170,24 @@ public func bankContrastiveForwardBackward(
                     }
                     for i in 0 ..< rows {
                         let b = r0 + i
-                        let scale = K > 0 ? rowScalars[2 * i] : 0, g0 = rowScalars[2 * i + 1]
+                        let scale = rowScalars[2 * i], g0 = rowScalars[2 * i + 1]
                         let qb = q + b * d, pb = p + b * d, dqb = dq + b * d, dpb = dp + b * d
                         if K == 0 { dqb.update(repeating: 0, count: d) }
+                        if let own = rowNegatives {
+                            let used = Int(own.counts[b])
+                            for m in 0 ..< perRow {
+                                let slot = b * perRow + m, h = own.rows + slot * d, dh = own.gradients + slot * d
+                                guard m < used else {
+                                    dh.update(repeating: 0, count: d)
+                                    continue
+                                }
+                                let e = own.weights[slot], weightScale = scale * e
+                                for j in 0 ..< d {
+                                    dqb[j] += e * h[j]
+                                    dh[j] = weightScale * qb[j]
+                                }
+                            }
+                        }
                         for j in 0 ..< d {
                             dqb[j] = scale * dqb[j] + g0 * pb[j]
                             dpb[j] = g0 * qb[j]

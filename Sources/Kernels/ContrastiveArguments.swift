@@ -45,3 +45,26 @@ public struct LogitMasks {
     /// Nothing masked, nothing shifted.
     public static var none: LogitMasks { LogitMasks() }
 }
+
+/// Negatives of a row's own (hard negatives), beside the K shared ones: row b scores the first `counts[b]` of its
+/// `perRow` rows, rows[(b·perRow + m)·d ..< …+d], with the same similarity (the rows are normalised like the others
+/// for cosine) and without offsets or masks (the rows were chosen among the row's candidates). The kernel writes
+/// each slot's dLoss/drow into `gradients` (B·perRow, d; zero for the unused slots). `weights` (B·perRow) is
+/// scratch. Borrowed for one kernel call.
+public struct RowNegatives {
+    public let rows: UnsafePointer<Float>
+    public let perRow: Int
+    public let counts: UnsafePointer<Int32>
+    public let weights: UnsafeMutablePointer<Float>
+    public let gradients: UnsafeMutablePointer<Float>
+
+    @inlinable
+    public init(rows: UnsafePointer<Float>, perRow: Int, counts: UnsafePointer<Int32>,
+                weights: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        self.rows = rows
+        self.perRow = perRow
+        self.counts = counts
+        self.weights = weights
+        self.gradients = gradients
+    }
+}

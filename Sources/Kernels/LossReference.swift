@@ -14,6 +14,8 @@ public enum LossReference {
         public var positives: [[Double]]
         /// d(lossSum)/d(negatives[k]) (K × d); the kernels treat bank rows as constants and ignore these
         public var negatives: [[Double]]
+        /// d(lossSum)/d(rowNegatives[b][m]) (B lists of the row's own negatives, each M_b × d); empty without them.
+        public var rowNegatives: [[[Double]]] = []
 
         /// No loss and zero gradients shaped like the inputs (one positive per user).
         static func zero(users: [[Double]], positives: [[Double]], negatives: [[Double]]) -> Result {
@@ -33,21 +35,31 @@ public enum LossReference {
     /// negativeLogitOffset (K): subtracted from negative logit k.
     /// positiveTemperature τ⁺ (BSL): the row's loss is −sim(target)/τ⁺ + log Σ_{c ≠ target} exp(logit_c),
     /// 0 for the sum when every other column is masked.
+    /// rowNegatives (B lists): row b's own further negatives (hard negatives), columns after the K shared ones,
+    /// never masked or offset.
     public static func contrastive(
         users: [[Double]], positives: [[Double]], negatives: [[Double]], similarity: Similarity,
         temperature: Double, inBatch: Bool, positiveIds: [UInt32]? = nil, negativeIds: [UInt32]? = nil,
-        negativeLogitOffset: [Double]? = nil, positiveTemperature: Double? = nil, rowSeenItems: [[UInt32]]? = nil
+        negativeLogitOffset: [Double]? = nil, positiveTemperature: Double? = nil, rowSeenItems: [[UInt32]]? = nil,
+        rowNegatives: [[[Double]]]? = nil
     ) -> Result {
         var result = Result.zero(users: users, positives: positives, negatives: negatives)
         let B = users.count, K = negatives.count, d = users.first?.count ?? 0
+        if let rowNegatives { result.rowNegatives = rowNegatives.map { zeros($0.count, d) } }
         for b in 0 ..< B {
-            // columns: (isNegative, index)
+            // columns: (isNegative, index); the row's own negatives are the columns from `ownFrom` on
             var columns: [(negative: Bool, index: Int)] = []
             if inBatch { for j in 0 ..< B { columns.append((false, j)) } } else { columns.append((false, b)) }
             for k in 0 ..< K { columns.append((true, k)) }
+            let ownFrom = columns.count
+            let own = rowNegatives?[b] ?? []
+            for m in own.indices { columns.append((true, m)) }
             let target = inBatch ? b : 0
             var logits = [Double](repeating: 0, count: columns.count)
-            for (c, col) in columns.enumerated() {
+            for (c, col) in columns.enumerated() where c >= ownFrom {
+                logits[c] = similarityValue(users[b], own[col.index], similarity) / temperature
+            }
+            for (c, col) in columns.enumerated() where c < ownFrom {
                 let other = col.negative ? negatives[col.index] : positives[col.index]
                 logits[c] = similarityValue(users[b], other, similarity) / temperature
                 if col.negative, let offsets = negativeLogitOffset { logits[c] -= offsets[col.index] }
@@ -78,11 +90,13 @@ public enum LossReference {
             for (c, col) in columns.enumerated() {
                 let dSim = dSims[c]
                 if dSim == 0 { continue }
-                let other = col.negative ? negatives[col.index] : positives[col.index]
+                let other = c >= ownFrom ? own[col.index] : col.negative ? negatives[col.index] : positives[col.index]
                 let (du, dv) = similarityGradient(users[b], other, similarity)
                 for j in 0 ..< d {
                     result.users[b][j] += dSim * du[j]
-                    if col.negative {
+                    if c >= ownFrom {
+                        result.rowNegatives[b][col.index][j] += dSim * dv[j]
+                    } else if col.negative {
                         result.negatives[col.index][j] += dSim * dv[j]
                     } else {
                         result.positives[col.index][j] += dSim * dv[j]

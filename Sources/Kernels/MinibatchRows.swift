@@ -13,14 +13,22 @@ public struct MinibatchRows {
     /// The row of `negatives` of each negative.
     public var negativeRows: [UInt32]
 
+    /// The table the hard-negative pool is read from (the bank), and the row of it of each pool item (empty
+    /// without hard negatives).
+    public var pool: EmbeddingTable
+    public var poolRows: [UInt32]
+
     public init(users: EmbeddingTable, userRows: [UInt32], items: EmbeddingTable, itemRows: [UInt32],
-                negatives: EmbeddingTable, negativeRows: [UInt32]) {
+                negatives: EmbeddingTable, negativeRows: [UInt32], pool: EmbeddingTable? = nil,
+                poolRows: [UInt32] = []) {
         self.users = users
         self.userRows = userRows
         self.items = items
         self.itemRows = itemRows
         self.negatives = negatives
         self.negativeRows = negativeRows
+        self.pool = pool ?? negatives
+        self.poolRows = poolRows
     }
 
     /// The same rows without negatives (the losses that read none).

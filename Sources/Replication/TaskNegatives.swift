@@ -28,15 +28,29 @@ public struct TaskNegatives: Sendable {
         return (ids, logQ)
     }
 
+    /// The hard-negative pool of a minibatch (`LossSettings.hardNegatives`): `hardNegativePool` items drawn uniformly
+    /// from a stream of its own, ascending without repeats; empty without hard negatives. Every worker draws the same.
+    public func pool(for task: MinibatchTask) -> [UInt32] {
+        guard loss.minesHardNegatives else { return [] }
+        var random = SeededRandom(seed: spec.seed, stream: 0x4841_5244, UInt64(task.epoch), UInt64(task.minibatch))
+        var ids = (0 ..< loss.hardNegativePool).map { _ in UInt32(random.nextInt(below: spec.items)) }
+        ids.sort()
+        var out: [UInt32] = []
+        out.reserveCapacity(ids.count)
+        for id in ids where out.last != id { out.append(id) }
+        return out
+    }
+
     /// What the coordinator accepts as this task's GRADIENT: its users' rows, and the rows of its positives and of
-    /// the negatives that the loss trains (BPR's, live negatives and trained bank negatives; other bank negatives
-    /// are constants), each value bounded through the norms of the rows involved (`TrainingSpec.gradientContract`).
+    /// the negatives that the loss trains (BPR's, live negatives, trained bank negatives and the hard-negative pool;
+    /// other bank negatives are constants), each value bounded through the norms of the rows involved (`TrainingSpec.gradientContract`).
     public func contract(for task: MinibatchTask, users: EmbeddingTable, items: EmbeddingTable,
                          bank: EmbeddingTable) -> GradientContract {
         let drawn = draw(for: task).ids
-        // BPR's negatives, live ones and trained bank ones get gradients, and are read at their item rows' lengths.
+        // BPR's negatives, live ones and trained bank ones get gradients, and are read at their item rows' lengths;
+        // so does any item of the hard-negative pool (which ones a worker picks is its computation, not a rule).
         let fromItemRows = loss.kind == .bpr || loss.trainsNegatives
-        let trained = fromItemRows ? drawn : []
+        let trained = (fromItemRows ? drawn : []) + pool(for: task)
         let scale: Float
         if spec.comparesByCosine {
             // |d cos(u, v) / du| ≤ 1/|u|: the smallest norm among the rows that get gradients.

@@ -4,7 +4,7 @@ import Wire
 
 /// The rows one task reads at the step's version, by table, each list ascending without repeats: what its STEP
 /// must carry. Users: the task's users. Items: its positives, and the negatives of the losses that read them from
-/// the item table (live negatives, BPR). Bank: the negatives read from the bank.
+/// the item table (live negatives, BPR). Bank: the negatives read from the bank, and the hard-negative pool.
 public struct TaskReads: Equatable, Sendable {
     public var users: [UInt32]
     public var items: [UInt32]
@@ -39,12 +39,13 @@ extension TaskNegatives {
     /// Whether the negatives are read from the item table (live negatives, BPR) rather than from the bank.
     public var negativesFromItems: Bool { loss.kind == .bpr || loss.liveNegatives }
 
-    /// The rows `task` reads, given its negatives (`draw(for:)`).
+    /// The rows `task` reads, given its negatives (`draw(for:)`): the hard-negative pool (`pool(for:)`) is read from
+    /// the bank.
     public func reads(for task: MinibatchTask, negatives: [UInt32]) -> TaskReads {
         let fromItems = negativesFromItems
         return TaskReads(users: TaskReads.sortedUnique(task.users),
                          items: TaskReads.sortedUnique(fromItems ? task.items + negatives : task.items),
-                         bank: fromItems ? [] : TaskReads.sortedUnique(negatives))
+                         bank: TaskReads.sortedUnique((fromItems ? [] : negatives) + pool(for: task)))
     }
 }
 
@@ -74,13 +75,14 @@ public struct StepRows {
     /// The rows of a task: where each of its users, positives and negatives is in these tables; a refusal naming
     /// the first id the STEP does not carry.
     public func rows(users taskUsers: [UInt32], items taskItems: [UInt32], negatives: [UInt32],
-                     negativesFromItems: Bool) throws(Refusal) -> MinibatchRows {
+                     negativesFromItems: Bool, pool: [UInt32] = []) throws(Refusal) -> MinibatchRows {
         let userRows = try Self.positions(of: taskUsers, in: userIds, "user")
         let itemRows = try Self.positions(of: taskItems, in: itemIds, "item")
         let negativeRows = try Self.positions(of: negatives, in: negativesFromItems ? itemIds : bankIds,
                                               negativesFromItems ? "item" : "bank")
         return MinibatchRows(users: users, userRows: userRows, items: items, itemRows: itemRows,
-                             negatives: negativesFromItems ? items : bank, negativeRows: negativeRows)
+                             negatives: negativesFromItems ? items : bank, negativeRows: negativeRows,
+                             pool: bank, poolRows: try Self.positions(of: pool, in: bankIds, "bank"))
     }
 
     static func positions(of ids: [UInt32], in sorted: [UInt32], _ table: String) throws(Refusal) -> [UInt32] {

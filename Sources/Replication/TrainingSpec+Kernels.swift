@@ -4,19 +4,19 @@ import Wire
 
 extension TrainingSpec {
     /// The spec that tells a worker how to compute gradients: the popularity counts only for the popularity
-    /// sampler, the users' seen items only when the loss masks them.
+    /// sampler, the users' seen items only when the loss needs them (masked seen items, hard negatives).
     public init(users: Int, items: Int, dim: Int, loss: LossSettings, sampler: SamplerKind, popularityAlpha: Float,
                 popularity: [Float], seed: UInt64, verifyReplicas: Bool, seenItems: SeenItems? = nil) {
-        precondition(!loss.maskSeenItems || seenItems?.userCount == users, "maskSeenItems needs every user's seen items")
-        let seen = loss.maskSeenItems ? seenItems : nil
+        precondition(!loss.needsSeenItems || seenItems?.userCount == users, "the loss needs every user's seen items")
+        let seen = loss.needsSeenItems ? seenItems : nil
         self.init(users: users, items: items, dim: dim, loss: loss, sampler: sampler, verifyReplicas: verifyReplicas,
                   popularityAlpha: popularityAlpha, seed: seed, popularity: sampler == .popularity ? popularity : [],
                   seenCounts: seen?.counts ?? [], seenItems: seen?.items ?? [])
     }
 
-    /// The users' seen items that the spec carries (nil when it masks none); throws when they are malformed.
+    /// The users' seen items that the spec carries (nil when it carries none); throws when they are malformed.
     public func seenItemLists() throws(SeenItems.ValidationError) -> SeenItems? {
-        guard maskSeenItems else { return nil }
+        guard carriesSeenItems else { return nil }
         guard seenCounts.count == users else { throw .counts(seenCounts.count, users: users) }
         return try SeenItems(counts: seenCounts, items: seenItems, itemCount: items)
     }

@@ -25,6 +25,14 @@ public struct LossSettings: Sendable, Equatable {
     /// direction at the live row's length (`TrainingState.bankRowsAtLiveLength`), and the bank follows every item
     /// row that gets a gradient, not only the positives. Excludes `liveNegatives`.
     public var trainedBankNegatives: Bool
+    /// M, hard negatives per pair (0: none): each pair also scores, beside the K shared negatives, the M items of
+    /// the minibatch's hard-negative pool (`hardNegativePool` items drawn uniformly) that are closest to its user on
+    /// the memory bank, the user's own training items left out. They are read like trained bank negatives (the
+    /// bank's direction at the live row's length) and their gradients go into the live item rows. Needs the bank
+    /// InfoNCE loss with negatives that get gradients (`trainsNegatives`).
+    public var hardNegatives: Int
+    /// C, the items drawn per minibatch among which each pair's hard negatives are chosen (0 when there are none).
+    public var hardNegativePool: Int
     /// τ⁺, a separate temperature of the positive (bilateral softmax loss, BSL): when set, a row's loss is
     /// −s⁺/τ⁺ + log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
     public var positiveTemperature: Float?
@@ -46,7 +54,9 @@ public struct LossSettings: Sendable, Equatable {
         cclMargin: Float = RunDefaults.cclMargin,
         cclNegativeWeight: Float = RunDefaults.cclNegativeWeight,
         maskSeenItems: Bool = false,
-        trainedBankNegatives: Bool = false
+        trainedBankNegatives: Bool = false,
+        hardNegatives: Int = 0,
+        hardNegativePool: Int = 0
     ) {
         self.kind = kind
         self.similarity = similarity
@@ -58,6 +68,8 @@ public struct LossSettings: Sendable, Equatable {
         self.mixInBatch = mixInBatch
         self.liveNegatives = liveNegatives
         self.trainedBankNegatives = trainedBankNegatives
+        self.hardNegatives = hardNegatives
+        self.hardNegativePool = hardNegativePool
         self.positiveTemperature = positiveTemperature
         self.cclMargin = cclMargin
         self.cclNegativeWeight = cclNegativeWeight
@@ -75,6 +87,17 @@ public struct LossSettings: Sendable, Equatable {
     /// Whether the sampled negatives get gradients into the live item rows: live negatives, and bank negatives
     /// read as a stale copy of the item table (`trainedBankNegatives`).
     public var trainsNegatives: Bool { usesBankNegatives && (liveNegatives || trainedBankNegatives) }
+
+    /// Whether each pair also gets hard negatives mined from the bank (`hardNegatives`).
+    public var minesHardNegatives: Bool { hardNegatives > 0 }
+
+    /// Whether a STEP's bank rows are read as stale item rows, the bank's direction at the live row's length
+    /// (trained bank negatives, the hard-negative pool), rather than as the bank stores them.
+    public var readsBankAtLiveLength: Bool { trainedBankNegatives || minesHardNegatives }
+
+    /// Whether the workers need every user's training items: to mask them among the negatives, or to leave them
+    /// out of the hard negatives.
+    public var needsSeenItems: Bool { maskSeenItems || minesHardNegatives }
 
     /// How many negatives a minibatch of `pairs` pairs draws: K for the losses that read bank negatives, one live
     /// item per pair for BPR, none for pure in-batch losses.
@@ -109,11 +132,12 @@ public struct LossSettings: Sendable, Equatable {
     /// Whether the loss has a softmax whose positive may take its own temperature τ⁺.
     public var takesPositiveTemperature: Bool { kind != .bpr && kind != .ccl }
 
-    /// These settings as a spec carries them: τ⁺ only for the softmax losses, the CCL margin and weight only for
-    /// CCL (the defaults otherwise), so that what a worker decodes equals what the coordinator sent.
+    /// These settings as a spec carries them: τ⁺ only for the softmax losses, the hard-negative pool only with hard
+    /// negatives, the CCL margin and weight only for CCL (the defaults otherwise), so that what a worker decodes equals what the coordinator sent.
     public var canonical: LossSettings {
         var c = self
         if !takesPositiveTemperature { c.positiveTemperature = nil }
+        if hardNegatives == 0 { c.hardNegativePool = 0 }
         if kind != .ccl {
             c.cclMargin = RunDefaults.cclMargin
             c.cclNegativeWeight = RunDefaults.cclNegativeWeight

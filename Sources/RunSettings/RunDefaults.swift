@@ -10,6 +10,8 @@ public enum RunDefaults {
     public static let batchSize = 3072
     /// Bank negatives K per minibatch.
     public static let negatives = 1024
+    /// Items drawn per minibatch among which each pair's hard negatives are chosen (`--hard-negative-pool`).
+    public static let hardNegativePool = 2048
     /// τ of the softmax losses (MNR: `LossSettings.defaultTemperature(for:)`).
     public static let temperature: Float = 0.1
     /// CCL: margin m and weight w of the negative term.

@@ -21,6 +21,14 @@ extension TrainingSpec {
                 ? "negatives both live and trained from the bank (at most one)"
                 : "trained bank negatives for loss \(loss.kind), which reads no bank negatives")
         }
+        if loss.minesHardNegatives {
+            guard loss.kind == .bankInfoNCE, loss.trainsNegatives else {
+                return bad("hard_negatives", "hard negatives need the bank InfoNCE loss with negatives that get gradients (live or trained from the bank), not \(loss.kind)\(loss.trainsNegatives ? "" : " with constant bank negatives")")
+            }
+            guard loss.hardNegatives <= loss.hardNegativePool, loss.hardNegativePool <= limits.maxNegatives else {
+                return bad("hard_negatives", "\(loss.hardNegatives) hard negatives from a pool of \(loss.hardNegativePool) (must be 1 … pool, pool at most \(limits.maxNegatives))")
+            }
+        }
         let negatives = loss.negatives, drawsNegatives = loss.usesBankNegatives
         guard negatives <= limits.maxNegatives, !drawsNegatives || negatives >= 1 else {
             return bad("negatives", "\(negatives) negatives (must be \(drawsNegatives ? 1 : 0) … \(limits.maxNegatives))")
@@ -35,7 +43,7 @@ extension TrainingSpec {
         guard let needed, needed <= limits.memoryBytes else {
             return bad("memory", "\(users) users and \(items) items need \(needed.map { "\($0 >> 20) MiB" } ?? "more than 2⁶³ bytes") for the negative sampler and the seen items; this worker allows \(limits.memoryBytes >> 20) MiB (--max-memory)")
         }
-        if maskSeenItems, let item = seenItems.first(where: { Int($0) >= items }) {
+        if carriesSeenItems, let item = seenItems.first(where: { Int($0) >= items }) {
             return bad("seen_items", "seen item \(item) is not below \(items)")
         }
         return nil
@@ -69,9 +77,11 @@ extension TrainingSpec {
             guard (1 ... limits.maxPairsPerTask).contains(task.users.count) else {
                 return .invalid("task_pairs", "\(name) has \(task.users.count) pairs (must be 1 … \(limits.maxPairsPerTask))")
             }
-            guard let bytes = InputLimits.taskBytes(pairs: task.users.count, negatives: loss.negatives),
+            // The hard-negative pool adds a (pairs, pool) block of scores.
+            let columns = loss.negatives + loss.hardNegativePool
+            guard let bytes = InputLimits.taskBytes(pairs: task.users.count, negatives: columns),
                   bytes <= limits.memoryBytes / 2 else {
-                return .invalid("task_memory", "\(name) of \(task.users.count) pairs against \(loss.negatives) negatives needs more than half of the \(limits.memoryBytes >> 20) MiB this worker allows")
+                return .invalid("task_memory", "\(name) of \(task.users.count) pairs against \(columns) negatives and pool items needs more than half of the \(limits.memoryBytes >> 20) MiB this worker allows")
             }
             if let bad = task.users.first(where: { Int($0) >= users }) {
                 return .invalid("task_user_range", "\(name) names user \(bad); the run has \(users)")

@@ -6,8 +6,9 @@ import RunSettings
 ///
 /// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss (`LossKind`), u8 similarity (`Similarity`),
 /// u8 sampler (`SamplerKind`), u8 flags, f32 temperature, [f32 positiveTemperature when flag bit 5 is set],
-/// [f32 cclMargin, f32 cclNegativeWeight when loss is 4 (CCL)], u32 negatives, f32 popularityAlpha, u64 seed,
-/// u32 popularityCount, popularityCount × f32.
+/// [f32 cclMargin, f32 cclNegativeWeight when loss is 4 (CCL)], u32 negatives, u32 hardNegatives,
+/// u32 hardNegativePool, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32, [users × u32
+/// seen-item counts, u32 seen-item total, total × u32 seen items when flag bit 6 is set or hardNegatives > 0].
 public struct TrainingSpec: Equatable, Sendable {
     public var users: Int
     public var items: Int
@@ -23,7 +24,7 @@ public struct TrainingSpec: Equatable, Sendable {
     public var seed: UInt64
     /// Item training counts (items) for the popularity sampler; empty for the uniform sampler.
     public var popularity: [Float]
-    /// With `loss.maskSeenItems`: per user (users) the number of its training items, and those items, each user's
+    /// With `loss.needsSeenItems` (masked seen items, hard negatives): per user (users) the number of its training items, and those items, each user's
     /// ascending without repeats. Empty when off.
     public var seenCounts: [UInt32]
     public var seenItems: [UInt32]
@@ -42,12 +43,15 @@ public struct TrainingSpec: Equatable, Sendable {
         self.popularityAlpha = popularityAlpha
         self.seed = seed
         self.popularity = popularity
-        self.seenCounts = loss.maskSeenItems ? seenCounts : []
-        self.seenItems = loss.maskSeenItems ? seenItems : []
+        self.seenCounts = loss.needsSeenItems ? seenCounts : []
+        self.seenItems = loss.needsSeenItems ? seenItems : []
     }
 
     /// Whether the loss masks every negative its row's user has in the training data.
     public var maskSeenItems: Bool { loss.maskSeenItems }
+
+    /// Whether the spec carries every user's training items (`LossSettings.needsSeenItems`).
+    public var carriesSeenItems: Bool { loss.needsSeenItems }
 }
 
 extension TrainingSpec {
@@ -85,11 +89,13 @@ extension TrainingSpec {
             w.f32(loss.cclNegativeWeight)
         }
         w.u32(loss.negatives, "spec negatives")
+        w.u32(loss.hardNegatives, "spec hard negatives")
+        w.u32(loss.hardNegativePool, "spec hard-negative pool")
         w.f32(popularityAlpha)
         w.u64(seed)
         w.u32(popularity.count, "spec popularity count")
         w.f32s(popularity)
-        if maskSeenItems {
+        if carriesSeenItems {
             precondition(seenCounts.count == users, "spec: \(seenCounts.count) seen-item counts for \(users) users")
             w.u32s(seenCounts)
             w.u32(seenItems.count, "spec seen items")
@@ -128,6 +134,11 @@ extension TrainingSpec {
             }
         }
         let negatives = try r.count("spec negatives")
+        let hardNegatives = try r.count("spec hard negatives")
+        let hardNegativePool = try r.count("spec hard-negative pool")
+        guard hardNegatives > 0 || hardNegativePool == 0 else {
+            throw .invalid("spec hard-negative pool \(hardNegativePool) given without hard negatives")
+        }
         let popularityAlpha = try r.f32("spec popularityAlpha")
         let seed = try r.u64("spec seed")
         let popularityCount = try r.count("spec popularity count")
@@ -137,7 +148,7 @@ extension TrainingSpec {
         let popularity = try r.f32s(popularityCount, "spec popularity")
         let maskSeenItems = flags & flagMaskSeenItems != 0
         var seen: (counts: [UInt32], items: [UInt32]) = ([], [])
-        if maskSeenItems {
+        if maskSeenItems || hardNegatives > 0 {
             let counts = try r.u32s(users, "spec seen-item counts")
             let total = try r.count("spec seen items")
             let sum = counts.reduce(0) { $0 + Int($1) }
@@ -149,7 +160,8 @@ extension TrainingSpec {
             removeAccidentalHits: flags & flagRemoveAccidentalHits != 0, logQCorrection: flags & flagLogQCorrection != 0,
             mixInBatch: flags & flagMixInBatch != 0, liveNegatives: flags & flagLiveNegatives != 0,
             positiveTemperature: positiveTemperature, cclMargin: ccl.margin, cclNegativeWeight: ccl.weight,
-            maskSeenItems: maskSeenItems, trainedBankNegatives: flags & flagTrainedBankNegatives != 0)
+            maskSeenItems: maskSeenItems, trainedBankNegatives: flags & flagTrainedBankNegatives != 0,
+            hardNegatives: hardNegatives, hardNegativePool: hardNegativePool)
         return TrainingSpec(users: users, items: items, dim: dim, loss: loss, sampler: sampler,
                             verifyReplicas: flags & flagVerifyReplicas != 0, popularityAlpha: popularityAlpha, seed: seed,
                             popularity: popularity, seenCounts: seen.counts, seenItems: seen.items)

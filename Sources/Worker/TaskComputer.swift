@@ -37,10 +37,11 @@ public final class TaskComputer {
     public func gradient(for task: MinibatchTask, of step: Step, rows: StepRows, hash: UInt64) throws(Refusal) -> Gradient {
         precondition(task.users.count == task.items.count, "task with \(task.users.count) users, \(task.items.count) items")
         let (negatives, logQ) = negatives(for: task)
+        let pool = drawing.pool(for: task)
         let located = try rows.rows(users: task.users, items: task.items, negatives: negatives,
-                                   negativesFromItems: drawing.negativesFromItems)
+                                   negativesFromItems: drawing.negativesFromItems, pool: pool)
         let g = computer.compute(users: task.users, items: task.items, negatives: negatives, rows: located,
-                                 negativeLogQ: logQ)
+                                 negativeLogQ: logQ, pool: pool)
         return Gradient(step: step.step, version: step.version, epoch: task.epoch, minibatch: task.minibatch,
                         examples: UInt32(g.examples), lossSum: g.lossSum, rowsHash: hash,
                         users: RowBlock(g.users), items: RowBlock(g.items))
