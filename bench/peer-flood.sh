@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What peers that join and never read cost the coordinator, on a 20k users × 20k items × d 64 model (a snapshot of
 # ~15 MB): 60 HELLOs; 60 HELLOs that keep heartbeating; one peer sending 2,000 requests for state (SYNCs to a
-# protocol-1 coordinator, repeated HELLOs to a protocol-2 one). Prints one RESULT line each with the coordinator's
+# protocol-1 coordinator, repeated HELLOs to a later one). Prints one RESULT line each with the coordinator's
 # resident memory before, at its peak and after.
 #   bash bench/peer-flood.sh            (BUILD=release|debug, default release)
 #   BASELINE=/path/to/other/coordinator bash bench/peer-flood.sh    also runs each case against that build, alternating
@@ -31,7 +31,7 @@ run() {
 }
 for args in "--peers 60 --seconds 12" "--peers 60 --heartbeat --seconds 25" "--peers 1 --requests 2000 --seconds 8"; do
   # shellcheck disable=SC2086
-  run "$bin/coordinator" 2 $args
+  run "$bin/coordinator" 3 $args
   # shellcheck disable=SC2086
   [ -z "${BASELINE:-}" ] || run "$BASELINE" "${BASELINE_PROTOCOL:-1}" $args
 done

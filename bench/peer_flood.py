@@ -26,7 +26,7 @@ def crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
-PROTOCOL = 2
+PROTOCOL = 3
 
 
 def frames(tag: int, payload: bytes, sequence: int) -> list:
@@ -48,8 +48,8 @@ def main() -> None:
     parser.add_argument("--pid", type=int, required=True, help="the coordinator's pid, for its memory")
     parser.add_argument("--peers", type=int, default=60)
     parser.add_argument("--requests", type=int, default=0,
-                        help="requests for state each peer sends after HELLO: SYNCs (protocol 1), repeated HELLOs (2)")
-    parser.add_argument("--protocol", type=int, default=2, choices=[1, 2], help="the coordinator's protocol version")
+                        help="requests for state each peer sends after HELLO: SYNCs (protocol 1), repeated HELLOs (2 and 3)")
+    parser.add_argument("--protocol", type=int, default=3, choices=[1, 2, 3], help="the coordinator's protocol version")
     parser.add_argument("--heartbeat", action="store_true", help="stay a member: heartbeat every 0.5 s")
     parser.add_argument("--seconds", type=float, default=15)
     args = parser.parse_args()

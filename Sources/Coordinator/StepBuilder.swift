@@ -33,6 +33,9 @@ struct StepBuilder {
         self.negatives = negatives
     }
 
+    /// The loss whose negatives the steps carry.
+    var negativesLoss: LossSettings { negatives.loss }
+
     /// Task `key` of the current step.
     mutating func task(_ key: TaskKey) -> MinibatchTask {
         if let task = tasks[key] { return task }

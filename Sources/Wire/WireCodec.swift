@@ -4,7 +4,7 @@ public enum WireCodec {
     public static let headerSize = 32
     /// 'E','M','B','K' read as a little-endian u32.
     public static let magic: UInt32 = 0x4B42_4D45
-    public static let protocolVersion: UInt16 = 2
+    public static let protocolVersion: UInt16 = 3
     /// The longest string (in UTF-8 bytes) on the wire; longer strings are cut when encoded, refused when decoded.
     public static let maxStringBytes = 4096
 

@@ -59,6 +59,11 @@ final class CoordinatorSettingsTests: XCTestCase {
              "--live-negatives"),
             ("--trained-bank-negatives", { $0.loss.trainedBankNegatives = true; $0.loss.kind = .bpr }, "bpr"),
             ("--eval-every", { $0.evaluateEvery = 0 }, "got 0"),
+            ("--hard-negatives", { $0.loss.hardNegatives = -1 }, "-1"),
+            ("--hard-negatives", { $0.loss.hardNegatives = 8; $0.loss.hardNegativePool = 64 }, "--live-negatives"),
+            ("--hard-negatives", { $0.loss.hardNegatives = 8; $0.loss.hardNegativePool = 64; $0.loss.kind = .ccl }, "ccl"),
+            ("--hard-negative-pool", { $0.loss.hardNegatives = 8; $0.loss.hardNegativePool = 4; $0.loss.liveNegatives = true },
+             "got 4"),
         ]
         for (flag, change, value) in cases {
             var s = CoordinatorSettings()

@@ -48,6 +48,24 @@ final class RunFlagsTests: XCTestCase {
         XCTAssertThrowsError(try CoordinatorSettings.resolve(preset, data: data)) { error in
             XCTAssertTrue("\(error)".hasPrefix("--trained-bank-negatives reads the negatives from the bank"), "\(error)")
         }
+
+        // Hard negatives over the preset's live negatives, from a pool of the default size unless one is given;
+        // a pool alone is refused.
+        var hard = RunFlags()
+        hard.preset = "quality"
+        hard.hardNegatives = 16
+        let mined = try CoordinatorSettings.resolve(hard, data: data)
+        XCTAssertEqual(mined.loss.hardNegatives, 16)
+        XCTAssertEqual(mined.loss.hardNegativePool, RunDefaults.hardNegativePool)
+        XCTAssertTrue(mined.loss.liveNegatives)
+        XCTAssertTrue(mined.loss.needsSeenItems)
+        hard.hardNegativePool = 512
+        XCTAssertEqual(try CoordinatorSettings.resolve(hard, data: data).loss.hardNegativePool, 512)
+        var poolOnly = RunFlags()
+        poolOnly.hardNegativePool = 512
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(poolOnly)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--hard-negative-pool sets where hard negatives are chosen"), "\(error)")
+        }
     }
 
     func testAFlagThatCannotWorkIsOneSentence() {

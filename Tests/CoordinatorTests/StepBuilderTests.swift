@@ -56,6 +56,40 @@ final class StepBuilderTests: XCTestCase {
         XCTAssertEqual(delta.bank.ids, ascending(task.items + negatives))
     }
 
+    /// The hard-negative pool rides in the bank block at live lengths beside live negatives in the item block; a
+    /// GRADIENT may name any pool item's row (which ones its pairs chose is the worker's computation), and the
+    /// applied step moves the bank rows of every item row the GRADIENT holds. An item neither drawn nor in the pool
+    /// is refused.
+    func testTheHardNegativePoolIsSentAtLiveLengthsAndItsChosenRowsMoveTheBank() throws {
+        var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 3, liveNegatives: true,
+                                                      hardNegatives: 2, hardNegativePool: 8))
+        let step = steps.message(step: 0, tasks: [key], state: state)
+        let task = steps.task(key)
+        let pool = TaskNegatives(spec: TrainingSpec(users: data.userCount, items: itemCount, dim: dim,
+                                                    loss: steps.negativesLoss, sampler: .uniform, popularityAlpha: 0,
+                                                    seed: 7))!.pool(for: task)
+        XCTAssertFalse(pool.isEmpty)
+        XCTAssertEqual(pool, ascending(pool), "ascending without repeats")
+        XCTAssertEqual(step.bank.ids, pool, "live negatives: the bank block is the pool")
+        XCTAssertEqual(SparseRows(step.bank), state.bankRowsAtLiveLength(pool))
+        let chosen = pool.first { !task.items.contains($0) && !steps.reads(key).items.contains($0) }!
+        let users = ascending(task.users)
+        func gradient(_ items: [UInt32]) -> Gradient {
+            Gradient(step: 0, version: state.version, epoch: 0, minibatch: 1, examples: UInt32(task.users.count),
+                     lossSum: 1, users: RowBlock(dim: dim, ids: users, values: [Float](repeating: 0.01, count: users.count * dim)),
+                     items: RowBlock(dim: dim, ids: items, values: [Float](repeating: 0.01, count: items.count * dim)))
+        }
+        let outside = (0 ..< UInt32(itemCount)).first { !pool.contains($0) && !steps.reads(key).items.contains($0) }!
+        XCTAssertNotNil(steps.refusal(of: gradient(ascending(task.items + [outside])), state: state),
+                        "an item neither drawn nor in the pool is refused")
+        let items = ascending(task.items + [chosen])
+        XCTAssertNil(steps.refusal(of: gradient(items), state: state))
+        steps.accept(gradient(items))
+        let contributions = steps.contributions([key], step: 0).map(\.contribution)
+        XCTAssertEqual(contributions[0].trainedBankNegatives, items)
+        XCTAssertEqual(state.apply(contributions).bank.ids, items)
+    }
+
     func testConstantBankNegativesAreSentAsStoredAndGetNoRows() throws {
         var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 6))
         let step = steps.message(step: 0, tasks: [key], state: state)

@@ -31,12 +31,19 @@ enum FuzzSeeds {
                                mixInBatch: true, liveNegatives: true, cclMargin: 0.3, cclNegativeWeight: 2,
                                maskSeenItems: true),
             sampler: .uniform, popularityAlpha: 0, seed: 1, seenCounts: [2, 1], seenItems: [0, 2, 1])),
+        ("spec-hard-negatives", TrainingSpec(
+            users: 2, items: 3, dim: 2,
+            loss: LossSettings(kind: .bankInfoNCE, temperature: 0.1, negatives: 2, positiveTemperature: 0.12,
+                               trainedBankNegatives: true, hardNegatives: 1, hardNegativePool: 3),
+            sampler: .uniform, popularityAlpha: 0, seed: 1, seenCounts: [1, 2], seenItems: [2, 0, 1])),
     ]
 
     static func messages() -> [(String, Envelope)] {
         var out = zip(["hello", "welcome", "step", "gradient", "heartbeat", "reset", "shutdown", "reject"], WireSamples.all).map { ($0, $1) }
         out.append(("welcome-ccl-masked", Envelope(sender: 0, sequence: 3,
                                                    message: .welcome(workerId: 1, runId: 2, currentVersion: 3, spec: specs[1].1))))
+        out.append(("welcome-hard-negatives", Envelope(sender: 0, sequence: 4, message: .welcome(
+            workerId: 1, runId: 2, currentVersion: 3, spec: specs[2].1))))
         out.append(("step-big", WireSamples.bigStep(rows: 3, dim: 2, tasks: 2, pairs: 3)))
         return out
     }

@@ -329,6 +329,26 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(recall.count, 2)
     }
 
+    /// Hard negatives mined from the bank beside the quality preset's live negatives: the start event names them,
+    /// the users' training items reach the workers, every GRADIENT meets its contract (the chosen pool rows among
+    /// it), and one and three workers end with the same parameters and bank.
+    func testOneAndThreeWorkersEndWithTheSameParametersWithHardNegatives() throws {
+        let (one, _) = try compareOneAndThreeWorkers(flags: [
+            "--preset", "quality", "--epochs", "2", "--negatives", "64", "--hard-negatives", "4",
+            "--hard-negative-pool", "48",
+        ])
+        let lines = try ProcessHarness.jsonLines(one.appendingPathComponent("metrics.jsonl"))
+        let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" })
+        XCTAssertEqual(start["hard_negatives"] as? Int, 4)
+        XCTAssertEqual(start["hard_negative_pool"] as? Int, 48)
+        XCTAssertEqual(start["live_negatives"] as? Bool, true)
+        let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
+        XCTAssertEqual(end["replica_mismatches"] as? Int, 0, "--verify-replicas checked every gradient")
+        XCTAssertEqual((end["rejected"] as? [String: Any])?.count, 0, "no GRADIENT broke its contract: \(end)")
+        let log = try String(contentsOf: one.deletingLastPathComponent().appendingPathComponent("coordinator.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("leaving each user's training items out of its hard negatives"), log)
+    }
+
     /// `--eval-every 2` over 3 epochs: epoch 2 and the last are evaluated; epoch 1's record has its loss, speed and
     /// audit but no figures, and the table shows dashes for them.
     func testEpochsBetweenEvaluationsAreRecordedWithoutFigures() throws {

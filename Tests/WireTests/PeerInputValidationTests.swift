@@ -48,6 +48,23 @@ final class PeerInputValidationTests: XCTestCase {
         var trained = spec()
         trained.loss.trainedBankNegatives = true
         XCTAssertNil(trained.refusal(within: limits))
+        // Hard negatives: the bank InfoNCE loss with trained negatives, M within a pool within the limit.
+        var hard = trained
+        hard.loss.hardNegatives = 4
+        hard.loss.hardNegativePool = 16
+        XCTAssertNil(hard.refusal(within: limits))
+        var constant = hard
+        constant.loss.trainedBankNegatives = false
+        var inBatch = hard
+        inBatch.loss.kind = .inBatchInfoNCE
+        inBatch.loss.mixInBatch = true
+        var overPool = hard
+        overPool.loss.hardNegatives = 17
+        var hugePool = hard
+        hugePool.loss.hardNegativePool = limits.maxNegatives + 1
+        for s in [constant, inBatch, overPool, hugePool] {
+            XCTAssertEqual(s.refusal(within: limits)?.key, "spec_hard_negatives", "\(s.loss)")
+        }
     }
 
     func testMemoryArithmeticDoesNotOverflow() {

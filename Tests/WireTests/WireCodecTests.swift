@@ -71,7 +71,8 @@ final class WireCodecTests: XCTestCase {
     }
 
     func testUnsupportedVersion() {
-        for version: UInt16 in [0, 1, 3, 0x0200, .max] {   // 1: the protocol of workers with replicas
+        // 1: the protocol of workers with replicas; 2: specs without hard negatives.
+        for version: UInt16 in [0, 1, 2, 4, 0x0300, .max] {
             let header = Header(protocolVersion: version, tag: 6, sender: 0, sequence: 0, payloadLength: 8, payloadCRC32C: 0).bytes
             assertThrows(.unsupportedVersion(version), header: header, payload: [UInt8](repeating: 0, count: 8))
         }
@@ -219,6 +220,38 @@ final class WireCodecTests: XCTestCase {
         var wrongPopularity = good
         wrongPopularity[24] = 4  // items 3 → 4, but 3 popularity entries follow
         XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, wrongPopularity), payload: wrongPopularity))
+    }
+
+    /// Hard negatives travel as two counts, and bring every user's training items with them (without the flag
+    /// that masks them among the shared negatives); a pool without hard negatives is refused.
+    func testHardNegativesTravelWithTheirPoolAndTheUsersItems() throws {
+        let loss = LossSettings(kind: .bankInfoNCE, temperature: 0.1, negatives: 4, liveNegatives: true,
+                                hardNegatives: 3, hardNegativePool: 9)
+        let spec = TrainingSpec(users: 2, items: 5, dim: 4, loss: loss, sampler: .uniform, popularityAlpha: 0, seed: 1,
+                                seenCounts: [2, 1], seenItems: [0, 3, 4])
+        XCTAssertEqual(spec.seenItems, [0, 3, 4], "hard negatives keep the users' items")
+        let envelope = Envelope(sender: 0, sequence: 1, message: .welcome(workerId: 1, runId: 2, currentVersion: 0, spec: spec))
+        let encoded = WireCodec.encode(envelope)
+        guard case let .welcome(_, _, _, decoded) = try WireCodec.decode(header: encoded.header, payload: encoded.payload)
+            .message else { return XCTFail("not a WELCOME") }
+        XCTAssertEqual(decoded, spec)
+        XCTAssertEqual(decoded.loss.hardNegatives, 3)
+        XCTAssertEqual(decoded.loss.hardNegativePool, 9)
+        XCTAssertFalse(decoded.maskSeenItems)
+        XCTAssertTrue(decoded.carriesSeenItems)
+        // The pool count sits after hard negatives' count; with hard negatives 0 it must be 0 too.
+        var withoutHard = spec
+        withoutHard.loss.hardNegatives = 0
+        XCTAssertEqual(withoutHard.loss.hardNegativePool, 0, "the canonical form drops the pool")
+        let plain = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(
+            workerId: 1, runId: 2, currentVersion: 0, spec: withoutHard))).payload
+        var forged = plain
+        let at = 20 + 12 + 4 + 4 + 4   // dims, codes and flags, τ, K, then the hard-negative count
+        XCTAssertEqual(Array(forged[at ..< at + 8]), [0, 0, 0, 0, 0, 0, 0, 0])
+        forged[at + 4] = 7   // a pool of 7 without hard negatives
+        XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, forged), payload: forged)) { error in
+            guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
+        }
     }
 
     func testPositiveTemperatureTravelsBehindItsFlagAndMustBePositive() throws {

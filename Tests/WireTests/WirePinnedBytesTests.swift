@@ -16,23 +16,24 @@ final class WirePinnedBytesTests: XCTestCase {
     //                 magic    ver  tag  sender   flags    sequence         length   crc32c
     func testHello() {
         assertPinned(WireSamples.hello,
-                     header: "454d424b 0200 0100 00000000 00000000 0100000000000000 1e000000 08c3e3dd",
+                     header: "454d424b 0300 0100 00000000 00000000 0100000000000000 1e000000 08c3e3dd",
                      payload: "0807060504030201 0000000000000000 0700000000000000 02000000 7731")
     }
 
     func testWelcome() {
         assertPinned(WireSamples.welcome,
-                     header: "454d424b 0200 0200 00000000 00000000 0200000000000000 48000000 943bb789",
+                     header: "454d424b 0300 0200 00000000 00000000 0200000000000000 50000000 4a66a7cd",
                      payload: """
                      03000000 0700000000000000 0c00000000000000
-                     02000000 03000000 02000000 00 00 01 09 0000003f 04000000 0000403f 2a00000000000000
+                     02000000 03000000 02000000 00 00 01 09 0000003f 04000000 00000000 00000000 0000403f
+                     2a00000000000000
                      03000000 0000803f 00000040 00004040
                      """)
     }
 
     func testStep() {
         assertPinned(WireSamples.step,
-                     header: "454d424b 0200 0400 00000000 00000000 0400000000000000 84000000 da27dce0",
+                     header: "454d424b 0300 0400 00000000 00000000 0400000000000000 84000000 da27dce0",
                      payload: """
                      0500000000000000 0c00000000000000
                      02000000 02000000 00000000 01000000 0000003f 0000803e 000080bf 00000040
@@ -44,7 +45,7 @@ final class WirePinnedBytesTests: XCTestCase {
 
     func testGradient() {
         assertPinned(WireSamples.gradient,
-                     header: "454d424b 0200 0500 03000000 00000000 0900000000000000 48000000 42319304",
+                     header: "454d424b 0300 0500 03000000 00000000 0900000000000000 48000000 42319304",
                      payload: """
                      0500000000000000 0c00000000000000 00000000 04000000 02000000 000000000000f83f 0000000000000000
                      01000000 02000000 01000000 0000803f 000080bf
@@ -54,25 +55,25 @@ final class WirePinnedBytesTests: XCTestCase {
 
     func testHeartbeat() {
         assertPinned(WireSamples.heartbeat,
-                     header: "454d424b 0200 0600 03000000 00000000 0a00000000000000 08000000 3d340eef",
+                     header: "454d424b 0300 0600 03000000 00000000 0a00000000000000 08000000 3d340eef",
                      payload: "0c00000000000000")
     }
 
     func testReset() {
         assertPinned(WireSamples.reset,
-                     header: "454d424b 0200 0800 00000000 00000000 0500000000000000 09000000 69fea7b9",
+                     header: "454d424b 0300 0800 00000000 00000000 0500000000000000 09000000 69fea7b9",
                      payload: "01 04000000 6c617465")
     }
 
     func testShutdown() {
         assertPinned(WireSamples.shutdown,
-                     header: "454d424b 0200 0900 00000000 00000000 0600000000000000 09000000 c281a9d7",
+                     header: "454d424b 0300 0900 00000000 00000000 0600000000000000 09000000 c281a9d7",
                      payload: "00 04000000 646f6e65")
     }
 
     func testReject() {
         assertPinned(WireSamples.reject,
-                     header: "454d424b 0200 0a00 00000000 00000000 0700000000000000 07000000 955aff0f",
+                     header: "454d424b 0300 0a00 00000000 00000000 0700000000000000 07000000 955aff0f",
                      payload: "01 02000000 7632")
     }
 
