@@ -76,6 +76,8 @@ variants=(
   "bank-K1024|bank|"
   "live-K1024|live|"
   "bank-K1024-trained|bank|--trained-bank-negatives"
+  "live-K1024-hard32|live|--hard-negatives 32"
+  "bank-K1024-trained-hard32|bank|--trained-bank-negatives --hard-negatives 32"
   "live-K1024-logq|live|--logq"
   "live-K1024-bsl|live|--positive-temperature 0.1"
   "live-K1024-mask-seen|live|--mask-seen-items"

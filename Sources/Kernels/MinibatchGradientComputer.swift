@@ -280,21 +280,25 @@ public final class MinibatchGradientComputer {
     /// first, ties to the lower position, and returns how many.
     static func keepHighest(_ scores: UnsafePointer<Float>, count: Int, into kept: UnsafeMutablePointer<Int32>,
                             capacity M: Int) -> Int {
-        var n = 0
-        var lowest = -Float.infinity   // the lowest kept score once M are kept
-        for c in 0 ..< count {
-            let score = scores[c]
-            guard score > -.infinity, n < M || score > lowest else { continue }
-            var at = Swift.min(n, M - 1)
-            while at > 0 && scores[Int(kept[at - 1])] < score {
-                kept[at] = kept[at - 1]
-                at -= 1
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: M) { keptScores in
+            var n = 0
+            var lowest = -Float.infinity   // the lowest kept score once M are kept
+            for c in 0 ..< count {
+                let score = scores[c]
+                guard score > lowest || (n < M && score > -.infinity) else { continue }
+                var at = Swift.min(n, M - 1)
+                while at > 0 && keptScores[at - 1] < score {
+                    kept[at] = kept[at - 1]
+                    keptScores[at] = keptScores[at - 1]
+                    at -= 1
+                }
+                kept[at] = Int32(c)
+                keptScores[at] = score
+                n = Swift.min(n + 1, M)
+                if n == M { lowest = keptScores[M - 1] }
             }
-            kept[at] = Int32(c)
-            n = Swift.min(n + 1, M)
-            if n == M { lowest = scores[Int(kept[M - 1])] }
+            return n
         }
-        return n
     }
 
     // Layout: u (B, d) | p (B, d) | n (B, d) | du (B, d) | dp (B, d) | dn (B, d); dp and dn are adjacent so that
