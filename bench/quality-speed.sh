@@ -35,6 +35,9 @@
 #   TORCH=1        0: no PyTorch side
 #   EVALUATE=last  last: builds that can evaluate only the last epoch (--eval-every); each: every epoch, every build
 #   TORCH_PYTHON=… a Python with torch and numpy instead of bench/.venv (no install then)
+#   NEW_FLAGS=""   further coordinator flags for the new build only (e.g. "--hard-negatives 32"); PyTorch follows the
+#                  recipe the new build's start event records (hard negatives: --hard-negatives, --hard-pool and
+#                  --bank-momentum of torch_mf.py)
 #   OUT=bench/runs/quality-speed-<date>.log   the log: settings, RESULT lines and the table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,8 +106,13 @@ run_build() {
     fi
     log "round $round/$ROUNDS: $side build ($bin), $EPOCHS epoch(s)"
     echo "# $side round $round: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
+    local extra=()
+    if [ "$side" = new ] && [ -n "${NEW_FLAGS:-}" ]; then
+        read -r -a extra <<< "$NEW_FLAGS"
+        echo "# new round $round: with $NEW_FLAGS" | tee -a "$OUT"
+    fi
     if ! { time "$bin/coordinator" --spawn-workers "$WORKERS" --bind tcp://127.0.0.1:0 --dataset "$DATASET" \
-        --preset quality --epochs "$EPOCHS" "${evaluation[@]}" --output "$dir" > "$WORK/$side-$round.log" 2>&1; } 2> "$WORK/time"; then
+        --preset quality --epochs "$EPOCHS" "${evaluation[@]}" "${extra[@]}" --output "$dir" > "$WORK/$side-$round.log" 2>&1; } 2> "$WORK/time"; then
         tail -20 "$WORK/$side-$round.log" >&2
         log "the $side build's run failed (its log's end is above)"
         exit 1
@@ -134,6 +142,9 @@ args = ['%g' % start['lr'], 'dense', epochs, '--negatives', start['negatives'], 
         '--weight-decay', '%.6g' % start['weight_decay'], '--threads', threads, '--no-eval', '--dataset', dataset]
 if start.get('positive_temperature') is not None:
     args += ['--positive-temperature', '%.6g' % start['positive_temperature']]
+if start.get('hard_negatives', 0) > 0:
+    args += ['--hard-negatives', start['hard_negatives'], '--hard-pool', start['hard_negative_pool'],
+             '--bank-momentum', '%.6g' % start['momentum']]
 print(' '.join(str(a) for a in args))
 PY
 }

@@ -21,6 +21,7 @@ extension RunReporter {
             "live_negatives": settings.loss.liveNegatives,
             "trained_bank_negatives": settings.loss.trainedBankNegatives,
             "hard_negatives": settings.loss.hardNegatives, "hard_negative_pool": settings.loss.hardNegativePool,
+            "momentum": Double(settings.momentum),
             "optimizer": settings.optimizer.kind.rawValue,
             "lr": Double(settings.optimizer.learningRate), "weight_decay": Double(settings.optimizer.weightDecay),
             "lr_schedule": "\(settings.learningRateSchedule)",

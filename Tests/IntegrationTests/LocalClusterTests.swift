@@ -2,6 +2,7 @@ import Coordinator
 import Foundation
 import Kernels
 import TestSupport
+import RunSettings
 import XCTest
 
 /// Real processes over TCP on 127.0.0.1: a coordinator and worker processes on synthetic data.
@@ -341,6 +342,7 @@ final class LocalClusterTests: XCTestCase {
         let start = try XCTUnwrap(lines.first { $0["event"] as? String == "start" })
         XCTAssertEqual(start["hard_negatives"] as? Int, 4)
         XCTAssertEqual(start["hard_negative_pool"] as? Int, 48)
+        XCTAssertEqual(start["momentum"] as? Double, Double(RunDefaults.momentum), "the bank's momentum, for the PyTorch recipe")
         XCTAssertEqual(start["live_negatives"] as? Bool, true)
         let end = try XCTUnwrap(lines.first { $0["event"] as? String == "end" })
         XCTAssertEqual(end["replica_mismatches"] as? Int, 0, "--verify-replicas checked every gradient")
