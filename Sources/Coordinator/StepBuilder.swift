@@ -39,11 +39,16 @@ struct StepBuilder {
     /// Task `key` of the current step.
     mutating func task(_ key: TaskKey) -> MinibatchTask {
         if let task = tasks[key] { return task }
-        let indices = interactions(key)
-        let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { trainUsers[Int($0)] },
-                                 items: indices.map { trainItems[Int($0)] })
+        let task = materialise(key)
         tasks[key] = task
         return task
+    }
+
+    /// Task `key` built from the epoch plan (not kept).
+    private mutating func materialise(_ key: TaskKey) -> MinibatchTask {
+        let indices = interactions(key)
+        return MinibatchTask(epoch: key.epoch, minibatch: key.minibatch, users: indices.map { trainUsers[Int($0)] },
+                             items: indices.map { trainItems[Int($0)] })
     }
 
     /// The training-set indices of minibatch `key`.
@@ -94,9 +99,7 @@ struct StepBuilder {
         upcoming.removeAll(keepingCapacity: true)
         guard let epoch = plan?.epoch else { return }
         for key in keys where Int(key.epoch) == epoch {
-            let indices = interactions(key)
-            let task = MinibatchTask(epoch: key.epoch, minibatch: key.minibatch,
-                                     users: indices.map { trainUsers[Int($0)] }, items: indices.map { trainItems[Int($0)] })
+            let task = materialise(key)
             upcoming[key] = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
         }
         catchUp(TaskReads.union(Array(upcoming.values)), state: state)
