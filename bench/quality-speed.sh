@@ -36,8 +36,8 @@
 #   EVALUATE=last  last: builds that can evaluate only the last epoch (--eval-every); each: every epoch, every build
 #   TORCH_PYTHON=… a Python with torch and numpy instead of bench/.venv (no install then)
 #   NEW_FLAGS=""   further coordinator flags for the new build only (e.g. "--hard-negatives 32"); PyTorch follows the
-#                  recipe the new build's start event records (hard negatives: --hard-negatives, --hard-pool and
-#                  --bank-momentum of torch_mf.py)
+#                  recipe the new build's start event records (hard negatives: --hard-negatives, --hard-pool,
+#                  --hard-skip and --bank-momentum of torch_mf.py)
 #   OUT=bench/runs/quality-speed-<date>.log   the log: settings, RESULT lines and the table
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -144,7 +144,7 @@ if start.get('positive_temperature') is not None:
     args += ['--positive-temperature', '%.6g' % start['positive_temperature']]
 if start.get('hard_negatives', 0) > 0:
     args += ['--hard-negatives', start['hard_negatives'], '--hard-pool', start['hard_negative_pool'],
-             '--bank-momentum', '%.6g' % start['momentum']]
+             '--hard-skip', start.get('hard_negative_skip', 0), '--bank-momentum', '%.6g' % start['momentum']]
 print(' '.join(str(a) for a in args))
 PY
 }

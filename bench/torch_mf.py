@@ -14,8 +14,9 @@ Options: --negatives K (1024), --batch B (3072), --cosine (decay the rate along 
   is cut into M minibatches of B/M pairs, each with its own K negatives, as the trainer's step of M minibatches;
   the losses are summed over the batch's pairs and divided by B, one optimizer step), --threads N (1:
   torch.set_num_threads), --no-eval (no evaluation: only the training epochs are run and timed), --seed S (0),
-  --hard-negatives M --hard-pool C (each pair also gets the M items of a fresh uniform pool of C, shared by the
-  minibatch, that score highest against its user on a memory bank, the user's training items left out; they are
+  --hard-negatives M --hard-pool C --hard-skip S (each pair also gets the M items of a fresh uniform pool of C,
+  shared by the minibatch, that score highest against its user on a memory bank after the S highest, the user's
+  training items left out; they are
   read live, with gradients, beside the K uniform negatives; the bank is the normalised item rows moved by momentum
   --bank-momentum m (0.5) after each step, for the rows the step trained), --bank-negatives (the K negatives read
   from that bank at their live rows' lengths, with gradients into the live rows, as the trainer's
@@ -51,6 +52,7 @@ parser.add_argument('--no-eval', action='store_true')
 parser.add_argument('--seed', type=int, default=0)
 parser.add_argument('--hard-negatives', type=int, default=0)
 parser.add_argument('--hard-pool', type=int, default=2048)
+parser.add_argument('--hard-skip', type=int, default=0)
 parser.add_argument('--bank-momentum', type=float, default=0.5)
 parser.add_argument('--bank-negatives', action='store_true')
 args = parser.parse_args()
@@ -140,7 +142,8 @@ def minibatch_loss(u, i):
         with torch.no_grad():
             scores = uu.detach() @ bank[pool].T                                                        # (b, C)
             scores[seen(u[:, None].expand(-1, len(pool)), pool[None, :].expand(len(u), -1))] = -float('inf')
-            hard = pool[scores.topk(args.hard_negatives, dim=1).indices]                                 # (b, M)
+            top = scores.topk(args.hard_skip + args.hard_negatives, dim=1).indices[:, args.hard_skip:]
+            hard = pool[top]                                                                              # (b, M)
         hn = torch.nn.functional.normalize(V(hard), dim=2)                                              # (b, M, d)
         hl = (uu[:, None, :] * hn).sum(2) / tau
         hl = hl.masked_fill(hard == i[:, None], -1e9)

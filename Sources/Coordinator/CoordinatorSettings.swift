@@ -126,6 +126,8 @@ public struct CoordinatorSettings: Sendable {
             }
             if loss.hardNegativePool < loss.hardNegatives || loss.hardNegativePool > 1 << 20 {
                 out.append("--hard-negative-pool must be between --hard-negatives \(loss.hardNegatives) and 1048576 (got \(loss.hardNegativePool))")
+            } else if loss.hardNegativeSkip < 0 || loss.hardNegativeSkip + loss.hardNegatives > loss.hardNegativePool {
+                out.append("--hard-negative-skip must be between 0 and --hard-negative-pool − --hard-negatives (got \(loss.hardNegativeSkip))")
             }
         }
         if loss.maskSeenItems && !loss.removeAccidentalHits {

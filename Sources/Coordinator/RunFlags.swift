@@ -32,6 +32,7 @@ public struct RunFlags: Sendable, Equatable {
     public var trainedBankNegatives: Bool?
     public var hardNegatives: Int?
     public var hardNegativePool: Int?
+    public var hardNegativeSkip: Int?
     public var keepAccidentalHits = false
     public var maskSeenItems: Bool?
     public var momentum: Float?
@@ -123,6 +124,12 @@ extension CoordinatorSettings {
             s.loss.hardNegativePool = pool
         } else if s.loss.hardNegatives > 0 && s.loss.hardNegativePool == 0 {
             s.loss.hardNegativePool = RunDefaults.hardNegativePool
+        }
+        if let skip = flags.hardNegativeSkip {
+            guard s.loss.hardNegatives > 0 else {
+                throw TrainerError("--hard-negative-skip sets which hard negatives are taken: give --hard-negatives too")
+            }
+            s.loss.hardNegativeSkip = skip
         }
         if let optimizer = flags.optimizer {
             guard let kind = OptimizerKind(rawValue: optimizer) else {

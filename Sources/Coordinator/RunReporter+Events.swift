@@ -21,6 +21,7 @@ extension RunReporter {
             "live_negatives": settings.loss.liveNegatives,
             "trained_bank_negatives": settings.loss.trainedBankNegatives,
             "hard_negatives": settings.loss.hardNegatives, "hard_negative_pool": settings.loss.hardNegativePool,
+            "hard_negative_skip": settings.loss.hardNegativeSkip,
             "momentum": Double(settings.momentum),
             "optimizer": settings.optimizer.kind.rawValue,
             "lr": Double(settings.optimizer.learningRate), "weight_decay": Double(settings.optimizer.weightDecay),

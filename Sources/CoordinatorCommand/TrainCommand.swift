@@ -90,6 +90,8 @@ struct TrainCommand: ParsableCommand {
     var hardNegatives: Int?
     @Option(help: "Items drawn per minibatch among which the hard negatives are chosen (default \(RunDefaults.hardNegativePool) with --hard-negatives).")
     var hardNegativePool: Int?
+    @Option(help: "The closest pool items each pair passes over before it takes its hard negatives: the very closest unseen items are the likeliest to be ones the user would choose (default 0).")
+    var hardNegativeSkip: Int?
     @Flag(help: "Keep negatives equal to the row's positive item (default: removed).") var keepAccidentalHits = false
     @Flag(inversion: .prefixedNo, help: "Also remove every negative (and, in-batch, every other positive) that the row's user has in the training data, not only the row's own positive: no false negatives from the user's history. Workers then receive every user's training items when they join (default: off).")
     var maskSeenItems: Bool?
@@ -192,6 +194,7 @@ struct TrainCommand: ParsableCommand {
         f.trainedBankNegatives = trainedBankNegatives
         f.hardNegatives = hardNegatives
         f.hardNegativePool = hardNegativePool
+        f.hardNegativeSkip = hardNegativeSkip
         f.keepAccidentalHits = keepAccidentalHits
         f.maskSeenItems = maskSeenItems
         f.momentum = momentum

@@ -16,6 +16,7 @@ public final class MinibatchGradientComputer {
     private var hardCounts: [Int32] = []
     private var hardSlots: [Int32] = []
     private var maskedColumns: [Int32] = []
+    private var rankedColumns: [Int32] = []
     /// Threads that run ranges of rows of the bank InfoNCE kernel side by side, each calling OpenBLAS; more than
     /// one needs OpenBLAS single-threaded (`BLAS.setThreads(1)`). One: OpenBLAS's own threads do the GEMMs.
     public var kernelThreads = 1 {
@@ -224,8 +225,8 @@ public final class MinibatchGradientComputer {
     }
 
     /// Picks each pair's hard negatives: scores its query against every pool row (the pool rows normalised for
-    /// cosine), leaves out the pair's positive and its user's training items, and keeps the M highest scores (ties
-    /// to the lower pool position), highest first, in `hardCounts`, `hardSlots` and the slots' rows `slotRows`
+    /// cosine), leaves out the pair's positive and its user's training items, passes over the S highest scores
+    /// (`hardNegativeSkip`) and keeps the M after them (ties to the lower pool position), highest first, in `hardCounts`, `hardSlots` and the slots' rows `slotRows`
     /// (B·M, d) with their norms (1 and zero rows for unused slots).
     private func chooseHardNegatives(
         queries q: UnsafePointer<Float>, items: [UInt32], pool: [UInt32], rows: MinibatchRows, perRow M: Int,
@@ -248,25 +249,28 @@ public final class MinibatchGradientComputer {
         if hardCounts.count < B { hardCounts = [Int32](repeating: 0, count: B) }
         if hardSlots.count < B * M { hardSlots = [Int32](repeating: 0, count: B * M) }
         if maskedColumns.count < P { maskedColumns = [Int32](repeating: 0, count: P) }
+        let S = settings.hardNegativeSkip
+        if rankedColumns.count < S + M { rankedColumns = [Int32](repeating: 0, count: S + M) }
         MaskedColumns.with(count: P, id: { pool[$0] }, column: { $0 }, seen: seen) { mask in
             maskedColumns.withUnsafeMutableBufferPointer { masked in
-                hardSlots.withUnsafeMutableBufferPointer { allSlots in
-                    hardCounts.withUnsafeMutableBufferPointer { counts in
-                        for b in 0 ..< B {
-                            let row = scores + b * P, slots = allSlots.baseAddress! + b * M
-                            let n = mask.columns(row: b, positive: items[b], target: -1, into: masked.baseAddress!,
-                                                 capacity: P)
-                            for c in masked.prefix(n) { row[Int(c)] = -.infinity }
-                            counts[b] = Int32(Self.keepHighest(row, count: P, into: slots, capacity: M))
-                            for m in 0 ..< M {
-                                let out = slotRows + (b * M + m) * d
-                                if m < Int(counts[b]) {
-                                    let c = Int(slots[m])
-                                    out.update(from: poolRows + c * d, count: d)
-                                    slotNorms[b * M + m] = poolNorms[c]
-                                } else {
-                                    out.update(repeating: 0, count: d)
-                                    slotNorms[b * M + m] = 1
+                rankedColumns.withUnsafeMutableBufferPointer { ranked in
+                    hardSlots.withUnsafeMutableBufferPointer { slots in
+                        hardCounts.withUnsafeMutableBufferPointer { counts in
+                            for b in 0 ..< B {
+                                counts[b] = Int32(Self.chooseRow(b, scores: scores + b * P, count: P, mask: mask,
+                                                                 positive: items[b], masked: masked.baseAddress!,
+                                                                 ranked: ranked.baseAddress!, skip: S, keep: M,
+                                                                 into: slots.baseAddress! + b * M))
+                                for m in 0 ..< M {
+                                    let out = slotRows + (b * M + m) * d
+                                    if m < Int(counts[b]) {
+                                        let c = Int(slots[b * M + m])
+                                        out.update(from: poolRows + c * d, count: d)
+                                        slotNorms[b * M + m] = poolNorms[c]
+                                    } else {
+                                        out.update(repeating: 0, count: d)
+                                        slotNorms[b * M + m] = 1
+                                    }
                                 }
                             }
                         }
@@ -274,6 +278,20 @@ public final class MinibatchGradientComputer {
                 }
             }
         }
+    }
+
+    /// Row b's choice: its masked candidates (its positive, its user's items) out, then the positions of the best
+    /// `skip + keep` scores, of which the first `skip` are passed over; returns how many are kept (≤ keep).
+    private static func chooseRow(_ b: Int, scores row: UnsafeMutablePointer<Float>, count P: Int, mask: MaskedColumns,
+                                  positive: UInt32, masked: UnsafeMutablePointer<Int32>,
+                                  ranked: UnsafeMutablePointer<Int32>, skip S: Int, keep M: Int,
+                                  into slots: UnsafeMutablePointer<Int32>) -> Int {
+        let n = mask.columns(row: b, positive: positive, target: -1, into: masked, capacity: P)
+        for c in 0 ..< n { row[Int(masked[c])] = -.infinity }
+        let best = keepHighest(row, count: P, into: ranked, capacity: S + M)
+        let kept = Swift.max(0, best - S)
+        for m in 0 ..< kept { slots[m] = ranked[S + m] }
+        return kept
     }
 
     /// Writes the positions of the (at most `capacity`) highest scores above −∞ of `scores` into `kept`, highest

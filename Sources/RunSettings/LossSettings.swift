@@ -33,6 +33,9 @@ public struct LossSettings: Sendable, Equatable {
     public var hardNegatives: Int
     /// C, the items drawn per minibatch among which each pair's hard negatives are chosen (0 when there are none).
     public var hardNegativePool: Int
+    /// S, the closest pool items each pair passes over before it takes its M hard negatives (0: none passed over):
+    /// the very closest unseen items are the likeliest to be items the user would choose.
+    public var hardNegativeSkip: Int
     /// τ⁺, a separate temperature of the positive (bilateral softmax loss, BSL): when set, a row's loss is
     /// −s⁺/τ⁺ + log Σ_negatives exp(s/τ), the positive outside the sum; nil: plain InfoNCE.
     public var positiveTemperature: Float?
@@ -56,7 +59,8 @@ public struct LossSettings: Sendable, Equatable {
         maskSeenItems: Bool = false,
         trainedBankNegatives: Bool = false,
         hardNegatives: Int = 0,
-        hardNegativePool: Int = 0
+        hardNegativePool: Int = 0,
+        hardNegativeSkip: Int = 0
     ) {
         self.kind = kind
         self.similarity = similarity
@@ -70,6 +74,7 @@ public struct LossSettings: Sendable, Equatable {
         self.trainedBankNegatives = trainedBankNegatives
         self.hardNegatives = hardNegatives
         self.hardNegativePool = hardNegativePool
+        self.hardNegativeSkip = hardNegativeSkip
         self.positiveTemperature = positiveTemperature
         self.cclMargin = cclMargin
         self.cclNegativeWeight = cclNegativeWeight
@@ -132,12 +137,15 @@ public struct LossSettings: Sendable, Equatable {
     /// Whether the loss has a softmax whose positive may take its own temperature τ⁺.
     public var takesPositiveTemperature: Bool { kind != .bpr && kind != .ccl }
 
-    /// These settings as a spec carries them: τ⁺ only for the softmax losses, the hard-negative pool only with hard
-    /// negatives, the CCL margin and weight only for CCL (the defaults otherwise), so that what a worker decodes equals what the coordinator sent.
+    /// These settings as a spec carries them: τ⁺ only for the softmax losses, the hard-negative pool and skip only with
+    /// hard negatives, the CCL margin and weight only for CCL (the defaults otherwise), so that what a worker decodes equals what the coordinator sent.
     public var canonical: LossSettings {
         var c = self
         if !takesPositiveTemperature { c.positiveTemperature = nil }
-        if hardNegatives == 0 { c.hardNegativePool = 0 }
+        if hardNegatives == 0 {
+            c.hardNegativePool = 0
+            c.hardNegativeSkip = 0
+        }
         if kind != .ccl {
             c.cclMargin = RunDefaults.cclMargin
             c.cclNegativeWeight = RunDefaults.cclNegativeWeight

@@ -25,8 +25,9 @@ extension TrainingSpec {
             guard loss.kind == .bankInfoNCE, loss.trainsNegatives else {
                 return bad("hard_negatives", "hard negatives need the bank InfoNCE loss with negatives that get gradients (live or trained from the bank), not \(loss.kind)\(loss.trainsNegatives ? "" : " with constant bank negatives")")
             }
-            guard loss.hardNegatives <= loss.hardNegativePool, loss.hardNegativePool <= limits.maxNegatives else {
-                return bad("hard_negatives", "\(loss.hardNegatives) hard negatives from a pool of \(loss.hardNegativePool) (must be 1 … pool, pool at most \(limits.maxNegatives))")
+            guard loss.hardNegatives + loss.hardNegativeSkip <= loss.hardNegativePool,
+                  loss.hardNegativePool <= limits.maxNegatives else {
+                return bad("hard_negatives", "\(loss.hardNegatives) hard negatives after the \(loss.hardNegativeSkip) closest, from a pool of \(loss.hardNegativePool) (together at most the pool, the pool at most \(limits.maxNegatives))")
             }
         }
         let negatives = loss.negatives, drawsNegatives = loss.usesBankNegatives

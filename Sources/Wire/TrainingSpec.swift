@@ -7,7 +7,7 @@ import RunSettings
 /// Wire form (inside WELCOME): u32 users, u32 items, u32 dim, u8 loss (`LossKind`), u8 similarity (`Similarity`),
 /// u8 sampler (`SamplerKind`), u8 flags, f32 temperature, [f32 positiveTemperature when flag bit 5 is set],
 /// [f32 cclMargin, f32 cclNegativeWeight when loss is 4 (CCL)], u32 negatives, u32 hardNegatives,
-/// u32 hardNegativePool, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32, [users × u32
+/// u32 hardNegativePool, u32 hardNegativeSkip, f32 popularityAlpha, u64 seed, u32 popularityCount, popularityCount × f32, [users × u32
 /// seen-item counts, u32 seen-item total, total × u32 seen items when flag bit 6 is set or hardNegatives > 0].
 public struct TrainingSpec: Equatable, Sendable {
     public var users: Int
@@ -91,6 +91,7 @@ extension TrainingSpec {
         w.u32(loss.negatives, "spec negatives")
         w.u32(loss.hardNegatives, "spec hard negatives")
         w.u32(loss.hardNegativePool, "spec hard-negative pool")
+        w.u32(loss.hardNegativeSkip, "spec hard-negative skip")
         w.f32(popularityAlpha)
         w.u64(seed)
         w.u32(popularity.count, "spec popularity count")
@@ -136,8 +137,9 @@ extension TrainingSpec {
         let negatives = try r.count("spec negatives")
         let hardNegatives = try r.count("spec hard negatives")
         let hardNegativePool = try r.count("spec hard-negative pool")
-        guard hardNegatives > 0 || hardNegativePool == 0 else {
-            throw .invalid("spec hard-negative pool \(hardNegativePool) given without hard negatives")
+        let hardNegativeSkip = try r.count("spec hard-negative skip")
+        guard hardNegatives > 0 || (hardNegativePool == 0 && hardNegativeSkip == 0) else {
+            throw .invalid("spec hard-negative pool \(hardNegativePool) or skip \(hardNegativeSkip) given without hard negatives")
         }
         let popularityAlpha = try r.f32("spec popularityAlpha")
         let seed = try r.u64("spec seed")
@@ -161,7 +163,7 @@ extension TrainingSpec {
             mixInBatch: flags & flagMixInBatch != 0, liveNegatives: flags & flagLiveNegatives != 0,
             positiveTemperature: positiveTemperature, cclMargin: ccl.margin, cclNegativeWeight: ccl.weight,
             maskSeenItems: maskSeenItems, trainedBankNegatives: flags & flagTrainedBankNegatives != 0,
-            hardNegatives: hardNegatives, hardNegativePool: hardNegativePool)
+            hardNegatives: hardNegatives, hardNegativePool: hardNegativePool, hardNegativeSkip: hardNegativeSkip)
         return TrainingSpec(users: users, items: items, dim: dim, loss: loss, sampler: sampler,
                             verifyReplicas: flags & flagVerifyReplicas != 0, popularityAlpha: popularityAlpha, seed: seed,
                             popularity: popularity, seenCounts: seen.counts, seenItems: seen.items)

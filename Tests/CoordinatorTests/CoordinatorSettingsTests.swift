@@ -64,6 +64,8 @@ final class CoordinatorSettingsTests: XCTestCase {
             ("--hard-negatives", { $0.loss.hardNegatives = 8; $0.loss.hardNegativePool = 64; $0.loss.kind = .ccl }, "ccl"),
             ("--hard-negative-pool", { $0.loss.hardNegatives = 8; $0.loss.hardNegativePool = 4; $0.loss.liveNegatives = true },
              "got 4"),
+            ("--hard-negative-skip", { $0.loss.hardNegatives = 8; $0.loss.hardNegativePool = 64; $0.loss.liveNegatives = true;
+                                       $0.loss.hardNegativeSkip = 57 }, "got 57"),
         ]
         for (flag, change, value) in cases {
             var s = CoordinatorSettings()

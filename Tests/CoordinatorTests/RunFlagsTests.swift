@@ -60,7 +60,15 @@ final class RunFlagsTests: XCTestCase {
         XCTAssertTrue(mined.loss.liveNegatives)
         XCTAssertTrue(mined.loss.needsSeenItems)
         hard.hardNegativePool = 512
-        XCTAssertEqual(try CoordinatorSettings.resolve(hard, data: data).loss.hardNegativePool, 512)
+        hard.hardNegativeSkip = 4
+        let skipping = try CoordinatorSettings.resolve(hard, data: data)
+        XCTAssertEqual(skipping.loss.hardNegativePool, 512)
+        XCTAssertEqual(skipping.loss.hardNegativeSkip, 4)
+        var skipOnly = RunFlags()
+        skipOnly.hardNegativeSkip = 2
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(skipOnly)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--hard-negative-skip sets which hard negatives are taken"), "\(error)")
+        }
         var poolOnly = RunFlags()
         poolOnly.hardNegativePool = 512
         XCTAssertThrowsError(try CoordinatorSettings.resolve(poolOnly)) { error in

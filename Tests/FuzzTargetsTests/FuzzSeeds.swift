@@ -34,7 +34,7 @@ enum FuzzSeeds {
         ("spec-hard-negatives", TrainingSpec(
             users: 2, items: 3, dim: 2,
             loss: LossSettings(kind: .bankInfoNCE, temperature: 0.1, negatives: 2, positiveTemperature: 0.12,
-                               trainedBankNegatives: true, hardNegatives: 1, hardNegativePool: 3),
+                               trainedBankNegatives: true, hardNegatives: 1, hardNegativePool: 3, hardNegativeSkip: 1),
             sampler: .uniform, popularityAlpha: 0, seed: 1, seenCounts: [1, 2], seenItems: [2, 0, 1])),
     ]
 

@@ -12,10 +12,10 @@ final class HardNegativesTests: XCTestCase {
     let blockings = [(1, 1), (3, 1), (1000, 1), (4, 3), (1000, 2)]
 
     func settings(_ M: Int, pool: Int, similarity: Similarity = .cosine, tauPlus: Float? = 0.122,
-                  trained: Bool = false) -> LossSettings {
+                  trained: Bool = false, skip: Int = 0) -> LossSettings {
         LossSettings(kind: .bankInfoNCE, similarity: similarity, temperature: 0.1, negatives: 1,
                      liveNegatives: !trained, positiveTemperature: tauPlus, trainedBankNegatives: trained,
-                     hardNegatives: M, hardNegativePool: pool)
+                     hardNegatives: M, hardNegativePool: pool, hardNegativeSkip: skip)
     }
 
     /// Every user's training items: a few of the items, drawn from the seed, with each pair's positive.
@@ -32,9 +32,10 @@ final class HardNegativesTests: XCTestCase {
     }
 
     /// Each pair's hard negatives chosen in float64: the pool items by descending similarity to the user on the bank
-    /// (ties to the lower pool position), the pair's positive and its user's seen items left out, at most M.
-    func choose(_ p: LossFixtures.Problem, pool: [UInt32], seen: SeenItems, M: Int, similarity: Similarity)
-        -> [[UInt32]]
+    /// (ties to the lower pool position), the pair's positive and its user's seen items left out, the first `skip`
+    /// passed over, at most M.
+    func choose(_ p: LossFixtures.Problem, pool: [UInt32], seen: SeenItems, M: Int, similarity: Similarity,
+                skip: Int = 0) -> [[UInt32]]
     {
         p.users.indices.map { b in
             let u = LossFixtures.rows(p.userTable, [p.users[b]])[0]
@@ -46,7 +47,7 @@ final class HardNegativesTests: XCTestCase {
                 return similarity == .cosine ? LossFixtures.cosine(u, v) : zip(u, v).map(*).reduce(0, +)
             }
             let order = candidates.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
-            return order.prefix(M).map { pool[candidates[$0]] }
+            return order.dropFirst(skip).prefix(M).map { pool[candidates[$0]] }
         }
     }
 
@@ -67,9 +68,9 @@ final class HardNegativesTests: XCTestCase {
         BLAS.setThreads(1)
         defer { BLAS.setThreads(blasThreads) }
         var random = SeededRandom(seed: 3)
-        let cases: [(M: Int, pool: Int, similarity: Similarity, tauPlus: Float?, trained: Bool)] = [
-            (4, 40, .cosine, 0.122, false), (8, 9, .cosine, nil, false), (3, 60, .dot, 0.4, true),
-            (1, 25, .cosine, 0.12, true),
+        let cases: [(M: Int, pool: Int, similarity: Similarity, tauPlus: Float?, trained: Bool, skip: Int)] = [
+            (4, 40, .cosine, 0.122, false, 0), (8, 9, .cosine, nil, false, 0), (3, 60, .dot, 0.4, true, 0),
+            (1, 25, .cosine, 0.12, true, 0), (4, 40, .cosine, 0.122, false, 3), (5, 12, .cosine, nil, true, 6),
         ]
         for (c, setup) in cases.enumerated() {
             let B = 5 + random.nextInt(below: 30), K = 1 + random.nextInt(below: 50), d = 3 + random.nextInt(below: 20)
@@ -77,10 +78,10 @@ final class HardNegativesTests: XCTestCase {
             let pool = Array(Set((0 ..< setup.pool).map { _ in UInt32(random.nextInt(below: p.itemTable.rows)) })).sorted()
             let seen = seenItems(p, seed: UInt64(c))
             var s = settings(setup.M, pool: setup.pool, similarity: setup.similarity, tauPlus: setup.tauPlus,
-                             trained: setup.trained)
+                             trained: setup.trained, skip: setup.skip)
             s.negatives = K
             if setup.similarity == .dot { s.temperature = 2 }
-            let chosen = choose(p, pool: pool, seen: seen, M: setup.M, similarity: setup.similarity)
+            let chosen = choose(p, pool: pool, seen: seen, M: setup.M, similarity: setup.similarity, skip: setup.skip)
             let negativeTable = setup.trained ? p.bank : p.itemTable
             let reference = LossReference.contrastive(
                 users: LossFixtures.rows(p.userTable, p.users), positives: LossFixtures.rows(p.itemTable, p.items),
@@ -93,6 +94,10 @@ final class HardNegativesTests: XCTestCase {
                                                  + reference.rowNegatives.flatMap { $0 })
             let users = LossFixtures.sumById(ids: p.users, rows: reference.users)
             XCTAssertTrue(chosen.contains { $0.count < setup.M } || setup.pool > 20, "case \(c) leaves some pairs short")
+            if setup.skip > 0 {
+                XCTAssertNotEqual(chosen, choose(p, pool: pool, seen: seen, M: setup.M, similarity: setup.similarity),
+                                  "case \(c): passing over the closest changes the choice")
+            }
             var first: MinibatchGradient?
             for (rows, threads) in blockings {
                 let context = "case \(c) B=\(B) K=\(K) d=\(d) block rows \(rows) threads \(threads)"

@@ -62,7 +62,12 @@ final class PeerInputValidationTests: XCTestCase {
         overPool.loss.hardNegatives = 17
         var hugePool = hard
         hugePool.loss.hardNegativePool = limits.maxNegatives + 1
-        for s in [constant, inBatch, overPool, hugePool] {
+        var skipped = hard
+        skipped.loss.hardNegativeSkip = 12
+        XCTAssertNil(skipped.refusal(within: limits))
+        var overSkipped = hard
+        overSkipped.loss.hardNegativeSkip = 13   // 4 + 13 > 16
+        for s in [constant, inBatch, overPool, hugePool, overSkipped] {
             XCTAssertEqual(s.refusal(within: limits)?.key, "spec_hard_negatives", "\(s.loss)")
         }
     }

@@ -226,7 +226,7 @@ final class WireCodecTests: XCTestCase {
     /// that masks them among the shared negatives); a pool without hard negatives is refused.
     func testHardNegativesTravelWithTheirPoolAndTheUsersItems() throws {
         let loss = LossSettings(kind: .bankInfoNCE, temperature: 0.1, negatives: 4, liveNegatives: true,
-                                hardNegatives: 3, hardNegativePool: 9)
+                                hardNegatives: 3, hardNegativePool: 9, hardNegativeSkip: 2)
         let spec = TrainingSpec(users: 2, items: 5, dim: 4, loss: loss, sampler: .uniform, popularityAlpha: 0, seed: 1,
                                 seenCounts: [2, 1], seenItems: [0, 3, 4])
         XCTAssertEqual(spec.seenItems, [0, 3, 4], "hard negatives keep the users' items")
@@ -237,20 +237,25 @@ final class WireCodecTests: XCTestCase {
         XCTAssertEqual(decoded, spec)
         XCTAssertEqual(decoded.loss.hardNegatives, 3)
         XCTAssertEqual(decoded.loss.hardNegativePool, 9)
+        XCTAssertEqual(decoded.loss.hardNegativeSkip, 2)
         XCTAssertFalse(decoded.maskSeenItems)
         XCTAssertTrue(decoded.carriesSeenItems)
         // The pool count sits after hard negatives' count; with hard negatives 0 it must be 0 too.
         var withoutHard = spec
         withoutHard.loss.hardNegatives = 0
         XCTAssertEqual(withoutHard.loss.hardNegativePool, 0, "the canonical form drops the pool")
+        XCTAssertEqual(withoutHard.loss.hardNegativeSkip, 0, "and the skip")
         let plain = WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .welcome(
             workerId: 1, runId: 2, currentVersion: 0, spec: withoutHard))).payload
         var forged = plain
         let at = 20 + 12 + 4 + 4 + 4   // dims, codes and flags, τ, K, then the hard-negative count
-        XCTAssertEqual(Array(forged[at ..< at + 8]), [0, 0, 0, 0, 0, 0, 0, 0])
-        forged[at + 4] = 7   // a pool of 7 without hard negatives
-        XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, forged), payload: forged)) { error in
-            guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
+        XCTAssertEqual(Array(forged[at ..< at + 12]), [UInt8](repeating: 0, count: 12))
+        for field in [4, 8] {   // a pool, or a skip, without hard negatives
+            var forged = plain
+            forged[at + field] = 7
+            XCTAssertThrowsError(try WireCodec.decode(header: forge(.welcome, forged), payload: forged)) { error in
+                guard case .invalid = error as? WireError else { return XCTFail("\(error)") }
+            }
         }
     }
 
