@@ -38,8 +38,9 @@ public final class CoordinatorServer {
     /// Epochs ended and not yet recorded, in order: each with its evaluation, or nil when it is not evaluated.
     var evaluations: [(EpochEvaluation?, EpochResult)] = []
     var results: [EpochResult] = []
-    /// With `--verify-replicas`: the hash of the rows sent with each task of the current step (`TablesHash.of(step:)`).
-    var sentRowsHash: [TaskKey: UInt64] = [:]
+    /// With `--verify-replicas`: the hashes of the rows sent with each task of the current step (`TablesHash.of(step:)`),
+    /// one for each STEP that carried it (a resent task goes in a STEP of its own, and the first may still answer).
+    var sentRowsHash: [TaskKey: [UInt64]] = [:]
     var replicaMismatches = 0
     var membersLost = 0
     var sequence: UInt64 = 0
@@ -246,7 +247,8 @@ public final class CoordinatorServer {
                 let message = steps.message(step: machine.currentStep, tasks: tasks, state: state)
                 if settings.verifyReplicas {
                     let hash = TablesHash.of(step: message)
-                    for key in tasks { sentRowsHash[key] = hash }
+                    // A resent task goes in a STEP of its own: its gradient may come from any STEP that carried it.
+                    for key in tasks where sentRowsHash[key]?.contains(hash) != true { sentRowsHash[key, default: []].append(hash) }
                 }
                 send(.step(message), to: peer)
             case let .accept(id, gradient):
