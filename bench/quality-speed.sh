@@ -4,7 +4,7 @@
 #
 # Each of ROUNDS rounds runs, one process after another (old and new swap places every round, PyTorch last):
 #   coordinator --spawn-workers WORKERS --bind tcp://127.0.0.1:0 --dataset DATASET --preset quality --epochs EPOCHS
-# of each build, then bench/torch_mf.py with the recipe the coordinator recorded in its start event (live negatives
+# of each build, then bench/torch_mf.py with the recipe the new build recorded in its start event (live negatives
 # with gradients, K per minibatch, the bilateral softmax with the τ and τ⁺ of the data's density, the weight decay,
 # steps of BATCH pairs cut into the same minibatches each with its own K negatives, losses summed over the step's
 # pairs and divided by its size, one dense Adam step, the cosine schedule to 1 % over the planned epochs, cosine
@@ -169,7 +169,8 @@ for round in $(seq "$ROUNDS"); do
     if [ $((round % 2)) = 1 ]; then order="old new"; else order="new old"; fi
     for side in $order; do
         if [ "$side" = old ]; then run_build old "$OLD_BIN" "$round"; else run_build new "$NEW_BIN" "$round"; fi
-        if [ -z "$TORCH_ARGS" ] && [ "$TORCH" != 0 ]; then
+        # PyTorch runs the new build's recipe (its preset or NEW_FLAGS may differ from the old build's).
+        if [ -z "$TORCH_ARGS" ] && [ "$TORCH" != 0 ] && [ "$side" = new ]; then
             TORCH_ARGS=$(torch_arguments "$WORK/$side-$round/metrics.jsonl")
             echo "# pytorch: LD_PRELOAD=$TCMALLOC $PY bench/torch_mf.py $TORCH_ARGS" | tee -a "$OUT"
         fi

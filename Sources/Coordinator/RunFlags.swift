@@ -131,6 +131,13 @@ extension CoordinatorSettings {
             }
             s.loss.hardNegativeSkip = skip
         }
+        // A preset's hard negatives need the bank InfoNCE loss with negatives that get gradients: when other flags
+        // take either away, they give way, unless asked for by name.
+        if flags.hardNegatives == nil, s.loss.minesHardNegatives,
+           s.loss.kind != .bankInfoNCE || !s.loss.trainsNegatives {
+            s.loss.hardNegatives = 0
+            s.loss = s.loss.canonical
+        }
         if let optimizer = flags.optimizer {
             guard let kind = OptimizerKind(rawValue: optimizer) else {
                 throw TrainerError("--optimizer must be one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (got \(optimizer))")

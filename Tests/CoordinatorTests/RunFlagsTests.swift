@@ -49,6 +49,25 @@ final class RunFlagsTests: XCTestCase {
             XCTAssertTrue("\(error)".hasPrefix("--trained-bank-negatives reads the negatives from the bank"), "\(error)")
         }
 
+        // The preset's hard negatives stay with trained bank negatives, and give way when flags make the negatives
+        // constant or change the loss.
+        XCTAssertEqual(trained.loss.hardNegatives, 32)
+        var constant = RunFlags()
+        constant.preset = "quality"
+        constant.liveNegatives = false
+        let plain = try CoordinatorSettings.resolve(constant, data: data)
+        XCTAssertEqual(plain.loss.hardNegatives, 0)
+        XCTAssertEqual(plain.loss.hardNegativePool, 0)
+        XCTAssertTrue(plain.problems().isEmpty, "\(plain.problems())")
+        var ccl = RunFlags()
+        ccl.preset = "quality"
+        ccl.loss = "ccl"
+        XCTAssertEqual(try CoordinatorSettings.resolve(ccl, data: data).loss.hardNegatives, 0)
+        constant.hardNegatives = 8   // asked for by name: refused with its reason
+        XCTAssertThrowsError(try CoordinatorSettings.resolve(constant, data: data)) { error in
+            XCTAssertTrue("\(error)".hasPrefix("--hard-negatives needs negatives that get gradients"), "\(error)")
+        }
+
         // Hard negatives over the preset's live negatives, from a pool of the default size unless one is given;
         // a pool alone is refused.
         var hard = RunFlags()

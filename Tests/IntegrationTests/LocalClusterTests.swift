@@ -132,6 +132,8 @@ final class LocalClusterTests: XCTestCase {
         XCTAssertEqual(start["negatives"] as? Int, 64, "the flag wins over the preset's 2048")
         XCTAssertEqual(start["epochs"] as? Int, 1, "the flag wins over the preset's 20")
         XCTAssertEqual(start["live_negatives"] as? Bool, true, "from the preset")
+        XCTAssertEqual(start["hard_negatives"] as? Int, 32, "from the preset")
+        XCTAssertEqual(start["hard_negative_skip"] as? Int, 8, "from the preset")
         // The preset's temperatures follow the density of the training pairs (before the validation split).
         let users = try XCTUnwrap(start["users"] as? Int), items = try XCTUnwrap(start["items"] as? Int)
         let pairs = try XCTUnwrap(start["train"] as? Int) + XCTUnwrap(start["validation"] as? Int)
