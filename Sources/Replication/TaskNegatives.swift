@@ -33,12 +33,9 @@ public struct TaskNegatives: Sendable {
     public func pool(for task: MinibatchTask) -> [UInt32] {
         guard loss.minesHardNegatives else { return [] }
         var random = SeededRandom(seed: spec.seed, stream: 0x4841_5244, UInt64(task.epoch), UInt64(task.minibatch))
-        var ids = (0 ..< loss.hardNegativePool).map { _ in UInt32(random.nextInt(below: spec.items)) }
-        ids.sort()
-        var out: [UInt32] = []
-        out.reserveCapacity(ids.count)
-        for id in ids where out.last != id { out.append(id) }
-        return out
+        return TaskReads.sortedUnique((0 ..< loss.hardNegativePool).map { _ in
+            UInt32(random.nextInt(below: spec.items))
+        })
     }
 
     /// What the coordinator accepts as this task's GRADIENT: its users' rows, and the rows of its positives and of
@@ -50,7 +47,8 @@ public struct TaskNegatives: Sendable {
         // BPR's negatives, live ones and trained bank ones get gradients, and are read at their item rows' lengths;
         // so does any item of the hard-negative pool (which ones a worker picks is its computation, not a rule).
         let fromItemRows = loss.kind == .bpr || loss.trainsNegatives
-        let trained = (fromItemRows ? drawn : []) + pool(for: task)
+        let pool = pool(for: task)
+        let trained = (fromItemRows ? drawn : []) + pool
         let scale: Float
         if spec.comparesByCosine {
             // |d cos(u, v) / du| ≤ 1/|u|: the smallest norm among the rows that get gradients.
@@ -58,9 +56,9 @@ public struct TaskNegatives: Sendable {
             scale = 1 / smallest
         } else {
             // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives at their item rows' lengths
-            // when they get gradients, else the bank's).
+            // when they get gradients, else the bank's; the pool's at their item rows' lengths).
             let negativeRows = fromItemRows ? items : bank
-            scale = max(Self.norms(users, task.users).max, Self.norms(items, task.items).max,
+            scale = max(Self.norms(users, task.users).max, Self.norms(items, task.items + pool).max,
                         Self.norms(negativeRows, drawn).max)
         }
         return spec.gradientContract(users: task.users, positives: task.items, trainedNegatives: trained,

@@ -90,6 +90,24 @@ final class StepBuilderTests: XCTestCase {
         XCTAssertEqual(state.apply(contributions).bank.ids, items)
     }
 
+    /// With dot similarity a pool row's length bounds a user's gradient like any other row it is compared with: a
+    /// pool item 1000 times longer than the rest raises the contract's value bound to match.
+    func testAPoolRowsLengthBoundsTheGradientUnderDotSimilarity() throws {
+        let loss = LossSettings(similarity: .dot, temperature: 0.1, negatives: 3, liveNegatives: true,
+                                hardNegatives: 2, hardNegativePool: 8)
+        let spec = TrainingSpec(users: data.userCount, items: itemCount, dim: dim, loss: loss, sampler: .uniform,
+                                popularityAlpha: 0, seed: 7)
+        let negatives = try XCTUnwrap(TaskNegatives(spec: spec))
+        var (steps, state) = try builder(loss)
+        let task = steps.task(key)
+        let drawn = Set(negatives.draw(for: task).ids + task.items)
+        let long = try XCTUnwrap(negatives.pool(for: task).first { !drawn.contains($0) })
+        let before = negatives.contract(for: task, users: state.users, items: state.items, bank: state.bank.table)
+        state.items.withUnsafeMutableValues { $0[Int(long) * dim] = 1000 }
+        let after = negatives.contract(for: task, users: state.users, items: state.items, bank: state.bank.table)
+        XCTAssertGreaterThan(after.maxAbs, 100 * before.maxAbs)
+    }
+
     func testConstantBankNegativesAreSentAsStoredAndGetNoRows() throws {
         var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 6))
         let step = steps.message(step: 0, tasks: [key], state: state)
