@@ -298,7 +298,8 @@ public final class MinibatchGradientComputer {
     /// first, ties to the lower position, and returns how many.
     static func keepHighest(_ scores: UnsafePointer<Float>, count: Int, into kept: UnsafeMutablePointer<Int32>,
                             capacity M: Int) -> Int {
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: M) { keptScores in
+        guard M > 0 else { return 0 }
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: M) { keptScores in
             var n = 0
             var lowest = -Float.infinity   // the lowest kept score once M are kept
             for c in 0 ..< count {

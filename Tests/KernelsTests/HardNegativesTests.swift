@@ -141,6 +141,31 @@ final class HardNegativesTests: XCTestCase {
         XCTAssertEqual(Array(all.prefix(6)), [2, 5, 7, 0, 3, 4])
     }
 
+    /// On rows long enough for the eight-at-a-time scan, with ties, −∞, NaN and a tail shorter than eight, the
+    /// selection equals a sort by (score descending, position ascending) of the scores above −∞.
+    func testKeepHighestOnLongRowsEqualsASortedChoice() {
+        var random = SeededRandom(seed: 31)
+        for count in [7, 8, 9, 64, 2045, 2048] {
+            // Scores from a few values (many ties), some −∞ and NaN, in a rising run at the end: late entries.
+            let scores: [Float] = (0 ..< count).map { c in
+                let r = random.nextUnit()
+                if r < 0.05 { return -.infinity }
+                if r < 0.08 { return .nan }
+                return Float(Int(random.nextUnit() * 50)) / 50 + (c > count - 20 ? 1 : 0)
+            }
+            let order = scores.indices.filter { scores[$0] > -.infinity }
+                .sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : $0 < $1 }
+            for capacity in [1, 5, 40, 3000] {
+                var kept = [Int32](repeating: -1, count: capacity)
+                let n = MinibatchGradientComputer.keepHighest(scores, count: count, into: &kept, capacity: capacity)
+                XCTAssertEqual(n, Swift.min(capacity, order.count), "count \(count), capacity \(capacity)")
+                XCTAssertEqual(kept.prefix(n).map(Int.init), Array(order.prefix(n)), "count \(count), capacity \(capacity)")
+            }
+        }
+        var none: [Int32] = []
+        XCTAssertEqual(MinibatchGradientComputer.keepHighest([1, 2], count: 2, into: &none, capacity: 0), 0)
+    }
+
     /// The reference's row negatives against central finite differences of its own loss: d loss/d h_bm and
     /// d loss/d u_b with the row negatives among the columns.
     func testReferenceRowNegativeGradientsMatchFiniteDifferences() {
