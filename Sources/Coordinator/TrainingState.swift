@@ -77,6 +77,32 @@ public final class TrainingState {
         self.init(users: users, items: items, bank: bank, optimizer: optimizer, version: 0)
     }
 
+    /// The rows of `partition` of the fresh parameters above: every value of both tables is drawn in the same order
+    /// as there, and the shard keeps its own rows, so its rows equal those rows of the whole state bit for bit.
+    public convenience init(partition: RowPartition, userCount: Int, itemCount: Int, dim: Int, initStd: Float,
+                            seed: UInt64, momentum: Float, optimizer: OptimizerSettings) {
+        var random = SeededRandom(seed: seed, stream: 0x1A17)
+        func draw(_ total: Int) -> EmbeddingTable {
+            let table = EmbeddingTable(rows: partition.rows(of: total), dim: dim)
+            table.withUnsafeMutableValues { values in
+                var row = 0
+                for r in 0 ..< total {
+                    let owned = partition.owns(UInt32(r))
+                    for j in 0 ..< dim {
+                        let value = Float(random.nextGaussian()) * initStd
+                        if owned { values[row * dim + j] = value }
+                    }
+                    if owned { row += 1 }
+                }
+            }
+            return table
+        }
+        let users = draw(userCount)
+        let items = draw(itemCount)
+        self.init(users: users, items: items, bank: MemoryBank(initialItems: items, momentum: momentum),
+                  optimizer: optimizer, version: 0)
+    }
+
     public var dim: Int { users.dim }
 
     /// Averages the contributions in the order given (weighted by examples), applies the optimizer (the delta holds
