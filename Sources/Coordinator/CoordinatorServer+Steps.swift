@@ -43,9 +43,8 @@ extension CoordinatorServer {
         let gradientsIn = clock.now()
         // The planned run, whatever early stopping or a time limit later make of it.
         let planned = machine.schedule.stepsPerEpoch * settings.epochs
-        let delta = state.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
-            step: Int(step), totalSteps: planned))
-        if let problem = parameterCheck.firstOutOfRange(in: delta) {
+        if let problem = try parameters.apply(contributions, learningRateScale: settings.learningRateSchedule.scale(
+            step: Int(step), totalSteps: planned)) {
             try stopPoisoned("step \(step) made a parameter unusable (\(problem))")
         }
         steps.clear()
@@ -56,8 +55,8 @@ extension CoordinatorServer {
         stepTimes.optimizer += now - gradientsIn
         stepTimes.steps += 1
         let c = machine.cursor
-        boundary = TrainingCursor(step: c.step + 1, version: state.version, epoch: c.epoch, minibatch: c.minibatch)
-        let directives = policy.stepApplied(cursor: machine.cursor, version: state.version, now: now)
+        boundary = TrainingCursor(step: c.step + 1, version: parameters.version, epoch: c.epoch, minibatch: c.minibatch)
+        let directives = policy.stepApplied(cursor: machine.cursor, version: parameters.version, now: now)
         metrics.stepApplied(seconds: now - (stepStartedAt ?? now), examples: contributions.reduce(0) { $0 + $1.examples },
                             epoch: machine.cursor.epoch + 1, meanLoss: policy.epochLoss.sum / Double(max(policy.epochLoss.examples, 1)),
                             examplesPerSecond: Double(policy.epochLoss.examples) / max(now - policy.epochStartedAt, 1e-9))
@@ -73,6 +72,13 @@ extension CoordinatorServer {
     /// on.
     func checkpoint(resumeAt: TrainingCursor) {
         checkpointedAtStep = policy.stepsRun
+        guard let state = parameters.local else {
+            if !shardCheckpointNoted {
+                shardCheckpointNoted = true
+                logger.notice("the state is held by shards: no checkpoint is written (with --shards a run cannot be resumed)")
+            }
+            return
+        }
         let started = clock.now()
         let logger = logger
         let clock = clock

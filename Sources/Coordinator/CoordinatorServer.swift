@@ -18,7 +18,8 @@ public final class CoordinatorServer {
     let logger: Logger
     let endpoint: any RouterTransport
     let clock: any ShellClock
-    let state: TrainingState
+    /// The run's parameters: here, or over shard processes (`--shards`).
+    let parameters: ParameterStore
     var machine: CoordinatorMachine<PeerID>
     var policy: RunPolicy
     var steps: StepBuilder
@@ -60,6 +61,8 @@ public final class CoordinatorServer {
     /// The cursor of the state after the last applied step, and the steps run when a checkpoint was last taken.
     var boundary: TrainingCursor?
     var checkpointedAtStep = 0
+    /// Whether the log has said that shards mean no checkpoints.
+    var shardCheckpointNoted = false
     /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
     public var metrics: any CoordinatorMetrics = CoordinatorMetricsOff()
     /// When the step in flight sent its first STEP.
@@ -72,8 +75,10 @@ public final class CoordinatorServer {
 
     /// `transport`: where the messages go; nil binds a ZeroMQ ROUTER at `settings.bind`. `clock`: the only clock
     /// the shell reads.
+    /// `shardLinks`: with `settings.shards`, one connection per shard (nil: ZeroMQ DEALERs to their addresses).
     public init(settings requested: CoordinatorSettings, data: InteractionData, logger: Logger,
-                transport: (any RouterTransport)? = nil, clock: any ShellClock = SystemClock()) throws {
+                transport: (any RouterTransport)? = nil, clock: any ShellClock = SystemClock(),
+                shardLinks: [any DealerTransport]? = nil) throws {
         let problems = requested.problems()
         guard problems.isEmpty else { throw TrainerError(problems.joined(separator: "; ")) }
         guard data.trainCount > 0 else { throw TrainerError("dataset \(data.name) has no training interactions") }
@@ -82,10 +87,11 @@ public final class CoordinatorServer {
         self.clock = clock
         try FileManager.default.createDirectory(atPath: requested.outputDirectory, withIntermediateDirectories: true)
         checkpoints = CheckpointStore(directory: requested.outputDirectory)
-        let start = try RunStart(settings: requested, data: data, checkpoints: checkpoints, logger: logger)
+        let start = try RunStart(settings: requested, data: data, checkpoints: checkpoints, logger: logger,
+                                 shardLinks: shardLinks)
         let settings = start.settings
         self.settings = settings
-        state = start.state
+        parameters = start.parameters
         runId = start.runId
         shape = RunShape(minibatchSize: settings.effectiveMinibatchSize, minibatchesPerStep: settings.minibatchesPerStep,
                          seed: settings.seed)
@@ -156,7 +162,7 @@ public final class CoordinatorServer {
                 switch received {
                 case let .message(peer, envelope):
                     directives += machine.received(envelope.message, from: peer, now: clock.now(),
-                                                   check: { self.steps.refusal(of: $0, state: self.state) })
+                                                   check: { self.steps.refusal(of: $0, store: self.parameters) })
                 case let .malformed(peer, error):
                     noteRefusal("malformed", "a malformed message from \(peer): \(error)")
                     if let answer = Self.answer(to: error) { send(answer, to: peer) }
@@ -178,8 +184,7 @@ public final class CoordinatorServer {
         }
         try recordEvaluations(waiting: true)
         checkpoints.waitForPendingWrites()
-        state.catchUpAll()
-        try reporter.export(state, data: data)
+        try reporter.export(try parameters.tables(), data: data)
         if stopped {
             reportStop()
         } else {
@@ -197,7 +202,8 @@ public final class CoordinatorServer {
         endpoint.close()
         let traffic = endpoint.traffic
         metrics.update(workersAlive: 0, workersReady: 0, resends: machine.resends, traffic: traffic)
-        let finalHash = state.contentHash()
+        let finalHash = try parameters.contentHash()
+        parameters.close()
         let wall = clock.now() - policy.runStartedAt
         reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16),
                          "wall_seconds": wall, "steps": policy.stepsRun,
@@ -237,14 +243,14 @@ public final class CoordinatorServer {
             case let .send(peer, message):
                 send(message, to: peer)
             case let .sendWelcome(peer, id):
-                send(.welcome(workerId: id, runId: runId, currentVersion: state.version, spec: spec), to: peer)
+                send(.welcome(workerId: id, runId: runId, currentVersion: parameters.version, spec: spec), to: peer)
             case let .sendStep(peer, _, tasks):
                 if stepStartedAt == nil { stepStartedAt = clock.now() }
                 policy.stepSent(now: clock.now())
                 for key in tasks where countedTasks.insert(key).inserted {
                     sparseMinimum.sent += rowBytes(steps.reads(key).count)
                 }
-                let message = steps.message(step: machine.currentStep, tasks: tasks, state: state)
+                let message = try steps.message(step: machine.currentStep, tasks: tasks, store: parameters)
                 if settings.verifyReplicas {
                     let hash = TablesHash.of(step: message)
                     // A resent task goes in a STEP of its own: its gradient may come from any STEP that carried it.
@@ -272,7 +278,7 @@ public final class CoordinatorServer {
             case let .memberJoined(id, name):
                 reporter.memberJoined(id, name: name)
             case let .memberReady(id):
-                logger.info("worker \(id) is ready at version \(state.version)")
+                logger.info("worker \(id) is ready at version \(parameters.version)")
             case let .memberLost(id, reason, reassigned):
                 membersLost += 1
                 metrics.workerLost()
@@ -291,12 +297,12 @@ public final class CoordinatorServer {
     /// one step per row instead of all the steps the row missed.
     private func prepareNextStep() {
         guard machine.phase == .running else { return }
-        steps.prepareContracts(state: state)
+        steps.prepareContracts(store: parameters)
         guard settings.optimizer.kind == .denseAdam else { return }
         let c = machine.cursor, schedule = machine.schedule
         guard c.minibatch < schedule.minibatchesPerEpoch else { return }
         let end = min(c.minibatch + schedule.minibatchesPerStep, schedule.minibatchesPerEpoch)
-        steps.prepare((c.minibatch ..< end).map { TaskKey(epoch: UInt32(c.epoch), minibatch: UInt32($0)) }, state: state)
+        steps.prepare((c.minibatch ..< end).map { TaskKey(epoch: UInt32(c.epoch), minibatch: UInt32($0)) }, store: parameters)
     }
 
     /// Carries out the run policy's directives.
@@ -306,8 +312,8 @@ public final class CoordinatorServer {
             case let .checkpoint(resumeAt):
                 checkpoint(resumeAt: resumeAt)
             case let .evaluate(result):
-                state.catchUpAll()
-                try startEvaluation(timedSteps(result), users: state.users, items: state.items)
+                let tables = try parameters.tables()
+                try startEvaluation(timedSteps(result), users: tables.users, items: tables.items)
             case let .record(result):
                 evaluations.append((nil, timedSteps(result)))
                 try recordEvaluations(waiting: false)
@@ -375,8 +381,7 @@ public final class CoordinatorServer {
 
     /// Epoch `epoch` ended: the whole state is checked, then the run policy audits and evaluates it.
     private func finishEpoch(_ epoch: Int) throws {
-        state.catchUpAll()
-        if let problem = parameterCheck.firstOutOfRange(in: state) {
+        if let problem = try parameters.firstOutOfRange() {
             try stopPoisoned("the audit of epoch \(epoch + 1) found an unusable parameter (\(problem))")
         }
         try execute(policy.epochFinished(epoch, now: clock.now()))

@@ -55,6 +55,10 @@ public struct CoordinatorSettings: Sendable {
     public var faults: FaultSettings?
     /// CurveZMQ: the coordinator's key pair and the workers' public keys it admits; nil = plain text, anyone.
     public var curve: CurveServer?
+    /// The state shards' addresses (`coordinator shard`), in shard order; empty: the coordinator holds the state.
+    public var shards: [String] = []
+    /// How long the coordinator waits for a shard's answer before it stops the run.
+    public var shardTimeout = 120.0
     /// The preset named for the run and what it chose (recorded in metrics.jsonl's start event).
     public var preset: PresetChoice?
 
@@ -93,6 +97,12 @@ public struct CoordinatorSettings: Sendable {
             out.append("--minibatch-size must be between 1 and --batch-size \(batchSize) (got \(m))")
         }
         if minimumWorkers < 1 { out.append("--workers must be at least 1 (got \(minimumWorkers))") }
+        if shards.count == 1 { out.append("--shard needs at least two shards (one shard is the coordinator's own state: leave --shard out)") }
+        if !shards.isEmpty && curve != nil {
+            out.append("--shard cannot be combined with CurveZMQ yet: the links to the shards are plain text")
+        }
+        if !shards.isEmpty && resume { out.append("--resume cannot be used with --shard: such a run writes no checkpoint") }
+        if !(shardTimeout > 0 && shardTimeout.isFinite) { out.append("--shard-timeout must be positive (got \(shardTimeout))") }
         if !(loss.temperature > 0) { out.append("--temperature must be positive (got \(loss.temperature))") }
         if let tauPlus = loss.positiveTemperature {
             if !(tauPlus > 0 && tauPlus.isFinite) { out.append("--positive-temperature must be positive (got \(tauPlus))") }

@@ -15,6 +15,11 @@ public struct ParameterCheck: Sendable {
         limit = Float(room.squareRoot() / 16)
     }
 
+    /// A check with this limit (a shard is told the coordinator's).
+    public init(limit: Float) {
+        self.limit = limit
+    }
+
     /// The first value out of range among the rows a step moved, named for a log line, or nil.
     public func firstOutOfRange(in delta: StepDelta) -> String? {
         for (name, rows) in [("user", delta.users), ("item", delta.items), ("bank", delta.bank)] {
@@ -28,13 +33,18 @@ public struct ParameterCheck: Sendable {
     /// The first value out of range in the users, items and bank, named for a log line, or nil.
     public func firstOutOfRange(in state: TrainingState) -> String? {
         for (name, table) in [("user", state.users), ("item", state.items), ("bank", state.bank.table)] {
-            let found: (Int, Float)? = table.withUnsafeValues { values in
-                guard let index = firstOutOfRange(values) else { return nil }
-                return (index, values[index])
-            }
-            if let (index, value) = found { return describe(name, UInt32(index / table.dim), value) }
+            if let problem = firstOutOfRange(in: table, name: name) { return problem }
         }
         return nil
+    }
+
+    /// The first value out of range in `table` (its rows named `name` in the line), or nil.
+    public func firstOutOfRange(in table: EmbeddingTable, name: String) -> String? {
+        let found: (Int, Float)? = table.withUnsafeValues { values in
+            guard let index = firstOutOfRange(values) else { return nil }
+            return (index, values[index])
+        }
+        return found.map { describe(name, UInt32($0.0 / table.dim), $0.1) }
     }
 
     private func describe(_ table: String, _ row: UInt32, _ value: Float) -> String {

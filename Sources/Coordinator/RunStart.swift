@@ -1,12 +1,15 @@
 import Dataset
 import Foundation
+import Kernels
 import Logging
+import Transport
+import Wire
 
 /// Where a run starts: afresh, or from the newest valid checkpoint of its output directory, whose run shape then
 /// wins over the flags.
 struct RunStart {
     var settings: CoordinatorSettings
-    let state: TrainingState
+    let parameters: ParameterStore
     let runId: UInt64
     let cursor: TrainingCursor
     /// The epoch in progress's audit so far.
@@ -14,16 +17,45 @@ struct RunStart {
     /// Whether the run continues from a checkpoint.
     let resumed: Bool
 
+    /// `shardLinks`: one connection per shard of `settings.shards` (nil: ZeroMQ DEALERs to those addresses).
     init(settings requested: CoordinatorSettings, data: InteractionData, checkpoints: CheckpointStore,
-         logger: Logger) throws {
+         logger: Logger, shardLinks: [any DealerTransport]? = nil) throws {
         var settings = requested
+        let check = ParameterCheck(dim: settings.dim, temperature: settings.loss.temperature)
+        if !settings.shards.isEmpty {
+            guard !settings.resume else {
+                throw TrainerError("--resume cannot be used with --shards: a run whose state is held by shards writes no checkpoint")
+            }
+            var random = SystemRandomNumberGenerator()
+            runId = UInt64.random(in: 1 ... .max, using: &random)
+            let links = try shardLinks ?? settings.shards.map { address in
+                try DealerEndpoint(connect: address, maxMessageBytes: Self.shardMessageBytes, logger: logger,
+                                   options: EndpointOptions())
+            }
+            let o = settings.optimizer
+            let open = ShardOpen(runId: runId, index: 0, count: UInt32(links.count), users: UInt32(data.userCount),
+                                 items: UInt32(data.itemCount), dim: UInt32(settings.dim), initStd: settings.initStd,
+                                 seed: settings.seed, momentum: settings.momentum,
+                                 optimizerKind: ShardService.optimizerCode(o.kind), learningRate: o.learningRate,
+                                 beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay,
+                                 parameterLimit: check.limit)
+            logger.info("opening the run on \(links.count) state shards: \(settings.shards.joined(separator: ", "))")
+            parameters = ParameterStore(.sharded(try ShardedState(links: links, addresses: settings.shards, open: open,
+                                                                  timeout: settings.shardTimeout)),
+                                        parameterCheck: check)
+            self.settings = settings
+            cursor = TrainingCursor()
+            audit = EpochAudit()
+            resumed = false
+            return
+        }
         let resumedFrom = settings.resume ? checkpoints.newestValid() : nil
         guard let (checkpoint, path, skipped) = resumedFrom else {
             if settings.resume { logger.warning("no valid checkpoint in \(settings.outputDirectory); starting afresh") }
             self.settings = settings
-            state = TrainingState(userCount: data.userCount, itemCount: data.itemCount, dim: settings.dim,
-                                  initStd: settings.initStd, seed: settings.seed, momentum: settings.momentum,
-                                  optimizer: settings.optimizer)
+            parameters = ParameterStore(.local(TrainingState(
+                userCount: data.userCount, itemCount: data.itemCount, dim: settings.dim, initStd: settings.initStd,
+                seed: settings.seed, momentum: settings.momentum, optimizer: settings.optimizer)), parameterCheck: check)
             var random = SystemRandomNumberGenerator()
             runId = UInt64.random(in: 1 ... .max, using: &random)
             cursor = TrainingCursor()
@@ -42,13 +74,16 @@ struct RunStart {
         for reason in skipped { logger.warning("passed over a checkpoint: \(reason)") }
         try Self.check(checkpoint, path: path, fits: data, dim: settings.dim)
         self.settings = settings
-        state = try checkpoint.restore(optimizer: settings.optimizer)
+        parameters = ParameterStore(.local(try checkpoint.restore(optimizer: settings.optimizer)), parameterCheck: check)
         runId = checkpoint.runId
         cursor = checkpoint.cursor
         audit = checkpoint.audit
         resumed = true
         logger.notice("resuming from \(path): step \(cursor.step), epoch \(cursor.epoch + 1), version \(cursor.version)")
     }
+
+    /// The largest message on a shard link: a slice of a table or a step's rows (256 MiB).
+    static let shardMessageBytes = 1 << 28
 
     static func check(_ checkpoint: Checkpoint, path: String, fits data: InteractionData, dim: Int) throws {
         guard checkpoint.users.rows == data.userCount, checkpoint.items.rows == data.itemCount,

@@ -23,6 +23,8 @@ struct StepBuilder {
     /// What each task's GRADIENT must satisfy (`GradientContract`), derived when the task is first checked.
     private var contracts: [TaskKey: GradientContract] = [:]
     private var accepted: [TaskKey: Gradient] = [:]
+    /// With shards: the norms of the rows the current step's STEPs carried, for its contracts.
+    private var sentNorms = SentRowNorms()
 
     init(seed: UInt64, minibatchSize: Int, data: InteractionData, negatives: TaskNegatives) {
         self.seed = seed
@@ -73,48 +75,46 @@ struct StepBuilder {
         return read
     }
 
-    /// The STEP of step `step` carrying these tasks and the rows they read from `state`, brought to the step's
+    /// The STEP of step `step` carrying these tasks and the rows they read from `store`, brought to the step's
     /// version first (dense Adam's rows catch up on the steps they missed when they are read).
-    mutating func message(step: UInt64, tasks keys: [TaskKey], state: TrainingState) -> Step {
+    mutating func message(step: UInt64, tasks keys: [TaskKey], store: ParameterStore) throws -> Step {
         let rows = TaskReads.union(keys.map { reads($0) })
-        catchUp(rows, state: state)
-        let bank = negatives.loss.readsBankAtLiveLength ? state.bankRowsAtLiveLength(rows.bank)
-                                                        : state.bank.table.rows(rows.bank)
-        return Step(step: step, version: state.version, users: RowBlock(state.users.rows(rows.users)),
-                    items: RowBlock(state.items.rows(rows.items)), bank: RowBlock(bank), tasks: keys.map { task($0) })
-    }
-
-    /// Brings the rows `rows` reads to the state's version: its users and items, and with bank rows read at live
-    /// lengths (trained bank negatives, the hard-negative pool) the item rows behind its bank rows.
-    private func catchUp(_ rows: TaskReads, state: TrainingState) {
-        state.catchUp(ascendingUsers: rows.users, ascendingItems: rows.items)
-        if negatives.loss.readsBankAtLiveLength { state.catchUp(ascendingUsers: [], ascendingItems: rows.bank) }
+        let read = try store.stepRows(rows, bankAtLiveLength: negatives.loss.readsBankAtLiveLength)
+        if store.local == nil { sentNorms.add(read) }
+        return Step(step: step, version: store.version, users: RowBlock(read.users), items: RowBlock(read.items),
+                    bank: RowBlock(read.bank), tasks: keys.map { task($0) })
     }
 
     /// While the workers compute the current step, brings the rows that the next step's tasks `keys` will read up to
     /// the current version, so that building the next STEPs has at most the current step left to catch up (dense
     /// Adam). A row's catch-up depends only on its own state and each step's factor, so doing it earlier changes
     /// no bit. Tasks of another epoch than the plan in hand are left for later.
-    mutating func prepare(_ keys: [TaskKey], state: TrainingState) {
+    mutating func prepare(_ keys: [TaskKey], store: ParameterStore) {
         upcoming.removeAll(keepingCapacity: true)
         guard let epoch = plan?.epoch else { return }
         for key in keys where Int(key.epoch) == epoch {
             let task = materialise(key)
             upcoming[key] = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
         }
-        catchUp(TaskReads.union(Array(upcoming.values)), state: state)
+        store.prefetch(TaskReads.union(Array(upcoming.values)), bankAtLiveLength: negatives.loss.readsBankAtLiveLength)
     }
 
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of
-    /// the task's rows in `state` at the step's version.
-    mutating func refusal(of gradient: Gradient, state: TrainingState) -> Refusal? {
-        contract(TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch), state: state).refusal(of: gradient)
+    /// the task's rows in `store` at the step's version.
+    mutating func refusal(of gradient: Gradient, store: ParameterStore) -> Refusal? {
+        contract(TaskKey(epoch: gradient.epoch, minibatch: gradient.minibatch), store: store).refusal(of: gradient)
     }
 
-    /// The contract of task `key` of the current step, derived from `state` at the step's version on first use.
-    private mutating func contract(_ key: TaskKey, state: TrainingState) -> GradientContract {
+    /// The contract of task `key` of the current step, derived at the step's version on first use: from the
+    /// coordinator's tables, or with shards from the rows its STEP carried.
+    private mutating func contract(_ key: TaskKey, store: ParameterStore) -> GradientContract {
         if let contract = contracts[key] { return contract }
-        let contract = negatives.contract(for: task(key), users: state.users, items: state.items, bank: state.bank.table)
+        let contract: GradientContract
+        if let state = store.local {
+            contract = negatives.contract(for: task(key), users: state.users, items: state.items, bank: state.bank.table)
+        } else {
+            contract = negatives.contract(for: task(key), norms: sentNorms)
+        }
         contracts[key] = contract
         return contract
     }
@@ -122,8 +122,8 @@ struct StepBuilder {
     /// Derives the contracts of the tasks sent so far in the current step, while their workers compute, so that
     /// checking their GRADIENTs costs only the check. The state holds the step's version until it is applied, so
     /// the contracts are those that checking on arrival would derive.
-    mutating func prepareContracts(state: TrainingState) {
-        for key in tasks.keys where contracts[key] == nil { _ = contract(key, state: state) }
+    mutating func prepareContracts(store: ParameterStore) {
+        for key in tasks.keys where contracts[key] == nil { _ = contract(key, store: store) }
     }
 
     mutating func accept(_ gradient: Gradient) {
@@ -161,5 +161,52 @@ struct StepBuilder {
         tasks.removeAll(keepingCapacity: true)
         reads.removeAll(keepingCapacity: true)
         contracts.removeAll(keepingCapacity: true)
+        sentNorms = SentRowNorms()
     }
+}
+
+/// The norms of the rows a step's STEPs carried (with shards the coordinator holds no table): a live item row not
+/// among them was sent as a bank row at its live length (trained bank negatives, the hard-negative pool), whose norm
+/// is that length.
+struct SentRowNorms: RowNorms {
+    private var userNorms: [UInt32: Float] = [:]
+    private var itemNorms: [UInt32: Float] = [:]
+    private var bankNorms: [UInt32: Float] = [:]
+
+    mutating func add(_ read: (users: SparseRows, items: SparseRows, bank: SparseRows)) {
+        Self.add(read.users, to: &userNorms)
+        Self.add(read.items, to: &itemNorms)
+        Self.add(read.bank, to: &bankNorms)
+    }
+
+    private static func add(_ rows: SparseRows, to norms: inout [UInt32: Float]) {
+        let d = rows.dim
+        rows.values.withUnsafeBufferPointer { values in
+            for (k, id) in rows.ids.enumerated() {
+                var sum: Float = 0
+                for j in 0 ..< d { sum += values[k * d + j] * values[k * d + j] }
+                norms[id] = sum.squareRoot()
+            }
+        }
+    }
+
+    private static func range(_ ids: [UInt32], _ lookup: (UInt32) -> Float?) -> (min: Float, max: Float) {
+        var low = Float.infinity, high: Float = 0
+        for id in ids {
+            // A row that no STEP carried bounds nothing: taken as 0 for the smallest norm and ∞ for the largest,
+            // either of which makes the value bound infinite (no bound) rather than too tight.
+            guard let norm = lookup(id) else {
+                low = 0
+                high = .infinity
+                continue
+            }
+            low = Swift.min(low, norm)
+            high = Swift.max(high, norm)
+        }
+        return (low, high)
+    }
+
+    func users(_ ids: [UInt32]) -> (min: Float, max: Float) { Self.range(ids) { userNorms[$0] } }
+    func items(_ ids: [UInt32]) -> (min: Float, max: Float) { Self.range(ids) { itemNorms[$0] ?? bankNorms[$0] } }
+    func bank(_ ids: [UInt32]) -> (min: Float, max: Float) { Self.range(ids) { bankNorms[$0] } }
 }

@@ -12,7 +12,7 @@ struct CoordinatorCommand: ParsableCommand {
             lists the training flags, each of which may also be set as an environment variable MBT_<FLAG> \
             (MBT_EPOCHS=8 for --epochs 8, MBT_VERIFY_REPLICAS=1 for --verify-replicas).
             """,
-        subcommands: [TrainCommand.self, ReportCommand.self, RecommendCommand.self, KeygenCommand.self, HealthcheckCommand.self],
+        subcommands: [TrainCommand.self, ShardCommand.self, ReportCommand.self, RecommendCommand.self, KeygenCommand.self, HealthcheckCommand.self],
         defaultSubcommand: TrainCommand.self)
 
     /// Puts the MBT_* environment variables in front of the training flags (a flag on the command line wins).

@@ -41,6 +41,12 @@ struct TrainCommand: ParsableCommand {
     var spawnWorkers = 0
     @Option(help: "The worker executable for --spawn-workers (default: `worker` beside this executable).")
     var workerExecutable: String?
+    @Option(help: "A state shard's address (`coordinator shard`), once per shard in shard order, at least two: the shards hold the parameters and the coordinator none (no checkpoints, no --resume).")
+    var shard: [String] = []
+    @Option(help: "Start this many state shards on this machine (`coordinator shard`), as --shard would name them.")
+    var spawnShards = 0
+    @Option(help: "Seconds to wait for a shard's answer before the run stops.")
+    var shardTimeout = 120.0
     @Option(help: "Seconds of silence after which a worker is declared dead.")
     var heartbeatTimeout = 3.0
     @Option(help: "Seconds a task may go unanswered after it was assigned before its worker is treated as hung (declared dead; the task goes to another worker).")
@@ -132,6 +138,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error (got \(logLevel))")
         }
         guard spawnWorkers >= 0 else { throw ValidationError("--spawn-workers must be 0 or more") }
+        guard spawnShards == 0 || (spawnShards >= 2 && shard.isEmpty) else {
+            throw ValidationError(spawnShards == 1 || spawnShards < 0
+                ? "--spawn-shards must be 2 or more (got \(spawnShards)); without it the coordinator holds the state"
+                : "give either --spawn-shards or --shard, not both")
+        }
         guard blasThreads >= 1 else { throw ValidationError("--blas-threads must be at least 1") }
         if dataset == "synthetic" { try validateSynthetic() }
         // (`main` has put the MBT_* variables among the flags already.)
@@ -302,6 +313,16 @@ struct TrainCommand: ParsableCommand {
                 logger.info("validation split: \(data.validationCount) items of \(data.validationItems.filter { !$0.isEmpty }.count) users held out of training")
             }
         }
+        var shards: LocalShards?
+        if spawnShards > 0 {
+            shards = try LocalShards(count: spawnShards,
+                                     executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                                     logLevel: level <= .debug ? logLevel : "warning", logger: logger)
+        }
+        defer { shards?.terminate() }
+        settings.shards = shards?.addresses ?? shard
+        settings.shardTimeout = shardTimeout
+        if let problem = settings.problems().first { throw ValidationError(problem) }
         status.write("loaded")
         let server = try CoordinatorServer(settings: settings, data: data, logger: logger)
         var metricsEndpoint: MetricsEndpoint?
@@ -324,6 +345,7 @@ struct TrainCommand: ParsableCommand {
         let summary = try server.run(supervise: {
             status.writeIfDue("running")
             try local?.check()
+            try shards?.check()
         }, stopRequested: { signals.reason })
         status.write(summary.stoppedBy == nil ? "finished" : "stopped")
         if let reason = summary.stoppedBy {

@@ -43,6 +43,11 @@ public struct TaskNegatives: Sendable {
     /// other bank negatives are constants), each value bounded through the norms of the rows involved (`TrainingSpec.gradientContract`).
     public func contract(for task: MinibatchTask, users: EmbeddingTable, items: EmbeddingTable,
                          bank: EmbeddingTable) -> GradientContract {
+        contract(for: task, norms: TableNorms(users: users, items: items, bank: bank))
+    }
+
+    /// `contract(for:users:items:bank:)` with the rows' norms from `norms`.
+    public func contract(for task: MinibatchTask, norms: some RowNorms) -> GradientContract {
         let drawn = draw(for: task).ids
         // BPR's negatives, live ones and trained bank ones get gradients, and are read at their item rows' lengths;
         // so does any item of the hard-negative pool (which ones a worker picks is its computation, not a rule).
@@ -52,14 +57,13 @@ public struct TaskNegatives: Sendable {
         let scale: Float
         if spec.comparesByCosine {
             // |d cos(u, v) / du| ≤ 1/|u|: the smallest norm among the rows that get gradients.
-            let smallest = min(Self.norms(users, task.users).min, Self.norms(items, task.items + trained).min)
+            let smallest = min(norms.users(task.users).min, norms.items(task.items + trained).min)
             scale = 1 / smallest
         } else {
             // |d (u · v) / du| = |v|: the largest norm among the rows compared (negatives at their item rows' lengths
             // when they get gradients, else the bank's; the pool's at their item rows' lengths).
-            let negativeRows = fromItemRows ? items : bank
-            scale = max(Self.norms(users, task.users).max, Self.norms(items, task.items + pool).max,
-                        Self.norms(negativeRows, drawn).max)
+            scale = max(norms.users(task.users).max, norms.items(task.items + pool).max,
+                        fromItemRows ? norms.items(drawn).max : norms.bank(drawn).max)
         }
         return spec.gradientContract(users: task.users, positives: task.items, trainedNegatives: trained,
                                      similarityScale: scale.isFinite ? scale : .greatestFiniteMagnitude)
@@ -91,4 +95,29 @@ public struct TaskNegatives: Sendable {
         }
         return (low.squareRoot(), high.squareRoot())
     }
+}
+
+/// The smallest and largest Euclidean norm of rows of the users, the live items and the bank, by id: what a
+/// GRADIENT's value bound is derived from (`TaskNegatives.contract`).
+public protocol RowNorms {
+    func users(_ ids: [UInt32]) -> (min: Float, max: Float)
+    func items(_ ids: [UInt32]) -> (min: Float, max: Float)
+    func bank(_ ids: [UInt32]) -> (min: Float, max: Float)
+}
+
+/// Norms read from whole tables.
+public struct TableNorms: RowNorms {
+    public let usersTable: EmbeddingTable
+    public let itemsTable: EmbeddingTable
+    public let bankTable: EmbeddingTable
+
+    public init(users: EmbeddingTable, items: EmbeddingTable, bank: EmbeddingTable) {
+        usersTable = users
+        itemsTable = items
+        bankTable = bank
+    }
+
+    public func users(_ ids: [UInt32]) -> (min: Float, max: Float) { TaskNegatives.norms(usersTable, ids) }
+    public func items(_ ids: [UInt32]) -> (min: Float, max: Float) { TaskNegatives.norms(itemsTable, ids) }
+    public func bank(_ ids: [UInt32]) -> (min: Float, max: Float) { TaskNegatives.norms(bankTable, ids) }
 }

@@ -28,6 +28,25 @@ extension Message {
         case let .reject(reason, message):
             w.u8(reason.rawValue)
             w.string(message)
+        case let .shardOpen(open):
+            open.write(to: &w)
+        case let .shardReady(runId, index, version):
+            w.u64(runId)
+            w.u32(index)
+            w.u64(version)
+        case let .shardRead(read):
+            read.write(to: &w)
+        case let .shardRows(rows):
+            rows.write(to: &w)
+        case let .shardApply(apply):
+            apply.write(to: &w)
+        case let .shardApplied(version, problem):
+            w.u64(version)
+            w.string(problem)
+        case let .shardExport(table, start, count):
+            w.u8(table.rawValue)
+            w.u32(start)
+            w.u32(count)
         }
         return w.bytes
     }
@@ -61,6 +80,25 @@ extension Message {
             let code = try r.u8("reject reason")
             guard let reason = RejectReason(rawValue: code) else { throw .invalid("reject reason \(code)") }
             message = .reject(reason, try r.string("reject message"))
+        case .shardOpen:
+            message = .shardOpen(try ShardOpen.read(from: &r))
+        case .shardReady:
+            message = .shardReady(runId: try r.u64("shard_ready runId"), index: try r.u32("shard_ready index"),
+                                  version: try r.u64("shard_ready version"))
+        case .shardRead:
+            message = .shardRead(try ShardRead.read(from: &r))
+        case .shardRows:
+            message = .shardRows(try ShardRows.read(from: &r))
+        case .shardApply:
+            message = .shardApply(try ShardApply.read(from: &r))
+        case .shardApplied:
+            message = .shardApplied(version: try r.u64("shard_applied version"),
+                                    problem: try r.string("shard_applied problem"))
+        case .shardExport:
+            let code = try r.u8("shard_export table")
+            guard let table = ShardTable(rawValue: code) else { throw .invalid("shard_export table \(code)") }
+            message = .shardExport(table: table, start: try r.u32("shard_export start"),
+                                   count: try r.u32("shard_export count"))
         }
         try r.finish()
         return message
@@ -74,6 +112,10 @@ extension Message {
         case let .step(s):
             return 40 + rows(s.users) + rows(s.items) + rows(s.bank) + s.tasks.reduce(0) { $0 + 12 + 8 * $1.users.count }
         case let .gradient(g): return 48 + rows(g.users) + rows(g.items)
+        case let .shardRead(read): return 24 + 4 * (read.users.count + read.items.count + read.bank.count)
+        case let .shardRows(s): return 16 + rows(s.users) + rows(s.items) + rows(s.bank)
+        case let .shardApply(a):
+            return 16 + a.minibatches.reduce(0) { $0 + 20 + rows($1.users) + rows($1.items) + 4 * $1.followed.count }
         default: return 64
         }
     }

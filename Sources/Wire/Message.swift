@@ -10,6 +10,13 @@ public enum MessageTag: UInt16, Sendable, CaseIterable {
     case reset = 8
     case shutdown = 9
     case reject = 10
+    case shardOpen = 20
+    case shardReady = 21
+    case shardRead = 22
+    case shardRows = 23
+    case shardApply = 24
+    case shardApplied = 25
+    case shardExport = 26
 }
 
 /// Why the coordinator tells a worker to start over with HELLO.
@@ -72,6 +79,20 @@ public enum Message: Equatable, Sendable {
     case shutdown(ShutdownReason, String)
     /// 10, coordinator → worker: your message was refused.
     case reject(RejectReason, String)
+    /// 20, coordinator → shard: hold this share of the run's state (docs/PROTOCOL.md, "State shards").
+    case shardOpen(ShardOpen)
+    /// 21, shard → coordinator: SHARD_OPEN done; the shard's state is at `version`.
+    case shardReady(runId: UInt64, index: UInt32, version: UInt64)
+    /// 22, coordinator → shard: rows a STEP carries.
+    case shardRead(ShardRead)
+    /// 23, shard → coordinator: the rows of a SHARD_READ or a SHARD_EXPORT.
+    case shardRows(ShardRows)
+    /// 24, coordinator → shard: apply a step's gradients of the shard's rows.
+    case shardApply(ShardApply)
+    /// 25, shard → coordinator: the step is applied; `problem` names an unusable parameter it made (empty: none).
+    case shardApplied(version: UInt64, problem: String)
+    /// 26, coordinator → shard: `count` of the shard's rows of `table` from its local row `start`, caught up.
+    case shardExport(table: ShardTable, start: UInt32, count: UInt32)
 
     public var messageTag: MessageTag {
         switch self {
@@ -83,12 +104,24 @@ public enum Message: Equatable, Sendable {
         case .reset: return .reset
         case .shutdown: return .shutdown
         case .reject: return .reject
+        case .shardOpen: return .shardOpen
+        case .shardReady: return .shardReady
+        case .shardRead: return .shardRead
+        case .shardRows: return .shardRows
+        case .shardApply: return .shardApply
+        case .shardApplied: return .shardApplied
+        case .shardExport: return .shardExport
         }
     }
 
     /// The numeric tag carried in the header.
     public var tag: UInt16 { messageTag.rawValue }
 
-    /// A short name for logs ("HEARTBEAT").
-    public var name: String { String(describing: messageTag).uppercased() }
+    /// A short name for logs ("HEARTBEAT", "SHARD_APPLY").
+    public var name: String {
+        String(describing: messageTag).reduce(into: "") { $0 += $1.isUppercase ? "_\($1)" : $1.uppercased() }
+    }
+
+    /// Whether this message belongs to the coordinator–shard link (tags 20–26), not the worker protocol.
+    public var isShardMessage: Bool { tag >= 20 }
 }

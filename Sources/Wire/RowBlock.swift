@@ -79,5 +79,5 @@ extension RowBlock {
 
 extension Array where Element == UInt32 {
     /// Whether every id is below the next: the order senders list rows in, which the id checks walk in one pass.
-    var isStrictlyAscending: Bool { zip(self, dropFirst()).allSatisfy { $0 < $1 } }
+    public var isStrictlyAscending: Bool { zip(self, dropFirst()).allSatisfy { $0 < $1 } }
 }

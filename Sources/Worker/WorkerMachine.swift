@@ -138,7 +138,8 @@ public struct WorkerMachine: Sendable {
             }
             phase = .exited
             return [.exit(code: 2, reason: "coordinator refused this worker (\(reason)): \(PeerText.escaped(text))")]
-        case .hello, .gradient:
+        case .hello, .gradient, .shardOpen, .shardReady, .shardRead, .shardRows, .shardApply, .shardApplied,
+             .shardExport:
             return [.note("ignored a \(message.name) from the coordinator")]
         }
     }

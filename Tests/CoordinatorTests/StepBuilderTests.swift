@@ -8,6 +8,10 @@ import XCTest
 
 /// What a STEP carries for each way of reading the negatives, and which bank rows the applied step moves.
 final class StepBuilderTests: XCTestCase {
+    private func store(_ state: TrainingState) -> ParameterStore {
+        ParameterStore(.local(state), parameterCheck: ParameterCheck(limit: .greatestFiniteMagnitude))
+    }
+
     let dim = 4, itemCount = 30
     let data = InteractionData(name: "tiny", userCount: 6, itemCount: 30, trainUsers: [0, 1, 2, 3, 4, 5, 0, 1],
                                trainItems: [2, 7, 11, 19, 23, 29, 5, 13], testItems: Array(repeating: [], count: 6),
@@ -34,7 +38,7 @@ final class StepBuilderTests: XCTestCase {
 
     func testTrainedBankNegativesAreSentAtTheirItemRowsLengths() throws {
         var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 6, trainedBankNegatives: true))
-        let step = steps.message(step: 0, tasks: [key], state: state)
+        let step = try steps.message(step: 0, tasks: [key], store: store(state))
         XCTAssertFalse(step.bank.ids.isEmpty)
         XCTAssertEqual(step.bank.ids, ascending(steps.reads(key).bank))
         XCTAssertEqual(SparseRows(step.bank), state.bankRowsAtLiveLength(step.bank.ids))
@@ -48,7 +52,7 @@ final class StepBuilderTests: XCTestCase {
                                 lossSum: 1, users: RowBlock(dim: dim, ids: ascending(task.users),
                                                             values: [Float](repeating: 0.01, count: ascending(task.users).count * dim)),
                                 items: RowBlock(dim: dim, ids: items, values: [Float](repeating: 0.01, count: items.count * dim)))
-        XCTAssertNil(steps.refusal(of: gradient, state: state))
+        XCTAssertNil(steps.refusal(of: gradient, store: store(state)))
         steps.accept(gradient)
         let contributions = steps.contributions([key], step: 0).map(\.contribution)
         XCTAssertEqual(ascending(contributions[0].trainedBankNegatives), negatives)
@@ -63,7 +67,7 @@ final class StepBuilderTests: XCTestCase {
     func testTheHardNegativePoolIsSentAtLiveLengthsAndItsChosenRowsMoveTheBank() throws {
         var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 3, liveNegatives: true,
                                                       hardNegatives: 2, hardNegativePool: 8))
-        let step = steps.message(step: 0, tasks: [key], state: state)
+        let step = try steps.message(step: 0, tasks: [key], store: store(state))
         let task = steps.task(key)
         let pool = TaskNegatives(spec: TrainingSpec(users: data.userCount, items: itemCount, dim: dim,
                                                     loss: steps.negativesLoss, sampler: .uniform, popularityAlpha: 0,
@@ -80,10 +84,10 @@ final class StepBuilderTests: XCTestCase {
                      items: RowBlock(dim: dim, ids: items, values: [Float](repeating: 0.01, count: items.count * dim)))
         }
         let outside = (0 ..< UInt32(itemCount)).first { !pool.contains($0) && !steps.reads(key).items.contains($0) }!
-        XCTAssertNotNil(steps.refusal(of: gradient(ascending(task.items + [outside])), state: state),
+        XCTAssertNotNil(steps.refusal(of: gradient(ascending(task.items + [outside])), store: store(state)),
                         "an item neither drawn nor in the pool is refused")
         let items = ascending(task.items + [chosen])
-        XCTAssertNil(steps.refusal(of: gradient(items), state: state))
+        XCTAssertNil(steps.refusal(of: gradient(items), store: store(state)))
         steps.accept(gradient(items))
         let contributions = steps.contributions([key], step: 0).map(\.contribution)
         XCTAssertEqual(contributions[0].trainedBankNegatives, items)
@@ -110,7 +114,7 @@ final class StepBuilderTests: XCTestCase {
 
     func testConstantBankNegativesAreSentAsStoredAndGetNoRows() throws {
         var (steps, state) = try builder(LossSettings(temperature: 0.1, negatives: 6))
-        let step = steps.message(step: 0, tasks: [key], state: state)
+        let step = try steps.message(step: 0, tasks: [key], store: store(state))
         XCTAssertEqual(SparseRows(step.bank), state.bank.table.rows(step.bank.ids))
         let task = steps.task(key)
         let extra = step.bank.ids.first { !task.items.contains($0) }!
@@ -119,6 +123,6 @@ final class StepBuilderTests: XCTestCase {
         let gradient = Gradient(step: 0, version: state.version, epoch: 0, minibatch: 1, examples: UInt32(task.users.count),
                                 lossSum: 1, users: RowBlock(dim: dim, ids: users, values: [Float](repeating: 0.01, count: users.count * dim)),
                                 items: RowBlock(dim: dim, ids: items, values: [Float](repeating: 0.01, count: items.count * dim)))
-        XCTAssertNotNil(steps.refusal(of: gradient, state: state), "a constant bank negative's item row is refused")
+        XCTAssertNotNil(steps.refusal(of: gradient, store: store(state)), "a constant bank negative's item row is refused")
     }
 }

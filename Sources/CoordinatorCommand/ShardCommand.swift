@@ -1,0 +1,51 @@
+import ArgumentParser
+import CommandSupport
+import Coordinator
+import Foundation
+import Logging
+
+/// `coordinator shard`: holds a share of a run's parameters for a coordinator started with `--shard`.
+struct ShardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shard",
+        abstract: "Holds a share of a run's parameters (users, items, bank, optimizer state) for a coordinator started with --shard ADDRESS.",
+        discussion: """
+            A coordinator given --shard ADDRESS once per shard (at least two) keeps no table itself: shard k holds \
+            the rows whose id modulo the shard count is k, applies their gradients and moves their bank rows. \
+            A shard serves one run; restart it for the next.
+            """)
+
+    @Option(help: "Where to listen, tcp://HOST:PORT (port 0: any free port; also MBT_BIND).")
+    var bind = Environment.value("MBT_BIND") ?? "tcp://0.0.0.0:5600"
+    @Flag(help: "Print `shard at ADDRESS` (the address actually bound) as the first line of output.")
+    var announce = false
+    @Flag(help: "Exit when the process that started this shard exits (set by `coordinator train --spawn-shards`).")
+    var exitWithParent = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error (got \(logLevel))")
+        }
+    }
+
+    func run() throws {
+        ProcessLogging.bootstrap(level: Logger.Level(rawValue: logLevel)!)
+        let logger = Logger(label: "shard")
+        if exitWithParent {
+            let parent = getppid()
+            Thread {
+                while getppid() == parent { usleep(500_000) }
+                logger.warning("the process that started this shard (pid \(parent)) has exited; exiting too")
+                Foundation.exit(3)
+            }.start()
+        }
+        let signals = StopSignals(logger: logger, firstSignalMeans: "leaving")
+        let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, logger: logger)
+        if announce {
+            FileHandle.standardOutput.write(Data("shard at \(server.boundEndpoint)\n".utf8))
+        }
+        try server.run(stopRequested: { signals.reason != nil })
+        logger.info("answered \(server.answered) requests, refused \(server.refused)")
+    }
+}
