@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// The parameters held by state shard processes (`--spawn-shards`): the same run with 2 or 3 shards ends with the
+/// same parameters, bit for bit, as the coordinator alone, with 1 or 3 workers; a shard that dies stops the run
+/// with an error that names it.
+final class ShardClusterTests: XCTestCase {
+    /// The quality preset with hard negatives (dense Adam, live and bank-at-live-length rows, seen items) on small
+    /// synthetic data, minibatches of a fixed size so that 1 and 3 workers run the same steps.
+    private func flags(epochs: Int = 2) -> [String] { [
+        "--bind", "tcp://127.0.0.1:0", "--synthetic-users", "500", "--synthetic-items", "300", "--preset", "quality",
+        "--epochs", "\(epochs)", "--batch-size", "384", "--minibatch-size", "128", "--negatives", "64",
+        "--hard-negatives", "4", "--hard-negative-pool", "48", "--dim", "16", "--verify-replicas", "--log-level", "info",
+    ] }
+
+    private func run(workers: Int, shards: Int, name: String) throws -> (end: [String: Any], log: String) {
+        let dir = try ProcessHarness.temporaryDirectory(name)
+        let output = dir.appendingPathComponent("run")
+        let coordinator = try ProcessHarness.start(
+            "coordinator", flags() + ["--spawn-workers", "\(workers)", "--output", output.path]
+                + (shards > 0 ? ["--spawn-shards", "\(shards)"] : []),
+            logName: "coordinator", in: dir)
+        XCTAssertEqual(coordinator.wait(seconds: 240), 0, "coordinator failed:\n\(coordinator.log)")
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        return (try XCTUnwrap(lines.first { $0["event"] as? String == "end" }), coordinator.log)
+    }
+
+    func testShardsEndWithTheParametersOfTheCoordinatorAloneBitForBit() throws {
+        let alone = try run(workers: 1, shards: 0, name: "shards-none")
+        let hash = try XCTUnwrap(alone.end["final_hash"] as? String)
+        for (workers, shards) in [(1, 2), (3, 3)] {
+            let sharded = try run(workers: workers, shards: shards, name: "shards-\(shards)")
+            XCTAssertTrue(sharded.log.contains("opening the run on \(shards) state shards"), sharded.log)
+            XCTAssertEqual(sharded.end["final_hash"] as? String, hash,
+                           "\(workers) worker(s), \(shards) shards: the users, items and bank of the run alone")
+            XCTAssertEqual(sharded.end["replica_mismatches"] as? Int, 0)
+            XCTAssertEqual((sharded.end["rejected"] as? [String: Any])?.count, 0,
+                           "every GRADIENT met its contract, derived from the rows the shards sent: \(sharded.end)")
+        }
+    }
+
+    /// A shard killed mid-run: the coordinator stops with an error naming it instead of training without its rows.
+    func testALostShardStopsTheRunWithAnErrorThatNamesIt() throws {
+        let dir = try ProcessHarness.temporaryDirectory("shard-lost")
+        let coordinator = try ProcessHarness.start(
+            "coordinator", flags(epochs: 200) + ["--spawn-workers", "1", "--spawn-shards", "2", "--shard-timeout", "5",
+                                                 "--output", dir.appendingPathComponent("run").path],
+            logName: "coordinator", in: dir)
+        var pids: [Int32] = []
+        for _ in 0 ..< 600 where pids.isEmpty {   // "started 2 local state shard(s): pids [a, b], at …"
+            usleep(50_000)
+            if let line = coordinator.log.split(separator: "\n").first(where: { $0.contains("local state shard(s): pids [") }),
+               let open = line.range(of: "pids ["), let close = line[open.upperBound...].firstIndex(of: "]") {
+                pids = line[open.upperBound ..< close].split(separator: ",").compactMap {
+                    Int32($0.trimmingCharacters(in: .whitespaces))
+                }
+            }
+        }
+        XCTAssertEqual(pids.count, 2, coordinator.log)
+        for _ in 0 ..< 600 where !coordinator.log.contains("epoch 1/") { usleep(50_000) }   // training has begun
+        kill(try XCTUnwrap(pids.last), SIGKILL)
+        let status = coordinator.wait(seconds: 120)
+        XCTAssertNotNil(status, "the coordinator did not stop:\n\(coordinator.log)")
+        XCTAssertNotEqual(status, 0, coordinator.log)
+        XCTAssertTrue(coordinator.log.contains("state shard 2 (pid \(pids[1]))") || coordinator.log.contains("shard 2 at"),
+                      "the error names the shard:\n\(coordinator.log)")
+    }
+}
