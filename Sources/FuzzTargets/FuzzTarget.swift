@@ -18,13 +18,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case coordinatorProtocol = "coordinator-protocol"
     /// The worker's state machine fed a script of decoded messages, ticks and clock advances.
     case workerProtocol = "worker-protocol"
+    /// A state shard fed a script of decoded messages.
+    case shardService = "shard-service"
 
     /// The longest input worth trying: enough for a few messages, short enough to keep the rate high.
     public var maximumLength: Int {
         switch self {
         case .keyFile: return 1024
         // The protocol scripts too: a whole training run of the coordinator's seed takes under 1 KB.
-        case .envelope, .message, .stepRows, .checkpoint, .coordinatorProtocol, .workerProtocol: return 4096
+        case .envelope, .message, .stepRows, .checkpoint, .coordinatorProtocol, .workerProtocol, .shardService: return 4096
         }
     }
 
@@ -38,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .keyFile: try KeyFileFuzzing.run(input)
         case .coordinatorProtocol: try CoordinatorProtocolFuzzing.run(input)
         case .workerProtocol: try WorkerProtocolFuzzing.run(input)
+        case .shardService: try ShardServiceFuzzing.run(input)
         }
     }
 }

@@ -20,6 +20,7 @@ enum FuzzSeeds {
         case .keyFile: return keyFile()
         case .coordinatorProtocol: return coordinatorProtocol()
         case .workerProtocol: return workerProtocol()
+        case .shardService: return shardService()
         }
     }
 
@@ -45,6 +46,9 @@ enum FuzzSeeds {
         out.append(("welcome-hard-negatives", Envelope(sender: 0, sequence: 4, message: .welcome(
             workerId: 1, runId: 2, currentVersion: 3, spec: specs[2].1))))
         out.append(("step-big", WireSamples.bigStep(rows: 3, dim: 2, tasks: 2, pairs: 3)))
+        for (name, message) in shardMessages() {
+            out.append((name, Envelope(sender: 0, sequence: 9, message: message)))
+        }
         return out
     }
 
@@ -190,5 +194,49 @@ enum FuzzSeeds {
         let refused = welcome + S.message(.reject(.notAdmitted, "no")) + step(4, version: 3)
         return [("whole-run", run), ("stale-step", stale), ("reset-new-run", reset),
                 ("silent-coordinator", silent), ("refused", refused)]
+    }
+
+    /// A shard of 2 holding 5 users and 4 items at dim 2 (shard 1: users 1, 3; items 1, 3), and what is asked of it.
+    static let shardOpen = ShardOpen(runId: 7, index: 1, count: 2, users: 5, items: 4, dim: 2, initStd: 0.5, seed: 3,
+                                     momentum: 0.5, optimizerKind: 1, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
+                                     epsilon: 1e-8, weightDecay: 0, parameterLimit: 1e6)
+
+    static func shardMessages() -> [(String, Message)] {
+        let rows = RowBlock(dim: 2, ids: [1, 3], values: [0.5, -0.5, 0.25, 1])
+        return [
+            ("shard-open", .shardOpen(shardOpen)),
+            ("shard-ready", .shardReady(runId: 7, index: 1, version: 0)),
+            ("shard-read", .shardRead(ShardRead(version: 0, bankAtLiveLength: true, users: [1, 3], items: [1], bank: [1, 3]))),
+            ("shard-rows", .shardRows(ShardRows(version: 0, users: rows, items: .empty(dim: 2), bank: rows))),
+            ("shard-apply", .shardApply(ShardApply(version: 0, learningRateScale: 1, minibatches: [
+                ShardContribution(examples: 2, lossSum: 1.5, users: rows, items: RowBlock(dim: 2, ids: [3], values: [1, 1]),
+                                  followed: [1, 3]),
+                ShardContribution(examples: 1, lossSum: 0.5, users: .empty(dim: 2), items: .empty(dim: 2), followed: []),
+            ]))),
+            ("shard-applied", .shardApplied(version: 1, problem: "")),
+            ("shard-export", .shardExport(table: .bank, start: 0, count: 2)),
+        ]
+    }
+
+    /// Scripts for a shard: a whole run (open, read, apply, read at the new version, export), and one of requests
+    /// it must refuse (before opening, stale versions, another shard's ids, another run).
+    static func shardService() -> [(String, [UInt8])] {
+        typealias S = ProtocolScript
+        let messages = Dictionary(uniqueKeysWithValues: shardMessages())
+        let open = S.message(messages["shard-open"]!)
+        let read = S.message(messages["shard-read"]!)
+        let apply = S.message(messages["shard-apply"]!)
+        let readAfter = S.message(.shardRead(ShardRead(version: 1, bankAtLiveLength: false, users: [3], items: [1, 3], bank: [3])))
+        let run = open + read + apply + readAfter + S.message(messages["shard-export"]!) + open
+        var other = shardOpen
+        other.runId = 8
+        let refused = read + open + S.message(.shardRead(ShardRead(version: 0, bankAtLiveLength: false, users: [2], items: [], bank: [])))
+            + apply + apply + S.message(.shardOpen(other)) + S.message(.shardExport(table: .users, start: 2, count: 1))
+            + S.message(.heartbeat(version: 1))
+        let nonFinite = open + S.message(.shardApply(ShardApply(version: 0, learningRateScale: 1, minibatches: [
+            ShardContribution(examples: 1, lossSum: 0, users: RowBlock(dim: 2, ids: [1], values: [.nan, 0]),
+                              items: .empty(dim: 2), followed: []),
+        ]))) + read
+        return [("whole-run", run), ("refused", refused), ("open-only", open), ("non-finite", nonFinite)]
     }
 }
