@@ -35,6 +35,8 @@
 #                                              9.7 GB at its peak with the stop's checkpoint, so 8 M needs about
 #                                              17 GB to train and more than this 24 GB machine for the checkpoint)
 #   PER_USER=10                     --synthetic-interactions-per-user
+#   SHARDS=0                        state shards (`coordinator shard`, each under /usr/bin/time -v; 0: the
+#                                   coordinator holds the state; 2 or more: the coordinator holds none)
 #   DIM=64  PRESET=bank  EVALUATION_USERS=1000
 #   WINDOW=60                       seconds measured per run
 #   WARMUP_STEPS=10                 steps applied before the window opens
@@ -60,11 +62,13 @@ WINDOW=${WINDOW:-60}
 WARMUP_STEPS=${WARMUP_STEPS:-10}
 START_TIMEOUT=${START_TIMEOUT:-900}
 WORKERS=2
+SHARDS=${SHARDS:-0}
 log() { bench_log "$@"; }
 
 for n in ROUNDS SMALL_EPOCHS LARGE_EPOCHS SMALL_USERS SMALL_ITEMS LARGE_USERS LARGE_ITEMS PER_USER DIM WINDOW WARMUP_STEPS START_TIMEOUT; do
     [[ ${!n} =~ ^[1-9][0-9]*$ ]] || { log "$n must be a positive whole number (got '${!n}')"; exit 2; }
 done
+[[ $SHARDS =~ ^[0-9]+$ ]] && [ "$SHARDS" != 1 ] || { log "SHARDS must be 0 or at least 2 (got '$SHARDS')"; exit 2; }
 [[ $EVALUATION_USERS =~ ^[0-9]+$ ]] || { log "EVALUATION_USERS must be a whole number (got '$EVALUATION_USERS')"; exit 2; }
 [ -x /usr/bin/time ] || { log "/usr/bin/time is needed (apt-get install time)"; exit 2; }
 command -v curl >/dev/null || { log "curl is needed to scrape the coordinator's metrics (apt-get install curl)"; exit 2; }
@@ -147,13 +151,21 @@ run() {
     log "round $round/$ROUNDS: $size, $users users × $items items"
     echo "# $size round $round: $users users × $items items; load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
     started=$(date +%s.%N)
-    /usr/bin/time -v -o "$dir.coordinator.time" "$BIN/coordinator" --workers "$WORKERS" \
+    local shard_pids=() shard_flags=() sport k
+    for k in $(seq "$SHARDS"); do
+        sport=$(free_port)
+        /usr/bin/time -v -o "$dir.shard$k.time" "$BIN/coordinator" shard --bind "tcp://127.0.0.1:$sport" \
+            --log-level warning > "$dir.shard$k.log" 2>&1 &
+        shard_pids+=($!)
+        shard_flags+=(--shard "tcp://127.0.0.1:$sport")
+    done
+    /usr/bin/time -v -o "$dir.coordinator.time" "$BIN/coordinator" --workers "$WORKERS" "${shard_flags[@]}" \
         --bind "tcp://127.0.0.1:$PORT" --dataset synthetic --synthetic-users "$users" --synthetic-items "$items" \
         --synthetic-interactions-per-user "$PER_USER" --dim "$DIM" --preset "$PRESET" --epochs "$epochs" \
         --evaluation-users "$EVALUATION_USERS" --metrics-address "127.0.0.1:$MPORT" --output "$dir" \
         > "$dir.coordinator.log" 2>&1 &
     coordinator=$!
-    PIDS=("$coordinator")
+    PIDS=("$coordinator" "${shard_pids[@]}")
     local worker_pids=()
     for i in $(seq "$WORKERS"); do
         /usr/bin/time -v -o "$dir.worker$i.time" "$BIN/worker" --coordinator "tcp://127.0.0.1:$PORT" --name "w$i" \
@@ -183,6 +195,7 @@ run() {
     local window_rss=() pid
     window_rss+=("coordinator_window_rss_mb=$(hwm "$c")")
     for i in $(seq "$WORKERS"); do window_rss+=("worker${i}_window_rss_mb=$(hwm "$(child "${worker_pids[$((i - 1))]}")")"); done
+    for k in $(seq "$SHARDS"); do window_rss+=("shard${k}_window_rss_mb=$(hwm "$(child "${shard_pids[$((k - 1))]}")")"); done
     kill -TERM "$c" 2>/dev/null || true
     wait_for "$coordinator" 600 || { log "the $size coordinator did not stop within 600 s of SIGTERM"; exit 1; }
     for pid in "${worker_pids[@]}"; do
@@ -192,12 +205,18 @@ run() {
             wait_for "$pid" 30 || true
         fi
     done
+    for pid in "${shard_pids[@]}"; do
+        c=$(child "$pid" || true)
+        [ -z "$c" ] || kill -TERM "$c" 2>/dev/null || true
+        wait_for "$pid" 30 || true
+    done
     PIDS=()   # all waited for: their ids may be reused by now
     local line peaks
     line=$(python3 bench/compare_summary.py window "$dir.before" "$dir.after" --round "$round" --side "$size" \
         --workers "$WORKERS" --metrics "$dir/metrics.jsonl")
     peaks="users=$users items=$items seconds_to_window=$to_window coordinator_peak_rss_mb=$(peak "$dir.coordinator.time")"
     for i in $(seq "$WORKERS"); do peaks+=" worker${i}_peak_rss_mb=$(peak "$dir.worker$i.time")"; done
+    for k in $(seq "$SHARDS"); do peaks+=" shard${k}_peak_rss_mb=$(peak "$dir.shard$k.time")"; done
     echo "$line $(within_epochs "$dir") $peaks ${window_rss[*]}" | tee -a "$OUT"
     grep -h "evaluation:\|preset $PRESET" "$dir.coordinator.log" | sed 's/^/#   /' | tee -a "$OUT" || true
 }
@@ -205,7 +224,7 @@ run() {
 {
     echo "# $(date -u +%FT%TZ) $(nproc --all) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/^Mem:/ {print $2}') GiB"
     echo "# build: $BIN ($(bench_describe_build "$BIN"))"
-    echo "# rounds=$ROUNDS small=${SMALL_USERS}x$SMALL_ITEMS large=${LARGE_USERS}x$LARGE_ITEMS per_user=$PER_USER dim=$DIM preset=$PRESET evaluation_users=$EVALUATION_USERS window=$WINDOW warmup_steps=$WARMUP_STEPS workers=$WORKERS"
+    echo "# rounds=$ROUNDS shards=$SHARDS small=${SMALL_USERS}x$SMALL_ITEMS large=${LARGE_USERS}x$LARGE_ITEMS per_user=$PER_USER dim=$DIM preset=$PRESET evaluation_users=$EVALUATION_USERS window=$WINDOW warmup_steps=$WARMUP_STEPS workers=$WORKERS"
     echo "# coordinator --workers $WORKERS --dataset synthetic --synthetic-users U --synthetic-items I --synthetic-interactions-per-user $PER_USER --dim $DIM --preset $PRESET --epochs $SMALL_EPOCHS (small) / $LARGE_EPOCHS (large) --evaluation-users $EVALUATION_USERS --metrics-address …; $WORKERS × worker; each under /usr/bin/time -v"
 } | tee "$OUT"
 
@@ -252,6 +271,7 @@ if gross:
 print('\npeak resident memory, MiB (window: VmHWM at the end of the window; peak: /usr/bin/time, with the stop):')
 keys = ['coordinator_window_rss_mb', 'coordinator_peak_rss_mb', 'worker1_window_rss_mb', 'worker1_peak_rss_mb',
         'worker2_window_rss_mb', 'worker2_peak_rss_mb']
+keys += sorted({k for r in rows for k in r if k.startswith('shard') and k.endswith('_rss_mb')})
 print('%-6s %-6s ' % ('round', 'size') + ' '.join('%14s' % k.replace('_rss_mb', '') for k in keys))
 for rnd in sorted(by_round, key=int):
     for size in ('small', 'large'):

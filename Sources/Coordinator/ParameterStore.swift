@@ -68,6 +68,7 @@ final class ParameterStore {
         case let .local(state):
             return parameterCheck.firstOutOfRange(in: state.apply(contributions, learningRateScale: learningRateScale))
         case let .sharded(shards):
+            gathered = nil
             return try shards.apply(contributions, learningRateScale: learningRateScale)
         }
     }
@@ -80,9 +81,17 @@ final class ParameterStore {
             state.catchUpAll()
             return (state.users, state.items, state.bank.table)
         case let .sharded(shards):
-            return (try shards.table(.users), try shards.table(.items), try shards.table(.bank))
+            // An epoch's end reads the tables twice (its audit, then its evaluation): gathered once per version.
+            if let gathered, gathered.version == shards.version { return gathered.tables }
+            gathered = nil   // the old copy goes before the new one is gathered
+            let tables = (try shards.table(.users), try shards.table(.items), try shards.table(.bank))
+            gathered = (shards.version, tables)
+            return tables
         }
     }
+
+    /// With shards: the tables last gathered, and the version they are of.
+    private var gathered: (version: UInt64, tables: (users: EmbeddingTable, items: EmbeddingTable, bank: EmbeddingTable))?
 
     /// The first unusable parameter of the whole state, or nil.
     func firstOutOfRange() throws -> String? {
