@@ -71,7 +71,6 @@ extension CoordinatorServer {
     /// Checkpoints the state as it is now, right after an applied step: encoded here, written while training goes
     /// on.
     func checkpoint(resumeAt: TrainingCursor) {
-        checkpointedAtStep = policy.stepsRun
         guard let state = parameters.local else {
             if !shardCheckpointNoted {
                 shardCheckpointNoted = true
@@ -79,6 +78,7 @@ extension CoordinatorServer {
             }
             return
         }
+        checkpointedAtStep = policy.stepsRun
         let started = clock.now()
         let logger = logger
         let clock = clock

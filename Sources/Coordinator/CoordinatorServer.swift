@@ -184,7 +184,7 @@ public final class CoordinatorServer {
         }
         try recordEvaluations(waiting: true)
         checkpoints.waitForPendingWrites()
-        try reporter.export(try parameters.tables(), data: data)
+        try reporter.export(parameters, data: data)
         if stopped {
             reportStop()
         } else {
@@ -203,6 +203,7 @@ public final class CoordinatorServer {
         let traffic = endpoint.traffic
         metrics.update(workersAlive: 0, workersReady: 0, resends: machine.resends, traffic: traffic)
         let finalHash = try parameters.contentHash()
+        let shardTraffic = parameters.shardTraffic
         parameters.close()
         let wall = clock.now() - policy.runStartedAt
         reporter.record(["event": "end", "stopped": stopped, "final_hash": String(finalHash, radix: 16),
@@ -215,7 +216,9 @@ public final class CoordinatorServer {
                          "wire_messages_received": traffic.messagesReceived,
                          "sparse_minimum_bytes_sent": sparseMinimum.sent,
                          "sparse_minimum_bytes_received": sparseMinimum.received,
-                         "rejected": refusals, "hung_members": machine.hungMembers])
+                         "rejected": refusals, "hung_members": machine.hungMembers,
+                         "shards": settings.shards.count,
+                         "shard_bytes_sent": shardTraffic?.sent ?? 0, "shard_bytes_received": shardTraffic?.received ?? 0])
         reporter.close()
         return RunSummary(epochs: results, steps: policy.stepsRun, wallSeconds: clock.now() - policy.runStartedAt,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,
@@ -312,7 +315,7 @@ public final class CoordinatorServer {
             case let .checkpoint(resumeAt):
                 checkpoint(resumeAt: resumeAt)
             case let .evaluate(result):
-                let tables = try parameters.tables()
+                let tables = try parameters.rankingTables()
                 try startEvaluation(timedSteps(result), users: tables.users, items: tables.items)
             case let .record(result):
                 evaluations.append((nil, timedSteps(result)))
@@ -427,6 +430,8 @@ public final class CoordinatorServer {
         reporter.clearProgress()
         reporter.record(["event": "stopped", "reason": stop?.reason ?? "", "step": step,
                          "epoch": (boundary?.epoch ?? machine.cursor.epoch) + 1, "checkpoint": checkpointed])
-        logger.notice("stopped on \(stop?.reason ?? "request") after step \(step)\(checkpointed ? "; checkpoint in \(settings.outputDirectory)" : ", before any step was checkpointed")")
+        let where_ = parameters.local == nil ? "; the state was held by shards, which write no checkpoint"
+            : checkpointed ? "; checkpoint in \(settings.outputDirectory)" : ", before any step was checkpointed"
+        logger.notice("stopped on \(stop?.reason ?? "request") after step \(step)\(where_)")
     }
 }

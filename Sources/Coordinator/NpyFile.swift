@@ -19,9 +19,41 @@ public enum NpyFile {
         }
     }
 
-    private static func write(descr: String, shape: [Int], count: Int, to path: String,
-                              body: (inout Data) -> Void) throws {
-        precondition(shape.reduce(1, *) == count, "npy shape \(shape) for \(count) values")
+    /// A float32 .npy of `shape` whose values `body` appends in order (each call of `append` writes its values to
+    /// the file): the whole array is never in memory. Written atomically, as `AtomicFile` writes.
+    public static func writeFloats(shape: [Int], to path: String,
+                                   body: (_ append: (UnsafeBufferPointer<Float>) throws -> Void) throws -> Void) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: header(descr: "<f4", shape: shape)) else {
+            throw TrainerError("cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        var written = 0
+        do {
+            try handle.seekToEnd()
+            try body { values in
+                written += values.count
+                try handle.write(contentsOf: UnsafeRawBufferPointer(values))
+            }
+            guard written == shape.reduce(1, *) else {
+                throw TrainerError("\(written) values for an array of shape \(shape)")
+            }
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            unlink(temporary)
+            throw TrainerError("cannot write \(path): \(error)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw TrainerError("cannot rename \(temporary) to \(path): \(reason)")
+        }
+    }
+
+    /// The magic, version, header length and header of an array of `shape`.
+    private static func header(descr: String, shape: [Int]) -> Data {
         let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }"
         // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n.
@@ -31,6 +63,13 @@ public enum NpyFile {
         let length = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
         data.append(contentsOf: Array(header.utf8))
+        return data
+    }
+
+    private static func write(descr: String, shape: [Int], count: Int, to path: String,
+                              body: (inout Data) -> Void) throws {
+        precondition(shape.reduce(1, *) == count, "npy shape \(shape) for \(count) values")
+        var data = header(descr: descr, shape: shape)
         body(&data)
         try AtomicFile.write(data, to: path)
     }

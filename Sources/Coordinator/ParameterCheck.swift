@@ -47,7 +47,7 @@ public struct ParameterCheck: Sendable {
         return found.map { describe(name, UInt32($0.0 / table.dim), $0.1) }
     }
 
-    private func describe(_ table: String, _ row: UInt32, _ value: Float) -> String {
+    func describe(_ table: String, _ row: UInt32, _ value: Float) -> String {
         value.isFinite ? "\(table) row \(row) holds \(value), beyond ±\(limit) where similarities could overflow"
             : "\(table) row \(row) holds \(value)"
     }

@@ -68,44 +68,89 @@ final class ParameterStore {
         case let .local(state):
             return parameterCheck.firstOutOfRange(in: state.apply(contributions, learningRateScale: learningRateScale))
         case let .sharded(shards):
-            gathered = nil
             return try shards.apply(contributions, learningRateScale: learningRateScale)
         }
     }
 
-    /// The whole tables at the current version: the coordinator's own (every row caught up), or gathered from the
-    /// shards (a copy).
-    func tables() throws -> (users: EmbeddingTable, items: EmbeddingTable, bank: EmbeddingTable) {
+    /// The whole tables at the current version: the coordinator's own, every row caught up (the state in this
+    /// process only).
+    private func tables() throws -> (users: EmbeddingTable, items: EmbeddingTable, bank: EmbeddingTable) {
+        guard case let .local(state) = holder else { preconditionFailure("whole tables of a sharded state") }
+        state.catchUpAll()
+        return (state.users, state.items, state.bank.table)
+    }
+
+    /// The user and item tables at the current version, for an evaluation: the coordinator's own (every row caught
+    /// up), or gathered from the shards (a copy).
+    func rankingTables() throws -> (users: EmbeddingTable, items: EmbeddingTable) {
         switch holder {
-        case let .local(state):
-            state.catchUpAll()
-            return (state.users, state.items, state.bank.table)
+        case .local:
+            let (users, items, _) = try tables()
+            return (users, items)
         case let .sharded(shards):
-            // An epoch's end reads the tables twice (its audit, then its evaluation): gathered once per version.
-            if let gathered, gathered.version == shards.version { return gathered.tables }
-            gathered = nil   // the old copy goes before the new one is gathered
-            let tables = (try shards.table(.users), try shards.table(.items), try shards.table(.bank))
-            gathered = (shards.version, tables)
-            return tables
+            return (try shards.table(.users), try shards.table(.items))
         }
     }
 
-    /// With shards: the tables last gathered, and the version they are of.
-    private var gathered: (version: UInt64, tables: (users: EmbeddingTable, items: EmbeddingTable, bank: EmbeddingTable))?
-
-    /// The first unusable parameter of the whole state, or nil.
+    /// The first unusable parameter of the whole state, or nil. With shards the tables are read slice by slice.
     func firstOutOfRange() throws -> String? {
-        let (users, items, bank) = try tables()
-        for (name, table) in [("user", users), ("item", items), ("bank", bank)] {
-            if let problem = parameterCheck.firstOutOfRange(in: table, name: name) { return problem }
+        guard case let .sharded(shards) = holder else {
+            let (users, items, bank) = try tables()
+            for (name, table) in [("user", users), ("item", items), ("bank", bank)] {
+                if let problem = parameterCheck.firstOutOfRange(in: table, name: name) { return problem }
+            }
+            return nil
+        }
+        for (name, which) in [("user", ShardTable.users), ("item", .items), ("bank", .bank)] {
+            var problem: String?
+            try shards.forEachSlice(which) { first, slice in
+                guard problem == nil, let index = parameterCheck.firstOutOfRange(slice) else { return }
+                problem = parameterCheck.describe(name, UInt32(first + index / dim), slice[index])
+            }
+            if let problem { return problem }
         }
         return nil
     }
 
-    /// Hash of users, items and bank (`TablesHash`), the same wherever the rows live.
+    /// Hash of users, items and bank (`TablesHash`), the same wherever the rows live. With shards it is computed
+    /// slice by slice, as the bytes come (every slice but a table's last is a whole number of 8-byte words, so the
+    /// running hash equals the hash of the whole table).
     func contentHash() throws -> UInt64 {
-        let (users, items, bank) = try tables()
-        return TablesHash.of(users: users, items: items, bank: bank)
+        guard case let .sharded(shards) = holder else {
+            let (users, items, bank) = try tables()
+            return TablesHash.of(users: users, items: items, bank: bank)
+        }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for which in [ShardTable.users, .items, .bank] {
+            try shards.forEachSlice(which) { _, slice in h = StateHash.fnv1a(UnsafeRawBufferPointer(slice), seed: h) }
+        }
+        return h == 0 ? 1 : h
+    }
+
+    /// Writes users, items and the bank as .npy files into `directory`; with shards slice by slice, holding one
+    /// slice at a time.
+    func export(to directory: String) throws {
+        let files = [(ShardTable.users, "user_embeddings.npy"), (.items, "item_embeddings.npy"), (.bank, "bank.npy")]
+        switch holder {
+        case .local:
+            let (users, items, bank) = try tables()
+            for (which, file) in files {
+                try NpyFile.write(which == .users ? users : which == .items ? items : bank, to: directory + "/" + file)
+            }
+        case let .sharded(shards):
+            for (which, file) in files {
+                let rows = which == .users ? shards.userCount : shards.itemCount
+                try NpyFile.writeFloats(shape: [rows, dim], to: directory + "/" + file) { append in
+                    try shards.forEachSlice(which) { _, slice in try append(slice) }
+                }
+            }
+        }
+    }
+
+    /// With shards: bytes moved over the links to them so far; nil without shards.
+    var shardTraffic: (sent: Int, received: Int)? {
+        if case let .sharded(shards) = holder { return shards.traffic }
+        return nil
     }
 
     func close() {

@@ -102,11 +102,8 @@ extension RunReporter {
     }
 
     /// The final tables and the id mappings.
-    func export(_ tables: (users: EmbeddingTable, items: EmbeddingTable, bank: EmbeddingTable),
-                data: InteractionData) throws {
-        try NpyFile.write(tables.users, to: outputDirectory + "/user_embeddings.npy")
-        try NpyFile.write(tables.items, to: outputDirectory + "/item_embeddings.npy")
-        try NpyFile.write(tables.bank, to: outputDirectory + "/bank.npy")
+    func export(_ parameters: ParameterStore, data: InteractionData) throws {
+        try parameters.export(to: outputDirectory)
         try data.writeIdMappings(to: outputDirectory)
         try data.writeSeenPairs(to: outputDirectory)   // what `coordinator recommend` leaves out
         logger.info("wrote embeddings, id mappings and checkpoints to \(outputDirectory)")

@@ -150,38 +150,67 @@ final class ShardedState {
         return out
     }
 
-    /// The whole of one table, gathered from the shards in slices of at most `sliceRows` rows.
-    func table(_ which: ShardTable, sliceRows: Int = 16_384) throws -> EmbeddingTable {
+    /// Visits a whole table in global row order, `sliceRows` rows at a time (an even count, so that every slice but
+    /// the last is a whole number of 8-byte words): `body` gets the slice's first global row and its values. Each
+    /// slice asks every shard for its rows of that range (SHARD_EXPORT) and merges them; nothing more is held.
+    func forEachSlice(_ which: ShardTable, sliceRows: Int = 16_384,
+                      _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        precondition(sliceRows > 0 && sliceRows % 2 == 0, "slices of an even number of rows")
         let total = which == .users ? userCount : itemCount
-        let table = EmbeddingTable(rows: total, dim: dim)
-        let shares = partitions.map { $0.rows(of: total) }
-        var start = 0
-        while start < shares.max() ?? 0 {
+        let count = partitions.count
+        var slice = [Float](repeating: 0, count: min(sliceRows, total) * dim)
+        var a = 0
+        while a < total {
+            let b = min(a + sliceRows, total)
+            // Shard k's rows in [a, b): its local rows ⌈(a − k)/S⌉ ..< ⌈(b − k)/S⌉.
+            let ranges = partitions.map { p -> Range<Int> in
+                func local(_ g: Int) -> Int { g <= p.index ? 0 : (g - p.index + count - 1) / count }
+                return local(a) ..< local(b)
+            }
             let answers = try exchange(partitions.map { p in
-                .shardExport(table: which, start: UInt32(min(start, shares[p.index])),
-                             count: UInt32(max(0, min(sliceRows, shares[p.index] - start))))
+                .shardExport(table: which, start: UInt32(ranges[p.index].lowerBound), count: UInt32(ranges[p.index].count))
             })
-            try table.withUnsafeMutableValues { values in
+            try slice.withUnsafeMutableBufferPointer { values in
                 for (k, answer) in answers.enumerated() {
                     guard case let .shardRows(rows) = answer else {
                         throw TrainerError("shard \(k + 1) at \(addresses[k]) answered SHARD_EXPORT with \(answer.name)")
                     }
                     let block = which == .users ? rows.users : which == .items ? rows.items : rows.bank
-                    let expected = (start ..< start + max(0, min(sliceRows, shares[k] - start))).map { partitions[k].global($0) }
-                    do { try block.validate(rowLimit: total, dim: dim, "\(which) slice", maxAbs: .greatestFiniteMagnitude) } catch {
+                    do {
+                        try block.validate(rowLimit: total, dim: dim, "\(which) slice", maxAbs: .greatestFiniteMagnitude)
+                    } catch {
                         throw TrainerError("shard \(k + 1) at \(addresses[k]) sent an unusable \(which) slice: \(error)")
                     }
-                    guard block.ids == expected else {
+                    guard block.ids.elementsEqual(ranges[k].lazy.map { self.partitions[k].global($0) }) else {
                         throw TrainerError("shard \(k + 1) at \(addresses[k]) sent other \(which) rows than were asked for")
                     }
-                    for (r, id) in block.ids.enumerated() {
-                        for j in 0 ..< dim { values[Int(id) * dim + j] = block.values[r * dim + j] }
+                    block.values.withUnsafeBufferPointer { source in
+                        for (r, id) in block.ids.enumerated() {
+                            let row = Int(id) - a
+                            for j in 0 ..< dim { values[row * dim + j] = source[r * dim + j] }
+                        }
                     }
                 }
             }
-            start += sliceRows
+            try slice.withUnsafeBufferPointer { try body(a, UnsafeBufferPointer(rebasing: $0[0 ..< (b - a) * dim])) }
+            a = b
+        }
+    }
+
+    /// The whole of one table, gathered from the shards.
+    func table(_ which: ShardTable) throws -> EmbeddingTable {
+        let table = EmbeddingTable(rows: which == .users ? userCount : itemCount, dim: dim)
+        try table.withUnsafeMutableValues { values in
+            try forEachSlice(which) { first, slice in
+                for (k, v) in slice.enumerated() { values[first * dim + k] = v }
+            }
         }
         return table
+    }
+
+    /// Bytes moved over the links to the shards so far.
+    var traffic: (sent: Int, received: Int) {
+        links.reduce((0, 0)) { ($0.0 + Int($1.traffic.bytesSent), $0.1 + Int($1.traffic.bytesReceived)) }
     }
 
     func close() {

@@ -350,7 +350,11 @@ struct TrainCommand: ParsableCommand {
         status.write(summary.stoppedBy == nil ? "finished" : "stopped")
         if let reason = summary.stoppedBy {
             local?.terminate()   // (they got the signal too, or would wait for a coordinator that is not coming back)
-            logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
+            if settings.shards.isEmpty {
+                logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
+            } else {
+                logger.notice("stopped on \(reason) after step \(summary.lastStep); the state was held by shards, which write no checkpoint: this run cannot be resumed")
+            }
         }
         if let last = summary.epochs.last, summary.stoppedBy == nil {
             let figures = last.metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }

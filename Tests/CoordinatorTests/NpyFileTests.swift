@@ -110,4 +110,30 @@ final class NpyFileTests: XCTestCase {
             XCTAssertTrue(error.description.contains(missing), error.description)
         }
     }
+
+    /// A file written slice by slice (`writeFloats`) has the bytes of the same table written at once; a writer that
+    /// appends a different number of values than the shape holds leaves no file.
+    func testStreamedFloatsEqualTheTableWrittenAtOnce() throws {
+        for (k, table) in tables().enumerated() {
+            let whole = directory + "/whole-\(k).npy", streamed = directory + "/streamed-\(k).npy"
+            try NpyFile.write(table, to: whole)
+            let values = table.values
+            try NpyFile.writeFloats(shape: [table.rows, table.dim], to: streamed) { append in
+                var start = 0
+                while start < values.count {   // uneven slices
+                    let end = min(values.count, start + 7 + start % 5)
+                    try values[start ..< end].withUnsafeBufferPointer { try append($0) }
+                    start = end
+                }
+            }
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: streamed)),
+                           try Data(contentsOf: URL(fileURLWithPath: whole)), "table \(k)")
+        }
+        let short = directory + "/short.npy"
+        XCTAssertThrowsError(try NpyFile.writeFloats(shape: [2, 3], to: short) { append in
+            try [Float](repeating: 1, count: 5).withUnsafeBufferPointer { try append($0) }
+        })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: short))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }, [])
+    }
 }

@@ -14,7 +14,7 @@ final class ShardClusterTests: XCTestCase {
         "--hard-negatives", "4", "--hard-negative-pool", "48", "--dim", "16", "--verify-replicas", "--log-level", "info",
     ] }
 
-    private func run(workers: Int, shards: Int, name: String) throws -> (end: [String: Any], log: String) {
+    private func run(workers: Int, shards: Int, name: String) throws -> (end: [String: Any], log: String, output: URL) {
         let dir = try ProcessHarness.temporaryDirectory(name)
         let output = dir.appendingPathComponent("run")
         let coordinator = try ProcessHarness.start(
@@ -23,7 +23,7 @@ final class ShardClusterTests: XCTestCase {
             logName: "coordinator", in: dir)
         XCTAssertEqual(coordinator.wait(seconds: 240), 0, "coordinator failed:\n\(coordinator.log)")
         let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
-        return (try XCTUnwrap(lines.first { $0["event"] as? String == "end" }), coordinator.log)
+        return (try XCTUnwrap(lines.first { $0["event"] as? String == "end" }), coordinator.log, output)
     }
 
     func testShardsEndWithTheParametersOfTheCoordinatorAloneBitForBit() throws {
@@ -37,6 +37,13 @@ final class ShardClusterTests: XCTestCase {
             XCTAssertEqual(sharded.end["replica_mismatches"] as? Int, 0)
             XCTAssertEqual((sharded.end["rejected"] as? [String: Any])?.count, 0,
                            "every GRADIENT met its contract, derived from the rows the shards sent: \(sharded.end)")
+            XCTAssertEqual(sharded.end["shards"] as? Int, shards)
+            XCTAssertGreaterThan(sharded.end["shard_bytes_sent"] as? Int ?? 0, 0)
+            for file in ["user_embeddings.npy", "item_embeddings.npy", "bank.npy"] {
+                XCTAssertEqual(try Data(contentsOf: sharded.output.appendingPathComponent(file)),
+                               try Data(contentsOf: alone.output.appendingPathComponent(file)),
+                               "\(file), written slice by slice from the shards")
+            }
         }
     }
 
