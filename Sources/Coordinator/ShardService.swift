@@ -13,6 +13,9 @@ public final class ShardService {
     public private(set) var state: TrainingState?
     public private(set) var partition = RowPartition.whole
     private var parameterCheck = ParameterCheck(limit: .greatestFiniteMagnitude)
+    /// The unusable parameter a step made, once one did: the coordinator stops its run then, and the shard takes no
+    /// further request for it.
+    public private(set) var unusable: String?
     /// The largest request a shard accepts to build: rows × dim values of its share of the tables.
     public let maxValues: Int
 
@@ -77,6 +80,7 @@ public final class ShardService {
     /// The open state at `version`, or why a request for it is refused.
     private func current(_ version: UInt64, _ what: String) throws -> (TrainingState, ShardOpen) {
         guard let state, let opened else { throw Refusal.invalid("shard_not_open", "\(what) before SHARD_OPEN") }
+        if let unusable { throw Refusal.invalid("shard_unusable", "\(what): this shard's step \(state.version) made a parameter unusable (\(unusable))") }
         guard version == state.version else {
             throw Refusal.invalid("shard_version", "\(what) for version \(version); this shard is at \(state.version)")
         }
@@ -134,11 +138,12 @@ public final class ShardService {
         delta.users = partition.globalRows(delta.users)
         delta.items = partition.globalRows(delta.items)
         delta.bank = partition.globalRows(delta.bank)
-        return .shardApplied(version: state.version, problem: parameterCheck.firstOutOfRange(in: delta) ?? "")
+        unusable = parameterCheck.firstOutOfRange(in: delta)
+        return .shardApplied(version: state.version, problem: unusable ?? "")
     }
 
     private func export(_ table: ShardTable, start: Int, count: Int) throws -> Message {
-        guard let state, let opened else { throw Refusal.invalid("shard_not_open", "SHARD_EXPORT before SHARD_OPEN") }
+        let (state, opened) = try current(self.state?.version ?? 0, "SHARD_EXPORT")
         let source: EmbeddingTable = switch table {
         case .users: state.users
         case .items: state.items

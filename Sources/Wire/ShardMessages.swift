@@ -59,6 +59,10 @@ public struct ShardOpen: Equatable, Sendable {
         if !(parameterLimit.isFinite && parameterLimit > 0) {
             return .invalid("shard_parameter_limit", "parameter limit \(parameterLimit) is not a finite value > 0")
         }
+        // A normal draw of the generator stays within 9σ: fresh rows then stay within the limit.
+        if initStd * 9 > parameterLimit {
+            return .invalid("shard_init_std", "initStd \(initStd) could draw values beyond the parameter limit \(parameterLimit)")
+        }
         if !(momentum >= 0 && momentum <= 1) { return .invalid("shard_momentum", "bank momentum \(momentum) outside [0, 1]") }
         if !(beta1 < 1 && beta2 < 1) { return .invalid("shard_betas", "betas \(beta1), \(beta2) must be below 1") }
         return nil

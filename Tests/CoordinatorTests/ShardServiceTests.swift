@@ -106,6 +106,29 @@ final class ShardServiceTests: XCTestCase {
         XCTAssertEqual(shard.state!.users.values, before, "nothing refused touched the rows")
     }
 
+    /// A step that makes a parameter unusable is reported, and the shard then serves nothing more of that state
+    /// (the coordinator stops the run on the report).
+    func testAfterAStepMakesAParameterUnusableTheShardServesNothingMore() {
+        var request = open(index: 0)
+        request.parameterLimit = 10
+        request.initStd = 0.1
+        request.optimizerKind = ShardService.optimizerCode(.sgd)
+        request.learningRate = 1000
+        request.weightDecay = 0
+        let shard = ShardService()
+        XCTAssertEqual(shard.answer(.shardOpen(request)), .shardReady(runId: 7, index: 0, version: 0))
+        let answer = shard.answer(.shardApply(ShardApply(version: 0, learningRateScale: 1, minibatches: [
+            ShardContribution(examples: 1, lossSum: 0, users: RowBlock(dim: dim, ids: [0], values: [1, 1, 1]),
+                              items: .empty(dim: dim), followed: []),
+        ])))
+        guard case let .shardApplied(version, problem) = answer else { return XCTFail("\(answer)") }
+        XCTAssertEqual(version, 1)
+        XCTAssertTrue(problem.contains("user row 0"), problem)
+        let read = shard.answer(.shardRead(ShardRead(version: 1, bankAtLiveLength: false, users: [0], items: [], bank: [])))
+        XCTAssertTrue(refusal(read)?.contains("unusable") == true, "\(read)")
+        XCTAssertNotNil(refusal(shard.answer(.shardExport(table: .users, start: 0, count: 1))))
+    }
+
     func testAShardRefusesToBuildMoreThanItTakes() {
         let shard = ShardService(maxValues: 40)   // 4 users + 3 items at dim 3, four arrays each: 84 values
         XCTAssertTrue(refusal(shard.answer(.shardOpen(open(index: 0))))?.contains("needs more") == true)

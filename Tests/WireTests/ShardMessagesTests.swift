@@ -86,5 +86,8 @@ final class ShardMessagesTests: XCTestCase {
         bad = open
         bad.beta2 = 1
         XCTAssertEqual(bad.refusal()?.key, "shard_betas")
+        bad = open
+        bad.initStd = open.parameterLimit / 8
+        XCTAssertEqual(bad.refusal()?.key, "shard_init_std", "fresh rows could be drawn beyond the limit")
     }
 }
