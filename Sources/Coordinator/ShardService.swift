@@ -16,11 +16,15 @@ public final class ShardService {
     /// The unusable parameter a step made, once one did: the coordinator stops its run then, and the shard takes no
     /// further request for it.
     public private(set) var unusable: String?
-    /// The largest request a shard accepts to build: rows × dim values of its share of the tables.
+    /// The largest share a shard accepts to build, in values of its rows (tables, moments and bank).
     public let maxValues: Int
+    /// The largest whole tables a shard accepts to draw its share from (it draws every row's initial values, its
+    /// own and the others', to keep the run's stream): users + items, times dim.
+    public let maxDrawnValues: Int
 
-    public init(maxValues: Int = 1 << 34) {
+    public init(maxValues: Int = 1 << 34, maxDrawnValues: Int = 1 << 37) {
         self.maxValues = maxValues
+        self.maxDrawnValues = maxDrawnValues
     }
 
     /// The answer to `message`.
@@ -54,6 +58,9 @@ public final class ShardService {
         let (values, overflow) = rows.multipliedReportingOverflow(by: Int(request.dim))
         guard !overflow, values <= maxValues / 4 else {   // table, two moments, bank
             throw Refusal.invalid("shard_too_large", "shard \(p) of \(request.users) users and \(request.items) items at dim \(request.dim) needs more than this shard takes (\(maxValues) values)")
+        }
+        guard (Int(request.users) + Int(request.items)) * Int(request.dim) <= maxDrawnValues else {
+            throw Refusal.invalid("shard_too_large", "\(request.users) users and \(request.items) items at dim \(request.dim) are more values than this shard draws its share from (\(maxDrawnValues))")
         }
         guard let kind = Self.optimizerKinds[Int(request.optimizerKind)] else {
             throw Refusal.invalid("shard_optimizer", "optimizer kind \(request.optimizerKind)")

@@ -2,15 +2,15 @@ import Coordinator
 import Wire
 
 /// A state shard (`ShardService`) fed a `ProtocolScript` of decoded messages (peer bits, clock and ticks mean
-/// nothing to a shard). The SHARD_OPEN a script sends is capped to a small share (`maxValues`), as a shard's memory
-/// limit would cap it.
+/// nothing to a shard). The SHARD_OPEN a script sends is capped to small tables (`maxValues`, `maxDrawnValues`), as a
+/// shard's limits would cap it.
 ///
 /// Checked after every message: the answer is one a shard may give (SHARD_READY, SHARD_ROWS, SHARD_APPLIED or
 /// REJECT), a refused request left the version where it was, the version never goes back, and every row it sends is
 /// finite, of the run's width and one of its own.
 enum ShardServiceFuzzing {
     static func run(_ input: [UInt8]) throws(FuzzFailure) {
-        let service = ShardService(maxValues: 1 << 16)
+        let service = ShardService(maxValues: 1 << 16, maxDrawnValues: 1 << 18)
         var script = ProtocolScript(input)
         var version: UInt64 = 0
         while let event = try script.next() {

@@ -133,5 +133,11 @@ final class ShardServiceTests: XCTestCase {
         let shard = ShardService(maxValues: 40)   // 4 users + 3 items at dim 3, four arrays each: 84 values
         XCTAssertTrue(refusal(shard.answer(.shardOpen(open(index: 0))))?.contains("needs more") == true)
         XCTAssertNil(shard.state)
+        // A small share of huge tables: the shard would draw every row's initial values.
+        let drawing = ShardService(maxValues: 1 << 20, maxDrawnValues: 1000)
+        var huge = open(index: 0, count: 1 << 20)
+        huge.users = 1 << 30
+        XCTAssertTrue(refusal(drawing.answer(.shardOpen(huge)))?.contains("draws its share from") == true)
+        XCTAssertNil(drawing.state)
     }
 }
