@@ -23,14 +23,9 @@ public enum NpyFile {
     /// the file): the whole array is never in memory. Written atomically, as `AtomicFile` writes.
     public static func writeFloats(shape: [Int], to path: String,
                                    body: (_ append: (UnsafeBufferPointer<Float>) throws -> Void) throws -> Void) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: header(descr: "<f4", shape: shape)) else {
-            throw TrainerError("cannot create \(temporary): \(String(cString: strerror(errno)))")
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        var written = 0
-        do {
-            try handle.seekToEnd()
+        try AtomicFile.write(to: path) { handle in
+            try handle.write(contentsOf: header(descr: "<f4", shape: shape))
+            var written = 0
             try body { values in
                 written += values.count
                 try handle.write(contentsOf: UnsafeRawBufferPointer(values))
@@ -38,17 +33,6 @@ public enum NpyFile {
             guard written == shape.reduce(1, *) else {
                 throw TrainerError("\(written) values for an array of shape \(shape)")
             }
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            try? handle.close()
-            unlink(temporary)
-            throw TrainerError("cannot write \(path): \(error)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw TrainerError("cannot rename \(temporary) to \(path): \(reason)")
         }
     }
 

@@ -32,14 +32,7 @@ struct ShardCommand: ParsableCommand {
     func run() throws {
         ProcessLogging.bootstrap(level: Logger.Level(rawValue: logLevel)!)
         let logger = Logger(label: "shard")
-        if exitWithParent {
-            let parent = getppid()
-            Thread {
-                while getppid() == parent { usleep(500_000) }
-                logger.warning("the process that started this shard (pid \(parent)) has exited; exiting too")
-                Foundation.exit(3)
-            }.start()
-        }
+        if exitWithParent { ParentWatch.exitWhenOrphaned("shard", logger: logger) }
         let signals = StopSignals(logger: logger, firstSignalMeans: "leaving")
         let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, logger: logger)
         if announce {

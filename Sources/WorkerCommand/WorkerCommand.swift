@@ -117,7 +117,7 @@ struct WorkerCommand: ParsableCommand {
         guard maxMemory >= 0 else { throw ValidationError("--max-memory must be 0 (automatic) or a number of MiB, got \(maxMemory)") }
         settings.limits.memoryBytes = maxMemory > 0
             ? maxMemory << 20 : Int(Double(ProcessInfo.processInfo.physicalMemory) * 0.8)
-        if exitWithParent { Self.exitWhenOrphaned(logger: logger) }
+        if exitWithParent { ParentWatch.exitWhenOrphaned("worker", logger: logger) }
         let signals = StopSignals(logger: logger, firstSignalMeans: "finishing the minibatches in hand, then leaving")
         let client = try WorkerClient(settings: settings, logger: logger)
         var metricsEndpoint: MetricsEndpoint?
@@ -131,16 +131,5 @@ struct WorkerCommand: ParsableCommand {
         let report = try client.run(stopRequested: { signals.reason })
         logger.info("computed \(report.tasksComputed) minibatches, answered \(report.tasksAnsweredFromCache) from cache")
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-    }
-
-    /// Watches the parent process twice a second; when it is gone (the worker was handed to another parent), exits.
-    static func exitWhenOrphaned(logger: Logger) {
-        let parent = getppid()
-        let thread = Thread {
-            while getppid() == parent { usleep(500_000) }
-            logger.warning("the process that started this worker (pid \(parent)) has exited; exiting too")
-            Foundation.exit(3)
-        }
-        thread.start()
     }
 }
