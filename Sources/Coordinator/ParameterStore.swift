@@ -120,11 +120,11 @@ final class ParameterStore {
             let (users, items, bank) = try tables()
             return TablesHash.of(users: users, items: items, bank: bank)
         }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = TablesHash.seed
         for which in [ShardTable.users, .items, .bank] {
             try shards.forEachSlice(which) { _, slice in h = StateHash.fnv1a(UnsafeRawBufferPointer(slice), seed: h) }
         }
-        return h == 0 ? 1 : h
+        return TablesHash.finished(h)
     }
 
     /// Writes users, items and the bank as .npy files into `directory`; with shards slice by slice, holding one

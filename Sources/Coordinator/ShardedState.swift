@@ -129,7 +129,7 @@ final class ShardedState {
             .shardApply(ShardApply(version: version, learningRateScale: learningRateScale, minibatches: contributions.map { c in
                 ShardContribution(examples: UInt32(c.examples), lossSum: c.lossSum,
                                   users: RowBlock(Self.owned(c.users, p)), items: RowBlock(Self.owned(c.items, p)),
-                                  followed: (c.positives + c.trainedBankNegatives).filter(p.owns).sortedUnique())
+                                  followed: TaskReads.sortedUnique((c.positives + c.trainedBankNegatives).filter(p.owns)))
             }))
         })
         var problem: String?
@@ -215,19 +215,5 @@ final class ShardedState {
 
     func close() {
         for link in links { link.close() }
-    }
-}
-
-extension Array where Element == UInt32 {
-    /// Ascending, each id once.
-    func sortedUnique() -> [UInt32] {
-        var out = sorted()
-        var unique = 0
-        for id in out where unique == 0 || out[unique - 1] != id {
-            out[unique] = id
-            unique += 1
-        }
-        out.removeLast(out.count - unique)
-        return out
     }
 }

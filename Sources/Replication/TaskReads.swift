@@ -25,7 +25,8 @@ public struct TaskReads: Equatable, Sendable {
     /// Rows in all three lists.
     public var count: Int { users.count + items.count + bank.count }
 
-    static func sortedUnique(_ ids: [UInt32]) -> [UInt32] {
+    /// `ids` ascending, each once.
+    public static func sortedUnique(_ ids: [UInt32]) -> [UInt32] {
         var sorted = ids
         sorted.sort()
         var out: [UInt32] = []

@@ -95,3 +95,38 @@ final class RowPartitionTests: XCTestCase {
         }
     }
 }
+
+/// A step's share for one shard, as `ShardService` applies it (its own rows, local ids), for comparing with the whole
+/// state without the wire.
+extension RowPartition {
+    /// The owned ids of `ids`, made local, in their order (ascending ids stay ascending).
+    func localIds(_ ids: [UInt32]) -> [UInt32] {
+        if count == 1 { return ids }
+        var out: [UInt32] = []
+        out.reserveCapacity(ids.count / count + 1)
+        for id in ids where owns(id) { out.append(local(id)) }
+        return out
+    }
+
+    /// The owned rows of `rows`, with local ids, in their order.
+    func localRows(_ rows: SparseRows) -> SparseRows {
+        if count == 1 { return rows }
+        var out = SparseRows(dim: rows.dim)
+        let d = rows.dim
+        rows.values.withUnsafeBufferPointer { values in
+            for (k, id) in rows.ids.enumerated() where owns(id) {
+                out.append(id: local(id), row: UnsafeBufferPointer(rebasing: values[k * d ..< (k + 1) * d]))
+            }
+        }
+        return out
+    }
+
+    /// The contribution of a step's minibatch as this shard applies it: its own user and item rows, positives and
+    /// followed negatives, with local ids; the example count and loss stay those of the whole minibatch.
+    func localContribution(_ c: MinibatchContribution) -> MinibatchContribution {
+        if count == 1 { return c }
+        return MinibatchContribution(examples: c.examples, lossSum: c.lossSum, users: localRows(c.users),
+                                     items: localRows(c.items), positives: localIds(c.positives),
+                                     trainedBankNegatives: localIds(c.trainedBankNegatives))
+    }
+}
