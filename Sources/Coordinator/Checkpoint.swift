@@ -45,42 +45,26 @@ public struct Checkpoint {
     public func encodedBytes() -> [UInt8] {
         let floats = [users, items, bank].reduce(0) { $0 + $1.rows * $1.dim }
             + (userOptimizer.state + itemOptimizer.state).reduce(0) { $0 + $1.count }
-        var file = ByteWriter(capacity: 4 * floats + 256)
-        file.bytes += Checkpoint.magic
-        file.u32(0)   // the body's length, filled in below
-        file.u64(runId)
-        file.u64(cursor.step); file.u64(cursor.version); file.u64(UInt64(cursor.epoch)); file.u64(UInt64(cursor.minibatch))
-        file.u64(UInt64(shape.minibatchSize)); file.u64(UInt64(shape.minibatchesPerStep)); file.u64(shape.seed)
-        file.u64(UInt64(audit.count)); file.u64(audit.sum); file.u64(audit.xor)
-        file.u32(UInt32(users.rows)); file.u32(UInt32(items.rows)); file.u32(UInt32(users.dim))
-        for table in [users, items, bank] { table.withUnsafeValues { file.f32s($0) } }
-        file.f32(momentum)
-        for opt in [userOptimizer, itemOptimizer] {
-            file.u64(UInt64(opt.stepCount))
-            file.u32(UInt32(opt.state.count))
-            for array in opt.state { file.u64(UInt64(array.count)); file.f32s(array) }
+        return SealedFile.seal(magic: Checkpoint.magic, capacity: 4 * floats + 256) { file in
+            file.u64(runId)
+            file.u64(cursor.step); file.u64(cursor.version); file.u64(UInt64(cursor.epoch)); file.u64(UInt64(cursor.minibatch))
+            file.u64(UInt64(shape.minibatchSize)); file.u64(UInt64(shape.minibatchesPerStep)); file.u64(shape.seed)
+            file.u64(UInt64(audit.count)); file.u64(audit.sum); file.u64(audit.xor)
+            file.u32(UInt32(users.rows)); file.u32(UInt32(items.rows)); file.u32(UInt32(users.dim))
+            for table in [users, items, bank] { table.withUnsafeValues { file.f32s($0) } }
+            file.f32(momentum)
+            for opt in [userOptimizer, itemOptimizer] {
+                file.u64(UInt64(opt.stepCount))
+                file.u32(UInt32(opt.state.count))
+                for array in opt.state { file.u64(UInt64(array.count)); file.f32s(array) }
+            }
         }
-        let bodyStart = Checkpoint.magic.count + 4
-        let length = UInt32(file.bytes.count - bodyStart)
-        for k in 0 ..< 4 { file.bytes[Checkpoint.magic.count + k] = UInt8(truncatingIfNeeded: length >> UInt32(8 * k)) }
-        let crc = file.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[bodyStart...])) }
-        file.u32(crc)
-        return file.bytes
     }
 
     public static func decode(_ data: Data, path: String) throws -> Checkpoint {
-        let bytes = [UInt8](data)
         func bad(_ what: String) -> TrainerError { TrainerError("\(path): not a valid checkpoint (\(what))") }
-        guard bytes.count >= 16, Array(bytes[0 ..< 8]) == magic else { throw bad("wrong magic") }
+        let body = try SealedFile.body(of: [UInt8](data), magic: magic, path: path, kind: "checkpoint")
         do {
-            var header = ByteReader(Array(bytes[8 ..< 12]))
-            let length = Int(try header.u32("body length"))
-            guard bytes.count == 12 + length + 4 else {
-                throw bad("truncated: \(bytes.count) bytes, expected \(12 + length + 4)")
-            }
-            let body = Array(bytes[12 ..< 12 + length])
-            var tail = ByteReader(Array(bytes[(12 + length)...]))
-            guard try tail.u32("checksum") == CRC32C.checksum(body) else { throw bad("checksum mismatch") }
             var r = ByteReader(body)
             /// A u64 field that is an `Int` in memory: refused, not trapped on, when it is above `Int.max`.
             func int(_ what: String) throws -> Int {
@@ -169,7 +153,8 @@ public struct RunShape: Sendable, Equatable {
     }
 }
 
-/// The checkpoints of a run directory: `checkpoint-<step>.mbt`, newest first.
+/// The checkpoints of a run directory: `<prefix><step>.mbt` (`checkpoint-` for the coordinator's own state), newest
+/// first.
 ///
 /// `saveInBackground` encodes on the caller's thread, so the file is the state at that moment, and leaves the
 /// writing (and the wait for the disk) to one serial queue, so that training goes on meanwhile; each file appears
@@ -177,16 +162,22 @@ public struct RunShape: Sendable, Equatable {
 public struct CheckpointStore: Sendable {
     public let directory: String
     public let keep: Int
+    /// What every file name of this store starts with.
+    public let prefix: String
     private let writer = Writer()
 
-    public init(directory: String, keep: Int = 2) {
+    public init(directory: String, keep: Int = 2, prefix: String = "checkpoint-") {
         self.directory = directory
         self.keep = keep
+        self.prefix = prefix
     }
 
     public func save(_ checkpoint: Checkpoint) throws -> String {
         try write(checkpoint.encodedBytes(), step: checkpoint.cursor.step)
     }
+
+    /// The path of the file of step `step`.
+    public func path(step: UInt64) -> String { directory + "/" + prefix + String(format: "%010llu", step) + ".mbt" }
 
     /// Encodes `checkpoint` now and writes it on the store's queue; `completion` runs there with the path or the
     /// error. At most one write is pending: a save while the previous one is still being written waits for it
@@ -195,7 +186,13 @@ public struct CheckpointStore: Sendable {
     public func saveInBackground(_ checkpoint: Checkpoint,
                                  completion: @escaping @Sendable (Result<String, any Error>) -> Void) {
         waitForPendingWrites()
-        let bytes = checkpoint.encodedBytes(), step = checkpoint.cursor.step
+        saveInBackground(bytes: checkpoint.encodedBytes(), step: checkpoint.cursor.step, completion: completion)
+    }
+
+    /// Writes a file's `bytes` as the one of step `step`, on the store's queue, as above.
+    public func saveInBackground(bytes: [UInt8], step: UInt64,
+                                 completion: @escaping @Sendable (Result<String, any Error>) -> Void) {
+        waitForPendingWrites()
         writer.group.enter()
         writer.queue.async { [self] in
             completion(Result { try write(bytes, step: step) })
@@ -205,8 +202,10 @@ public struct CheckpointStore: Sendable {
 
     public func waitForPendingWrites() { writer.group.wait() }
 
-    private func write(_ bytes: [UInt8], step: UInt64) throws -> String {
-        let path = directory + "/checkpoint-\(String(format: "%010llu", step)).mbt"
+    /// Writes `bytes` as the file of step `step` (complete under its name or not at all) and removes the files
+    /// beyond the newest `keep`.
+    public func write(_ bytes: [UInt8], step: UInt64) throws -> String {
+        let path = path(step: step)
         try AtomicFile.write(bytes, to: path)
         for old in paths().dropFirst(keep) { unlink(old) }
         return path
@@ -219,7 +218,7 @@ public struct CheckpointStore: Sendable {
 
     public func paths() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.filter { $0.hasPrefix("checkpoint-") && $0.hasSuffix(".mbt") }.sorted(by: >)
+        return names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".mbt") }.sorted(by: >)
             .map { directory + "/" + $0 }
     }
 

@@ -70,12 +70,9 @@ extension CoordinatorServer {
 
     /// Checkpoints the state as it is now, right after an applied step: encoded here, written while training goes
     /// on.
-    func checkpoint(resumeAt: TrainingCursor) {
+    func checkpoint(resumeAt: TrainingCursor) throws {
         guard let state = parameters.local else {
-            if !shardCheckpointNoted {
-                shardCheckpointNoted = true
-                logger.notice("the state is held by shards: no checkpoint is written (with --shards a run cannot be resumed)")
-            }
+            try checkpointShards(resumeAt: resumeAt)
             return
         }
         checkpointedAtStep = policy.stepsRun
@@ -92,6 +89,32 @@ extension CoordinatorServer {
             case let .failure(error):
                 logger.error("checkpoint failed: \(error)")
             }
+        }
+    }
+
+    /// The consistent cut of a sharded run: every shard writes its rows of this step (SHARD_SAVE, waited for), then
+    /// the coordinator's file names each shard's file. A shard that cannot save (no --state-dir) leaves the run
+    /// without that checkpoint, said once in the log; a shard that does not answer stops the run; a coordinator's file that cannot be
+    /// written is logged, as without shards.
+    private func checkpointShards(resumeAt: TrainingCursor) throws {
+        guard case let .sharded(shards) = parameters.holder, !shardCheckpointsRefused else { return }
+        let started = clock.now()
+        do {
+            let files = try shards.save(step: resumeAt.step)
+            let manifest = ShardedCheckpoint(runId: runId, cursor: resumeAt, shape: shape, audit: policy.audit,
+                                             users: shards.userCount, items: shards.itemCount, dim: shards.dim,
+                                             shards: files)
+            let path = try shardCheckpoints.write(manifest.encodedBytes(), step: resumeAt.step)
+            checkpointedAtStep = policy.stepsRun
+            metrics.checkpointWritten()
+            logger.debug("checkpoint \(path) and \(files.count) shard files (\(files.reduce(0) { $0 + $1.bytes } >> 20) MiB), \(String(format: "%.2f", clock.now() - started)) s")
+        } catch let failure as ShardFailure where failure.refused {
+            shardCheckpointsRefused = true
+            logger.error("no checkpoint: \(failure). The run goes on, but cannot be resumed: start every shard with --state-dir to keep its checkpoints")
+        } catch let failure as ShardFailure {
+            throw failure
+        } catch {
+            logger.error("checkpoint failed: \(error)")
         }
     }
 

@@ -61,8 +61,10 @@ public final class CoordinatorServer {
     /// The cursor of the state after the last applied step, and the steps run when a checkpoint was last taken.
     var boundary: TrainingCursor?
     var checkpointedAtStep = 0
-    /// Whether the log has said that shards mean no checkpoints.
-    var shardCheckpointNoted = false
+    /// The sharded run's checkpoints (`ShardedCheckpoint`), beside the shards' own files.
+    let shardCheckpoints: CheckpointStore
+    /// Whether a shard refused to save (it keeps no checkpoints): the run takes no more checkpoints.
+    var shardCheckpointsRefused = false
     /// Where the operator's figures go (Prometheus, from the executable); nothing is counted by default.
     public var metrics: any CoordinatorMetrics = CoordinatorMetricsOff()
     /// When the step in flight sent its first STEP.
@@ -87,6 +89,7 @@ public final class CoordinatorServer {
         self.clock = clock
         try FileManager.default.createDirectory(atPath: requested.outputDirectory, withIntermediateDirectories: true)
         checkpoints = CheckpointStore(directory: requested.outputDirectory)
+        shardCheckpoints = CheckpointStore(directory: requested.outputDirectory, prefix: ShardedCheckpoint.prefix)
         let start = try RunStart(settings: requested, data: data, checkpoints: checkpoints, logger: logger,
                                  shardLinks: shardLinks)
         let settings = start.settings
@@ -139,14 +142,38 @@ public final class CoordinatorServer {
     /// every locally started worker has exited). `stopRequested` returns a reason (`SIGTERM`) once training should
     /// stop early: the step in flight is finished and checkpointed, and the run ends to be resumed later.
     public func run(supervise: () throws -> Void = {}, stopRequested: () -> String? = { nil }) throws -> RunSummary {
+        do {
+            return try train(supervise: supervise, stopRequested: stopRequested)
+        } catch let failure as ShardFailure {
+            throw stopOnShardFailure(failure)
+        }
+    }
+
+    /// A shard lost or refusing: the run stops at the last step every shard applied; the metrics and the error say
+    /// which shard and from which checkpoint the run can be resumed (`--resume`, the shard restarted).
+    private func stopOnShardFailure(_ failure: ShardFailure) -> TrainerError {
+        let newest = shardCheckpoints.paths().first
+        reporter.record(["event": "stopped", "reason": "shard_failed", "shard": failure.shard + 1,
+                         "detail": failure.description, "step": Int(machine.currentStep),
+                         "checkpoint": newest ?? NSNull()])
+        reporter.close()
+        return TrainerError("\(failure). "
+            + (newest.map { "Restart the shard (with the same --state-dir) and run again with --resume: it continues from \($0)." }
+               ?? "No checkpoint was taken before it: run again from the start."))
+    }
+
+    private func train(supervise: () throws -> Void, stopRequested: () -> String?) throws -> RunSummary {
         defer { checkpoints.waitForPendingWrites() }
         logger.info("coordinator listening on \(endpoint.boundEndpoint); \(data.name): \(data.userCount) users, \(data.itemCount) items, \(data.trainCount) training interactions; waiting for \(settings.minimumWorkers) worker(s)")
         if spec.carriesSeenItems {
             logger.info("\(spec.maskSeenItems ? "masking each user's training items among its negatives" : "leaving each user's training items out of its hard negatives"): \(spec.seenItems.count) distinct (user, item) pairs go to every worker in WELCOME (\(4 * (spec.seenItems.count + spec.users) / 1024) KiB)")
         }
         let minibatchesPerEpoch = machine.schedule.minibatchesPerEpoch
+        let resumedAt = machine.cursor, sharded = parameters.local == nil
         try execute(policy.started(at: machine.cursor, now: clock.now(), available: { [checkpoints, runId] epoch in
-            RunStart.epochEnd(epoch, runId: runId, minibatchesPerEpoch: minibatchesPerEpoch, in: checkpoints) != nil
+            // A sharded run's shards hold the state of the step it resumed at only: that of an epoch that it ended.
+            sharded ? epoch == resumedAt.epoch && resumedAt.minibatch >= minibatchesPerEpoch
+                : RunStart.epochEnd(epoch, runId: runId, minibatchesPerEpoch: minibatchesPerEpoch, in: checkpoints) != nil
         }))
         var finished = machine.phase == .finished
         var lastSupervise = 0.0
@@ -171,7 +198,7 @@ public final class CoordinatorServer {
             finished = try execute(directives)
             try recordEvaluations(waiting: false)
             let now = clock.now()
-            if !finished { finished = checkStopRequest(stopRequested(), now: now) }
+            if !finished { finished = try checkStopRequest(stopRequested(), now: now) }
             if now - lastSupervise > 0.05 {
                 lastSupervise = now
                 metrics.update(workersAlive: machine.members.count, workersReady: machine.readyMembers.count,
@@ -264,7 +291,7 @@ public final class CoordinatorServer {
                 accept(gradient, from: id)
             case let .applyStep(_, tasks):
                 try applyStep(tasks)
-                if stop != nil, let boundary, checkpointedAtStep != policy.stepsRun { checkpoint(resumeAt: boundary) }
+                if stop != nil, let boundary, checkpointedAtStep != policy.stepsRun { try checkpoint(resumeAt: boundary) }
                 let next = machine.stepApplied(now: clock.now())
                 if stop != nil, !next.contains(where: { if case .trainingFinished = $0 { true } else { false } }) {
                     try stopAfterStep(next)
@@ -313,13 +340,18 @@ public final class CoordinatorServer {
         for directive in directives {
             switch directive {
             case let .checkpoint(resumeAt):
-                checkpoint(resumeAt: resumeAt)
+                try checkpoint(resumeAt: resumeAt)
             case let .evaluate(result):
                 let tables = try parameters.rankingTables()
                 try startEvaluation(timedSteps(result), users: tables.users, items: tables.items)
             case let .record(result):
                 evaluations.append((nil, timedSteps(result)))
                 try recordEvaluations(waiting: false)
+            case let .evaluateFromCheckpoint(epoch) where parameters.local == nil:
+                logger.notice("epoch \(epoch + 1) ended before the restart without its figures in metrics.jsonl: evaluating it from the shards, restored to its end")
+                let tables = try parameters.rankingTables()
+                try startEvaluation(policy.recoveredResult(epoch: epoch, audit: policy.audit),
+                                    users: tables.users, items: tables.items)
             case let .evaluateFromCheckpoint(epoch):
                 guard let (checkpoint, path) = RunStart.epochEnd(epoch, runId: runId,
                                                                  minibatchesPerEpoch: machine.schedule.minibatchesPerEpoch,
@@ -394,7 +426,7 @@ public final class CoordinatorServer {
     // MARK: stopping on a signal
 
     /// Takes a stop request; true when training ends now, at the last applied step (see `GracefulStop`).
-    private func checkStopRequest(_ reason: String?, now: Double) -> Bool {
+    private func checkStopRequest(_ reason: String?, now: Double) throws -> Bool {
         if stop == nil, let reason {
             stop = GracefulStop(reason: reason, requestedAt: now)
             reporter.clearProgress()
@@ -407,7 +439,7 @@ public final class CoordinatorServer {
             logger.warning("step \(machine.currentStep) did not finish within \(Int(stop.grace)) s of \(stop.reason): stopping at the step before it")
         }
         stopped = true
-        if let boundary, checkpointedAtStep != policy.stepsRun { checkpoint(resumeAt: boundary) }
+        if let boundary, checkpointedAtStep != policy.stepsRun { try checkpoint(resumeAt: boundary) }
         return true
     }
 
@@ -430,8 +462,8 @@ public final class CoordinatorServer {
         reporter.clearProgress()
         reporter.record(["event": "stopped", "reason": stop?.reason ?? "", "step": step,
                          "epoch": (boundary?.epoch ?? machine.cursor.epoch) + 1, "checkpoint": checkpointed])
-        let where_ = parameters.local == nil ? "; the state was held by shards, which write no checkpoint"
-            : checkpointed ? "; checkpoint in \(settings.outputDirectory)" : ", before any step was checkpointed"
+        let where_ = checkpointed && !shardCheckpointsRefused ? "; checkpoint in \(settings.outputDirectory)"
+            : shardCheckpointsRefused ? "; the shards keep no checkpoints" : ", before any step was checkpointed"
         logger.notice("stopped on \(stop?.reason ?? "request") after step \(step)\(where_)")
     }
 }

@@ -101,7 +101,6 @@ public struct CoordinatorSettings: Sendable {
         if !shards.isEmpty && curve != nil {
             out.append("--shard cannot be combined with CurveZMQ yet: the links to the shards are plain text")
         }
-        if !shards.isEmpty && resume { out.append("--resume cannot be used with --shard: such a run writes no checkpoint") }
         if !(shardTimeout > 0 && shardTimeout.isFinite) { out.append("--shard-timeout must be positive (got \(shardTimeout))") }
         if !(loss.temperature > 0) { out.append("--temperature must be positive (got \(loss.temperature))") }
         if let tauPlus = loss.positiveTemperature {

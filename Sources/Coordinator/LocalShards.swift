@@ -9,9 +9,10 @@ public final class LocalShards {
     public private(set) var addresses: [String] = []
     private let logger: Logger
 
-    /// Starts `count` shards of `executable` (the coordinator's own), exiting with this process, and waits up to
-    /// `timeout` seconds for each to say where it listens.
-    public init(count: Int, executable: String, logLevel: String, timeout: Double = 30, logger: Logger) throws {
+    /// Starts `count` shards of `executable` (the coordinator's own), exiting with this process, keeping their
+    /// checkpoints in `stateDirectory`, and waits up to `timeout` seconds for each to say where it listens.
+    public init(count: Int, stateDirectory: String, executable: String, logLevel: String, timeout: Double = 30,
+                logger: Logger) throws {
         self.logger = logger
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw TrainerError("cannot start local shards: \(executable) is not an executable file")
@@ -20,7 +21,7 @@ public final class LocalShards {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = ["shard", "--bind", "tcp://127.0.0.1:0", "--announce", "--exit-with-parent",
-                                 "--log-level", logLevel]
+                                 "--state-dir", stateDirectory, "--log-level", logLevel]
             let output = Pipe()
             process.standardOutput = output
             do {
@@ -60,7 +61,7 @@ public final class LocalShards {
     /// Throws when a shard has exited: its rows are gone, the run cannot go on.
     public func check() throws {
         if let gone = processes.firstIndex(where: { !$0.isRunning }) {
-            throw TrainerError("state shard \(gone + 1) (pid \(processes[gone].processIdentifier)) exited with status \(processes[gone].terminationStatus): its rows are lost")
+            throw ShardFailure(shard: gone, "state shard \(gone + 1) (pid \(processes[gone].processIdentifier)) exited with status \(processes[gone].terminationStatus): its rows are lost")
         }
     }
 

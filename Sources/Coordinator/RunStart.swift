@@ -23,22 +23,41 @@ struct RunStart {
         var settings = requested
         let check = ParameterCheck(dim: settings.dim, temperature: settings.loss.temperature)
         if !settings.shards.isEmpty {
-            guard !settings.resume else {
-                throw TrainerError("--resume cannot be used with --shards: a run whose state is held by shards writes no checkpoint")
-            }
-            var random = SystemRandomNumberGenerator()
-            runId = UInt64.random(in: 1 ... .max, using: &random)
             let links = try shardLinks ?? settings.shards.map { address in
                 try DealerEndpoint(connect: address, maxMessageBytes: Self.shardMessageBytes, logger: logger,
                                    options: EndpointOptions())
             }
             let o = settings.optimizer
-            let open = ShardOpen(runId: runId, index: 0, count: UInt32(links.count), users: UInt32(data.userCount),
+            var open = ShardOpen(runId: 0, index: 0, count: UInt32(links.count), users: UInt32(data.userCount),
                                  items: UInt32(data.itemCount), dim: UInt32(settings.dim), initStd: settings.initStd,
                                  seed: settings.seed, momentum: settings.momentum,
                                  optimizerKind: ShardService.optimizerCode(o.kind), learningRate: o.learningRate,
                                  beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon, weightDecay: o.weightDecay,
                                  parameterLimit: check.limit)
+            let store = CheckpointStore(directory: settings.outputDirectory, prefix: ShardedCheckpoint.prefix)
+            if settings.resume {
+                if let (manifest, path, state) = try Self.restoreShards(links: links, settings: settings, data: data,
+                                                                        open: open, store: store, logger: logger) {
+                    settings.minibatchSize = manifest.shape.minibatchSize
+                    settings.batchSize = manifest.shape.minibatchSize * manifest.shape.minibatchesPerStep
+                    settings.seed = manifest.shape.seed
+                    self.settings = settings
+                    parameters = ParameterStore(.sharded(state), parameterCheck: check)
+                    runId = manifest.runId
+                    cursor = manifest.cursor
+                    audit = manifest.audit
+                    resumed = true
+                    logger.notice("resuming from \(path) on \(links.count) state shards: step \(cursor.step), epoch \(cursor.epoch + 1), version \(cursor.version)")
+                    return
+                }
+                guard checkpoints.paths().isEmpty else {
+                    throw TrainerError("\(settings.outputDirectory) holds checkpoints of a run without shards (\(checkpoints.paths()[0])): resume it without --shard / --spawn-shards")
+                }
+                logger.warning("no sharded checkpoint in \(settings.outputDirectory); starting afresh")
+            }
+            var random = SystemRandomNumberGenerator()
+            runId = UInt64.random(in: 1 ... .max, using: &random)
+            open.runId = runId
             logger.info("opening the run on \(links.count) state shards: \(settings.shards.joined(separator: ", "))")
             parameters = ParameterStore(.sharded(try ShardedState(links: links, addresses: settings.shards, open: open,
                                                                   timeout: settings.shardTimeout)),
@@ -51,7 +70,13 @@ struct RunStart {
         }
         let resumedFrom = settings.resume ? checkpoints.newestValid() : nil
         guard let (checkpoint, path, skipped) = resumedFrom else {
-            if settings.resume { logger.warning("no valid checkpoint in \(settings.outputDirectory); starting afresh") }
+            if settings.resume {
+                let sharded = CheckpointStore(directory: settings.outputDirectory, prefix: ShardedCheckpoint.prefix).paths()
+                guard sharded.isEmpty else {
+                    throw TrainerError("\(settings.outputDirectory) holds checkpoints of a run whose state shards held (\(sharded[0])): resume it with as many shards (--shard or --spawn-shards)")
+                }
+                logger.warning("no valid checkpoint in \(settings.outputDirectory); starting afresh")
+            }
             self.settings = settings
             parameters = ParameterStore(.local(TrainingState(
                 userCount: data.userCount, itemCount: data.itemCount, dim: settings.dim, initStd: settings.initStd,
@@ -80,6 +105,50 @@ struct RunStart {
         audit = checkpoint.audit
         resumed = true
         logger.notice("resuming from \(path): step \(cursor.step), epoch \(cursor.epoch + 1), version \(cursor.version)")
+    }
+
+    /// Restores the shards to the newest sharded checkpoint of `store` that every shard can restore (a shard
+    /// that lacks its file of a step, or holds another, passes that step over for the one before), or nil when the
+    /// store has none. A checkpoint of another shape than this run's is an error, not passed over.
+    static func restoreShards(links: [any DealerTransport], settings: CoordinatorSettings, data: InteractionData,
+                              open template: ShardOpen, store: CheckpointStore, logger: Logger) throws
+        -> (ShardedCheckpoint, path: String, ShardedState)?
+    {
+        var reasons: [String] = []
+        for path in store.paths() {
+            let manifest: ShardedCheckpoint
+            do {
+                manifest = try ShardedCheckpoint.decode(try Data(contentsOf: URL(fileURLWithPath: path)), path: path)
+            } catch {
+                logger.warning("passed over a checkpoint: \(error)")
+                reasons.append("\(error)")
+                continue
+            }
+            guard manifest.shards.count == links.count else {
+                throw TrainerError("\(path) was taken with \(manifest.shards.count) state shards; this run has \(links.count): resume with \(manifest.shards.count)")
+            }
+            guard manifest.users == data.userCount, manifest.items == data.itemCount, manifest.dim == settings.dim else {
+                throw TrainerError("\(path) holds \(manifest.users) users × \(manifest.items) items, d \(manifest.dim); this run has \(data.userCount) × \(data.itemCount), d \(settings.dim)")
+            }
+            var open = template
+            open.runId = manifest.runId
+            open.seed = manifest.shape.seed
+            let restores = manifest.shards.map {
+                ShardRestore(step: manifest.cursor.step, version: manifest.cursor.version, checksum: $0.checksum)
+            }
+            do {
+                let state = try ShardedState(links: links, addresses: settings.shards, open: open, restore: restores,
+                                             timeout: settings.shardTimeout)
+                return (manifest, path, state)
+            } catch let failure as ShardFailure where failure.refused {
+                logger.warning("passed over \(path): \(failure)")
+                reasons.append("\(path): \(failure)")
+            }
+        }
+        guard reasons.isEmpty else {
+            throw TrainerError("no sharded checkpoint in \(store.directory) could be restored: \(reasons.joined(separator: "; "))")
+        }
+        return nil
     }
 
     /// The largest message on a shard link: a slice of a table or a step's rows (256 MiB).

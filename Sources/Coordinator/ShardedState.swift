@@ -8,6 +8,10 @@ import Wire
 /// shard at once with the ids it owns, and the answers are merged back into the order asked. The coordinator keeps
 /// no table. Every answer is checked like any peer's bytes: it must carry the request's sequence number, the
 /// shard's version, exactly the rows asked for, of the run's width, finite and within the parameter limit.
+///
+/// A request unanswered after `resendAfter` seconds is sent again with the same sequence number (then after twice
+/// as long, up to 8 s): a shard answers a repeat of the request it answered last from its copy of that answer
+/// (`ShardServer`), so a lost request or answer costs a resend, never a step applied twice.
 final class ShardedState {
     let partitions: [RowPartition]
     let dim: Int
@@ -16,16 +20,23 @@ final class ShardedState {
     let addresses: [String]
     private let links: [any DealerTransport]
     private let timeout: Double
+    private let resendAfter: Double
     private let limit: Float
     private(set) var version: UInt64 = 0
-    private var sequence: UInt64 = 0
+    /// The last request's sequence number: it starts at random, so that no answer to an earlier connection's
+    /// request (an attempt to restore passed over, a coordinator before a restart) passes for one to this one's.
+    private var sequence = UInt64.random(in: 1 ... 1 << 62)
 
-    /// Opens the run on every shard (`template` with each shard's index) and waits for their READY.
-    init(links: [any DealerTransport], addresses: [String], open template: ShardOpen, timeout: Double) throws {
+    /// Opens the run on every shard (`template` with each shard's index) and waits for their READY. `restore`:
+    /// the checkpoint each shard restores (one per shard, all of the same step), or nil for fresh parameters.
+    init(links: [any DealerTransport], addresses: [String], open template: ShardOpen,
+         restore: [ShardRestore]? = nil, timeout: Double, resendAfter: Double = 1) throws {
         precondition(links.count == addresses.count && links.count == Int(template.count), "one link per shard")
+        precondition(restore == nil || restore!.count == links.count, "one checkpoint per shard")
         self.links = links
         self.addresses = addresses
         self.timeout = timeout
+        self.resendAfter = resendAfter
         partitions = (0 ..< links.count).map { RowPartition(index: $0, count: links.count) }
         dim = Int(template.dim)
         userCount = Int(template.users)
@@ -34,48 +45,76 @@ final class ShardedState {
         let answers = try exchange(partitions.map { p in
             var open = template
             open.index = UInt32(p.index)
+            open.restore = restore?[p.index]
             return .shardOpen(open)
         })
+        let expected = restore?.first?.version ?? 0
         for (k, answer) in answers.enumerated() {
             guard case let .shardReady(runId, index, at) = answer, runId == template.runId, Int(index) == k else {
                 throw TrainerError("shard \(k + 1) at \(addresses[k]) answered SHARD_OPEN with \(answer.name)")
             }
-            guard at == 0 else {
+            guard at == expected else {
                 throw TrainerError("shard \(k + 1) at \(addresses[k]) already holds this run at version \(at): restart it to begin the run again")
             }
         }
+        version = expected
     }
 
-    /// Sends request k to shard k (all at once) and returns their answers, in shard order. A REJECT, a stale
-    /// answer past the timeout, or no answer at all ends the run with an error naming the shard.
+    /// Sends request k to shard k (all at once) and returns their answers, in shard order. A request unanswered
+    /// for a while is sent again (same sequence number). A REJECT, or no answer past the timeout, ends the run with
+    /// an error naming the shard (`ShardFailure`).
     private func exchange(_ requests: [Message]) throws -> [Message] {
         sequence += 1
         let asked = sequence
         let deadline = Date().addingTimeInterval(timeout)
-        for (k, request) in requests.enumerated() {
+        func send(_ k: Int) throws -> Bool {
+            try links[k].send(Envelope(sender: 0, sequence: asked, message: requests[k]))
+        }
+        for k in requests.indices {
             // A link takes messages only once connected (ZMQ_IMMEDIATE): a shard starting up is waited for.
-            while try !links[k].send(Envelope(sender: 0, sequence: asked, message: request)) {
+            while try !send(k) {
                 guard Date() < deadline else {
-                    throw TrainerError("shard \(k + 1) at \(addresses[k]) could not be reached within \(Int(timeout)) s to send \(request.name)")
+                    throw ShardFailure(shard: k, "shard \(k + 1) at \(addresses[k]) could not be reached within \(Int(timeout)) s to send \(requests[k].name)")
                 }
                 usleep(20_000)
             }
         }
         var answers = [Message?](repeating: nil, count: requests.count)
+        var interval = resendAfter
+        var resendAt = Date().addingTimeInterval(interval)
         for k in requests.indices {
             while answers[k] == nil {
-                let left = Int(deadline.timeIntervalSinceNow * 1000)
-                guard left > 0, let received = try links[k].receive(timeoutMilliseconds: left) else {
-                    throw TrainerError("shard \(k + 1) at \(addresses[k]) did not answer \(requests[k].name) within \(Int(timeout)) s")
+                let now = Date()
+                guard now < deadline else {
+                    throw ShardFailure(shard: k, "shard \(k + 1) at \(addresses[k]) did not answer \(requests[k].name) within \(Int(timeout)) s")
                 }
-                guard case let .message(_, envelope) = received, envelope.sequence == asked else { continue }
+                if now >= resendAt {
+                    for j in k ..< requests.count where answers[j] == nil { _ = try send(j) }
+                    interval = min(2 * interval, 8)
+                    resendAt = now.addingTimeInterval(interval)
+                }
+                let wait = min(deadline, resendAt).timeIntervalSince(now)
+                guard let received = try links[k].receive(timeoutMilliseconds: max(1, Int(wait * 1000))),
+                      case let .message(_, envelope) = received, envelope.sequence == asked else { continue }
                 if case let .reject(reason, text) = envelope.message {
-                    throw TrainerError("shard \(k + 1) at \(addresses[k]) refused \(requests[k].name) (\(reason)): \(PeerText.escaped(text))")
+                    throw ShardFailure(shard: k, refused: true, "shard \(k + 1) at \(addresses[k]) refused \(requests[k].name) (\(reason)): \(PeerText.escaped(text))")
                 }
                 answers[k] = envelope.message
             }
         }
         return answers.map { $0! }
+    }
+
+    /// Writes every shard's rows as its checkpoint of coordinator step `step` (at the current version) and returns
+    /// what each reported of its file, once all have: the files are on the shards' disks.
+    func save(step: UInt64) throws -> [ShardedCheckpoint.ShardFile] {
+        let answers = try exchange(partitions.map { _ in .shardSave(version: version, step: step) })
+        return try answers.enumerated().map { k, answer in
+            guard case let .shardSaved(at, saved, checksum, bytes) = answer, at == version, saved == step else {
+                throw TrainerError("shard \(k + 1) at \(addresses[k]) answered SHARD_SAVE with \(answer.name)")
+            }
+            return ShardedCheckpoint.ShardFile(checksum: checksum, bytes: bytes)
+        }
     }
 
     /// The rows at `ids` (strictly ascending) of one block of each answer, merged in the order asked.
@@ -215,5 +254,20 @@ final class ShardedState {
 
     func close() {
         for link in links { link.close() }
+    }
+}
+
+/// A shard that did not answer in time, or refused a request: the run cannot go on with its rows as they are.
+struct ShardFailure: Error, CustomStringConvertible {
+    /// The shard (0-based).
+    let shard: Int
+    /// Whether the shard answered with REJECT (it is alive), rather than not at all.
+    let refused: Bool
+    let description: String
+
+    init(shard: Int, refused: Bool = false, _ description: String) {
+        self.shard = shard
+        self.refused = refused
+        self.description = description
     }
 }

@@ -12,11 +12,15 @@ struct ShardCommand: ParsableCommand {
         discussion: """
             A coordinator given --shard ADDRESS once per shard (at least two) keeps no table itself: shard k holds \
             the rows whose id modulo the shard count is k, applies their gradients and moves their bank rows. \
-            A shard serves one run; restart it for the next.
+            A shard serves one run; restart it for the next. With --state-dir it writes its share of each \
+            checkpoint there (shard-K-of-S-checkpoint-STEP.mbt) and, restarted after a crash, restores it when the \
+            coordinator resumes the run (`coordinator train --resume`).
             """)
 
     @Option(help: "Where to listen, tcp://HOST:PORT (port 0: any free port; also MBT_BIND).")
     var bind = Environment.value("MBT_BIND") ?? "tcp://0.0.0.0:5600"
+    @Option(help: "Directory for this shard's checkpoints (also MBT_STATE_DIR); without it the run cannot be resumed.")
+    var stateDir = Environment.value("MBT_STATE_DIR")
     @Flag(help: "Print `shard at ADDRESS` (the address actually bound) as the first line of output.")
     var announce = false
     @Flag(help: "Exit when the process that started this shard exits (set by `coordinator train --spawn-shards`).")
@@ -34,7 +38,13 @@ struct ShardCommand: ParsableCommand {
         let logger = Logger(label: "shard")
         if exitWithParent { ParentWatch.exitWhenOrphaned("shard", logger: logger) }
         let signals = StopSignals(logger: logger, firstSignalMeans: "leaving")
-        let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, logger: logger)
+        if let stateDir {
+            try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        } else {
+            logger.warning("no --state-dir: this shard keeps no checkpoints, and a run it serves cannot be resumed")
+        }
+        let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, logger: logger,
+                                     service: ShardService(stateDirectory: stateDir))
         if announce {
             FileHandle.standardOutput.write(Data("shard at \(server.boundEndpoint)\n".utf8))
         }

@@ -41,9 +41,9 @@ struct TrainCommand: ParsableCommand {
     var spawnWorkers = 0
     @Option(help: "The worker executable for --spawn-workers (default: `worker` beside this executable).")
     var workerExecutable: String?
-    @Option(help: "A state shard's address (`coordinator shard`), once per shard in shard order, at least two: the shards hold the parameters and the coordinator none (no checkpoints, no --resume).")
+    @Option(help: "A state shard's address (`coordinator shard`), once per shard in shard order, at least two: the shards hold the parameters and the coordinator none. Checkpoints are each shard's file (its --state-dir) and the coordinator's list of them in --output.")
     var shard: [String] = []
-    @Option(help: "Start this many state shards on this machine (`coordinator shard`), as --shard would name them.")
+    @Option(help: "Start this many state shards on this machine (`coordinator shard`), as --shard would name them; their checkpoints go to --output.")
     var spawnShards = 0
     @Option(help: "Seconds to wait for a shard's answer before the run stops.")
     var shardTimeout = 120.0
@@ -315,7 +315,8 @@ struct TrainCommand: ParsableCommand {
         }
         var shards: LocalShards?
         if spawnShards > 0 {
-            shards = try LocalShards(count: spawnShards,
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            shards = try LocalShards(count: spawnShards, stateDirectory: output,
                                      executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
                                      logLevel: level <= .debug ? logLevel : "warning", logger: logger)
         }
@@ -350,11 +351,7 @@ struct TrainCommand: ParsableCommand {
         status.write(summary.stoppedBy == nil ? "finished" : "stopped")
         if let reason = summary.stoppedBy {
             local?.terminate()   // (they got the signal too, or would wait for a coordinator that is not coming back)
-            if settings.shards.isEmpty {
-                logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
-            } else {
-                logger.notice("stopped on \(reason) after step \(summary.lastStep); the state was held by shards, which write no checkpoint: this run cannot be resumed")
-            }
+            logger.notice("stopped on \(reason) after step \(summary.lastStep); to resume: \(StopSignals.commandLine(adding: "--resume"))")
         }
         if let last = summary.epochs.last, summary.stoppedBy == nil {
             let figures = last.metrics.map { String(format: "Recall@%d %.4f  NDCG@%d %.4f", $0.k, $0.recall, $0.k, $0.ndcg) }

@@ -47,6 +47,14 @@ extension Message {
             w.u8(table.rawValue)
             w.u32(start)
             w.u32(count)
+        case let .shardSave(version, step):
+            w.u64(version)
+            w.u64(step)
+        case let .shardSaved(version, step, checksum, bytes):
+            w.u64(version)
+            w.u64(step)
+            w.u32(checksum)
+            w.u64(bytes)
         }
         return w.bytes
     }
@@ -99,6 +107,11 @@ extension Message {
             guard let table = ShardTable(rawValue: code) else { throw .invalid("shard_export table \(code)") }
             message = .shardExport(table: table, start: try r.u32("shard_export start"),
                                    count: try r.u32("shard_export count"))
+        case .shardSave:
+            message = .shardSave(version: try r.u64("shard_save version"), step: try r.u64("shard_save step"))
+        case .shardSaved:
+            message = .shardSaved(version: try r.u64("shard_saved version"), step: try r.u64("shard_saved step"),
+                                  checksum: try r.u32("shard_saved checksum"), bytes: try r.u64("shard_saved bytes"))
         }
         try r.finish()
         return message

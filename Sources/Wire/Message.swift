@@ -17,6 +17,8 @@ public enum MessageTag: UInt16, Sendable, CaseIterable {
     case shardApply = 24
     case shardApplied = 25
     case shardExport = 26
+    case shardSave = 27
+    case shardSaved = 28
 }
 
 /// Why the coordinator tells a worker to start over with HELLO.
@@ -93,6 +95,11 @@ public enum Message: Equatable, Sendable {
     case shardApplied(version: UInt64, problem: String)
     /// 26, coordinator → shard: `count` of the shard's rows of `table` from its local row `start`, caught up.
     case shardExport(table: ShardTable, start: UInt32, count: UInt32)
+    /// 27, coordinator → shard: write your share of the state at `version` as your checkpoint of step `step`.
+    case shardSave(version: UInt64, step: UInt64)
+    /// 28, shard → coordinator: the checkpoint of step `step` is on the shard's disk: `bytes` long, its body's
+    /// CRC32C `checksum` (what a later SHARD_OPEN that restores it names).
+    case shardSaved(version: UInt64, step: UInt64, checksum: UInt32, bytes: UInt64)
 
     public var messageTag: MessageTag {
         switch self {
@@ -111,6 +118,8 @@ public enum Message: Equatable, Sendable {
         case .shardApply: return .shardApply
         case .shardApplied: return .shardApplied
         case .shardExport: return .shardExport
+        case .shardSave: return .shardSave
+        case .shardSaved: return .shardSaved
         }
     }
 
@@ -122,6 +131,6 @@ public enum Message: Equatable, Sendable {
         String(describing: messageTag).reduce(into: "") { $0 += $1.isUppercase ? "_\($1)" : $1.uppercased() }
     }
 
-    /// Whether this message belongs to the coordinator–shard link (tags 20–26), not the worker protocol.
+    /// Whether this message belongs to the coordinator–shard link (tags 20–28), not the worker protocol.
     public var isShardMessage: Bool { tag >= 20 }
 }

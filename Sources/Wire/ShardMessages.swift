@@ -2,11 +2,13 @@
 /// table, the item table, the bank and the optimizer state with r % count == index, and answers one request at a
 /// time. Ids on the wire are the tables' global ids. Byte layouts: docs/PROTOCOL.md, "State shards".
 
-/// SHARD_OPEN: what the shard holds and how to make it (fresh parameters from the run's seed).
+/// SHARD_OPEN: what the shard holds and how to make it: fresh parameters from the run's seed, or (`restore`) the
+/// shard's own checkpoint of a step, the run's consistent cut named by the coordinator's checkpoint.
 ///
 /// Wire form: u64 runId, u32 index, u32 count, u32 users, u32 items, u32 dim, f32 initStd, u64 seed, f32 momentum,
 /// u8 optimizer kind (0 adam, 1 dense-adam, 2 sgd, 3 adagrad), f32 learningRate, f32 beta1, f32 beta2, f32 epsilon,
-/// f32 weightDecay, f32 parameterLimit (the largest magnitude a parameter may take: `ParameterCheck`).
+/// f32 weightDecay, f32 parameterLimit (the largest magnitude a parameter may take: `ParameterCheck`), then
+/// u64 restoreStep, u64 restoreVersion, u32 restoreChecksum (all 0: fresh).
 public struct ShardOpen: Equatable, Sendable {
     public var runId: UInt64
     public var index: UInt32
@@ -24,10 +26,13 @@ public struct ShardOpen: Equatable, Sendable {
     public var epsilon: Float
     public var weightDecay: Float
     public var parameterLimit: Float
+    /// The checkpoint to restore instead of drawing fresh parameters, or nil.
+    public var restore: ShardRestore?
 
     public init(runId: UInt64, index: UInt32, count: UInt32, users: UInt32, items: UInt32, dim: UInt32,
                 initStd: Float, seed: UInt64, momentum: Float, optimizerKind: UInt8, learningRate: Float,
-                beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, parameterLimit: Float) {
+                beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float, parameterLimit: Float,
+                restore: ShardRestore? = nil) {
         self.runId = runId
         self.index = index
         self.count = count
@@ -44,6 +49,7 @@ public struct ShardOpen: Equatable, Sendable {
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.parameterLimit = parameterLimit
+        self.restore = restore
     }
 
     /// The first rule the request breaks (what a shard must not build), or nil.
@@ -66,6 +72,20 @@ public struct ShardOpen: Equatable, Sendable {
         if !(momentum >= 0 && momentum <= 1) { return .invalid("shard_momentum", "bank momentum \(momentum) outside [0, 1]") }
         if !(beta1 < 1 && beta2 < 1) { return .invalid("shard_betas", "betas \(beta1), \(beta2) must be below 1") }
         return nil
+    }
+}
+
+/// Which of its checkpoints a shard restores on SHARD_OPEN: the one of coordinator step `step` (≥ 1), whose state
+/// is at `version` and whose body has the CRC32C `checksum` that the shard reported in SHARD_SAVED.
+public struct ShardRestore: Equatable, Sendable {
+    public var step: UInt64
+    public var version: UInt64
+    public var checksum: UInt32
+
+    public init(step: UInt64, version: UInt64, checksum: UInt32) {
+        self.step = step
+        self.version = version
+        self.checksum = checksum
     }
 }
 
@@ -166,10 +186,13 @@ extension ShardOpen {
         w.f32(epsilon)
         w.f32(weightDecay)
         w.f32(parameterLimit)
+        w.u64(restore?.step ?? 0)
+        w.u64(restore?.version ?? 0)
+        w.u32(restore?.checksum ?? 0)
     }
 
     static func read(from r: inout ByteReader) throws(WireError) -> ShardOpen {
-        ShardOpen(runId: try r.u64("shard_open runId"), index: try r.u32("shard_open index"),
+        var open = ShardOpen(runId: try r.u64("shard_open runId"), index: try r.u32("shard_open index"),
                   count: try r.u32("shard_open count"), users: try r.u32("shard_open users"),
                   items: try r.u32("shard_open items"), dim: try r.u32("shard_open dim"),
                   initStd: try r.f32("shard_open initStd"), seed: try r.u64("shard_open seed"),
@@ -178,6 +201,14 @@ extension ShardOpen {
                   beta2: try r.f32("shard_open beta2"), epsilon: try r.f32("shard_open epsilon"),
                   weightDecay: try r.f32("shard_open weightDecay"),
                   parameterLimit: try r.f32("shard_open parameterLimit"))
+        let step = try r.u64("shard_open restoreStep"), version = try r.u64("shard_open restoreVersion")
+        let checksum = try r.u32("shard_open restoreChecksum")
+        if step > 0 {
+            open.restore = ShardRestore(step: step, version: version, checksum: checksum)
+        } else if version != 0 || checksum != 0 {
+            throw .invalid("shard_open restores no step but names version \(version), checksum \(checksum)")
+        }
+        return open
     }
 }
 

@@ -139,7 +139,7 @@ public struct WorkerMachine: Sendable {
             phase = .exited
             return [.exit(code: 2, reason: "coordinator refused this worker (\(reason)): \(PeerText.escaped(text))")]
         case .hello, .gradient, .shardOpen, .shardReady, .shardRead, .shardRows, .shardApply, .shardApplied,
-             .shardExport:
+             .shardExport, .shardSave, .shardSaved:
             return [.note("ignored a \(message.name) from the coordinator")]
         }
     }

@@ -140,4 +140,122 @@ final class ShardServiceTests: XCTestCase {
         XCTAssertTrue(refusal(drawing.answer(.shardOpen(huge)))?.contains("draws its share from") == true)
         XCTAssertNil(drawing.state)
     }
+
+    // MARK: checkpoints
+
+    private func stateDirectory(_ name: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shard-\(name)-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    private func step(_ version: UInt64, _ base: Float) -> Message {
+        .shardApply(ShardApply(version: version, learningRateScale: 1, minibatches: [
+            ShardContribution(examples: 2, lossSum: 1, users: RowBlock(rows([0, 4], base)), items: RowBlock(rows([2], -base)),
+                              followed: [2, 4]),
+        ]))
+    }
+
+    /// Every row the shard holds, caught up.
+    private func everything(_ shard: ShardService) -> [Message] {
+        ShardTable.allCases.map { table in
+            let rows = shard.partition.rows(of: table == .users ? 7 : 6)
+            return shard.answer(.shardExport(table: table, start: 0, count: UInt32(rows)))
+        }
+    }
+
+    /// A shard's checkpoint of a step, restored by a fresh shard process: the same rows, optimizer state and
+    /// version, so that the next steps give the same rows as on the shard that never stopped.
+    func testACheckpointRestoredByAFreshShardContinuesBitForBit() throws {
+        let dir = try stateDirectory("restore")
+        let first = ShardService(stateDirectory: dir)
+        XCTAssertEqual(first.answer(.shardOpen(open(index: 0))), .shardReady(runId: 7, index: 0, version: 0))
+        for v in 0 ..< 3 { XCTAssertEqual(first.answer(step(UInt64(v), 0.1 * Float(v + 1))), .shardApplied(version: UInt64(v + 1), problem: "")) }
+        guard case let .shardSaved(version, savedStep, checksum, bytes) = first.answer(.shardSave(version: 3, step: 4)) else {
+            return XCTFail("no SHARD_SAVED")
+        }
+        XCTAssertEqual([version, savedStep], [3, 4])
+        let path = dir + "/shard-1-of-2-checkpoint-0000000004.mbt"
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)).count, Int(bytes))
+        for v in 3 ..< 5 { _ = first.answer(step(UInt64(v), 0.3)) }
+
+        var request = open(index: 0)
+        request.restore = ShardRestore(step: 4, version: 3, checksum: checksum)
+        let second = ShardService(stateDirectory: dir)
+        XCTAssertEqual(second.answer(.shardOpen(request)), .shardReady(runId: 7, index: 0, version: 3))
+        for v in 3 ..< 5 { XCTAssertEqual(second.answer(step(UInt64(v), 0.3)), .shardApplied(version: UInt64(v + 1), problem: "")) }
+        XCTAssertEqual(everything(second), everything(first), "dense Adam's moments and idle counts came back too")
+        // The shard that went on restores the same file: it is back at version 3.
+        XCTAssertEqual(first.answer(.shardOpen(request)), .shardReady(runId: 7, index: 0, version: 3))
+        XCTAssertEqual(first.answer(step(3, 0.3)), .shardApplied(version: 4, problem: ""))
+    }
+
+    /// What a shard must not restore is refused, and the state it held stays as it was.
+    func testACheckpointThatIsNotTheOneNamedIsRefused() throws {
+        let dir = try stateDirectory("refuse")
+        let shard = ShardService(stateDirectory: dir)
+        _ = shard.answer(.shardOpen(open(index: 1)))
+        _ = shard.answer(step(0, 0.2).withOwnRows(of: RowPartition(index: 1, count: 2)))
+        guard case let .shardSaved(_, _, checksum, _) = shard.answer(.shardSave(version: 1, step: 2)) else {
+            return XCTFail("no SHARD_SAVED")
+        }
+        let before = everything(shard)
+        func restoring(step: UInt64 = 2, version: UInt64 = 1, checksum: UInt32 = checksum, runId: UInt64 = 7,
+                       edit: (inout ShardOpen) -> Void = { _ in }) -> Message {
+            var request = open(index: 1, runId: runId)
+            request.restore = ShardRestore(step: step, version: version, checksum: checksum)
+            edit(&request)
+            return .shardOpen(request)
+        }
+        let cases: [(Message, String)] = [
+            (restoring(step: 3), "no checkpoint of step 3"),
+            (restoring(checksum: checksum ^ 1), "checksum"),
+            (restoring(version: 2), "version"),
+            (restoring(runId: 8), "holds run 7"),
+            (restoring { $0.users = 9 }, "not shard"),
+            (restoring { $0.momentum = 0.25 }, "momentum"),
+            (.shardSave(version: 0, step: 3), "version"),
+            (.shardSave(version: 1, step: 0), "step 0"),
+        ]
+        for (request, expected) in cases {
+            let text = refusal(shard.answer(request))
+            XCTAssertTrue(text?.contains(expected) == true, "\(request.name): \(text ?? "accepted")")
+        }
+        // A fresh shard: another run's file, a damaged file, no directory at all.
+        XCTAssertTrue(refusal(ShardService(stateDirectory: dir).answer(restoring(runId: 8)))?.contains("run 7 step 2") == true)
+        let path = dir + "/shard-2-of-2-checkpoint-0000000002.mbt"
+        var damaged = try Data(contentsOf: URL(fileURLWithPath: path))
+        damaged[40] ^= 1
+        try damaged.write(to: URL(fileURLWithPath: path))
+        XCTAssertTrue(refusal(ShardService(stateDirectory: dir).answer(restoring()))?.contains("checksum mismatch") == true)
+        XCTAssertTrue(refusal(ShardService().answer(restoring()))?.contains("--state-dir") == true)
+        guard case .shardSaved = shard.answer(.shardSave(version: 1, step: 3)) else {
+            return XCTFail("the shard that holds the run saves again")
+        }
+        XCTAssertEqual(everything(shard), before, "nothing refused touched the state")
+        let keeper = ShardService()
+        _ = keeper.answer(.shardOpen(open(index: 1)))
+        XCTAssertTrue(refusal(keeper.answer(.shardSave(version: 0, step: 1)))?.contains("--state-dir") == true)
+    }
+}
+
+private extension Message {
+    /// A SHARD_APPLY with only the rows `p` owns.
+    func withOwnRows(of p: RowPartition) -> Message {
+        guard case var .shardApply(apply) = self else { return self }
+        for k in apply.minibatches.indices {
+            let m = apply.minibatches[k]
+            func own(_ block: RowBlock) -> RowBlock {
+                var out = SparseRows(dim: block.dim)
+                let rows = SparseRows(block)
+                for (r, id) in rows.ids.enumerated() where p.owns(id) { out.append(id: id, row: rows.row(r)) }
+                return RowBlock(out)
+            }
+            apply.minibatches[k] = ShardContribution(examples: m.examples, lossSum: m.lossSum, users: own(m.users),
+                                                     items: own(m.items), followed: m.followed.filter(p.owns))
+        }
+        return .shardApply(apply)
+    }
 }

@@ -7,6 +7,12 @@ final class ShardMessagesTests: XCTestCase {
                                  momentum: 0.5, optimizerKind: 1, learningRate: 0.01, beta1: 0.9, beta2: 0.999,
                                  epsilon: 1e-8, weightDecay: 0, parameterLimit: 1e6)
 
+    private var restoring: ShardOpen {
+        var o = open
+        o.restore = ShardRestore(step: 12, version: 11, checksum: 0xDEAD_BEEF)
+        return o
+    }
+
     private var samples: [Message] {
         let rows = RowBlock(dim: 2, ids: [1, 3], values: [0.5, -0.5, 0.25, 1])
         return [
@@ -21,6 +27,9 @@ final class ShardMessagesTests: XCTestCase {
             ])),
             .shardApplied(version: 4, problem: "user row 3 holds nan"),
             .shardExport(table: .items, start: 2, count: 16384),
+            .shardOpen(restoring),
+            .shardSave(version: 11, step: 12),
+            .shardSaved(version: 11, step: 12, checksum: 0xDEAD_BEEF, bytes: 4096),
         ]
     }
 
@@ -35,13 +44,20 @@ final class ShardMessagesTests: XCTestCase {
         XCTAssertEqual(Message.shardApplied(version: 0, problem: "").name, "SHARD_APPLIED")
     }
 
-    /// SHARD_OPEN's payload, written independently (Python: struct.pack('<QIIIIIfQfBffffff', 7, 1, 2, 5, 4, 2, 0.5,
-    /// 3, 0.5, 1, 0.01, 0.9, 0.999, 1e-8, 0, 1e6)).
-    func testShardOpenBytesArePinned() {
-        let hex = "070000000000000001000000020000000500000004000000020000000000003f03000000000000000000003f010ad7233c"
-            + "6666663f77be7f3f77cc2b320000000000247449"
-        XCTAssertEqual(WireCodec.encode(Envelope(sender: 0, sequence: 1, message: .shardOpen(open))).payload
-            .map { String(format: "%02x", $0) }.joined(), hex)
+    /// SHARD_OPEN's payload, written independently (Python: struct.pack('<QIIIIIfQfBffffffQQI', 7, 1, 2, 5, 4, 2,
+    /// 0.5, 3, 0.5, 1, 0.01, 0.9, 0.999, 1e-8, 0, 1e6, 0, 0, 0), and with 12, 11, 0xdeadbeef for the restore), and
+    /// SHARD_SAVED's (struct.pack('<QQIQ', 11, 12, 0xdeadbeef, 4096)).
+    func testShardOpenAndSavedBytesArePinned() {
+        let fields = "070000000000000001000000020000000500000004000000020000000000003f03000000000000000000003f010ad7233c"
+            + "6666663f77be7f3f77cc2b3200000000002474"
+        func hex(_ message: Message) -> String {
+            WireCodec.encode(Envelope(sender: 0, sequence: 1, message: message)).payload
+                .map { String(format: "%02x", $0) }.joined()
+        }
+        XCTAssertEqual(hex(.shardOpen(open)), fields + "490000000000000000000000000000000000000000")
+        XCTAssertEqual(hex(.shardOpen(restoring)), fields + "490c000000000000000b00000000000000efbeadde")
+        XCTAssertEqual(hex(.shardSaved(version: 11, step: 12, checksum: 0xDEAD_BEEF, bytes: 4096)),
+                       "0b000000000000000c00000000000000efbeadde0010000000000000")
     }
 
     func testMalformedShardPayloadsAreRefused() {
@@ -67,6 +83,9 @@ final class ShardMessagesTests: XCTestCase {
         XCTAssertTrue(decodes(.shardOpen, good))
         XCTAssertFalse(decodes(.shardOpen, good + [0]), "a byte left over")
         XCTAssertFalse(decodes(.shardOpen, Array(good.dropLast())), "a byte short")
+        var stray = good
+        stray[good.count - 1] = 1   // no step restored, yet a checksum named
+        XCTAssertFalse(decodes(.shardOpen, stray))
     }
 
     func testShardOpenRefusesWhatAShardMustNotBuild() {
