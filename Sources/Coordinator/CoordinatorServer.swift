@@ -180,7 +180,10 @@ public final class CoordinatorServer {
         // The one check of whether the run goes on: `finished` is set when the machine says `.trainingFinished`
         // (its schedule ended, or the run policy ended it after an epoch); `supervise` may throw to abort instead.
         while !finished {
-            var directives = machine.tick(now: clock.now())
+            // What arrived is taken before the timers run: after a long pause of this loop (a slow step, a shard
+            // that needed a resend) a heartbeat waiting in the socket still counts, and its worker is not declared
+            // dead for the coordinator's own delay.
+            var directives: [CoordinatorDirective<PeerID>] = []
             var budget = 64
             var timeout = 20
             while budget > 0, let received = try endpoint.receive(timeoutMilliseconds: timeout) {
@@ -195,6 +198,7 @@ public final class CoordinatorServer {
                     if let answer = Self.answer(to: error) { send(answer, to: peer) }
                 }
             }
+            directives += machine.tick(now: clock.now())
             finished = try execute(directives)
             try recordEvaluations(waiting: false)
             let now = clock.now()

@@ -25,7 +25,7 @@ struct RunStart {
         if !settings.shards.isEmpty {
             let links = try shardLinks ?? settings.shards.map { address in
                 try DealerEndpoint(connect: address, maxMessageBytes: Self.shardMessageBytes, logger: logger,
-                                   options: EndpointOptions())
+                                   options: EndpointOptions(faults: settings.faults ?? .none))
             }
             let o = settings.optimizer
             var open = ShardOpen(runId: 0, index: 0, count: UInt32(links.count), users: UInt32(data.userCount),

@@ -9,9 +9,10 @@ import Wire
 /// no table. Every answer is checked like any peer's bytes: it must carry the request's sequence number, the
 /// shard's version, exactly the rows asked for, of the run's width, finite and within the parameter limit.
 ///
-/// A request unanswered after `resendAfter` seconds is sent again with the same sequence number (then after twice
-/// as long, up to 8 s): a shard answers a repeat of the request it answered last from its copy of that answer
-/// (`ShardServer`), so a lost request or answer costs a resend, never a step applied twice.
+/// A request unanswered for four times the typical exchange (a moving average of the exchanges that needed no
+/// resend; at least 50 ms) is sent again with the same sequence number, then after twice as long each time, up to
+/// 8 s: a shard answers a repeat of the request it answered last from its copy of that answer (`ShardServer`), so a
+/// lost request or answer costs a resend, never a step applied twice.
 final class ShardedState {
     let partitions: [RowPartition]
     let dim: Int
@@ -20,7 +21,8 @@ final class ShardedState {
     let addresses: [String]
     private let links: [any DealerTransport]
     private let timeout: Double
-    private let resendAfter: Double
+    /// The moving average of an exchange's time, seconds: a request goes again after four times it.
+    private var typicalExchange: Double
     private let limit: Float
     private(set) var version: UInt64 = 0
     /// The last request's sequence number: it starts at random, so that no answer to an earlier connection's
@@ -30,13 +32,13 @@ final class ShardedState {
     /// Opens the run on every shard (`template` with each shard's index) and waits for their READY. `restore`:
     /// the checkpoint each shard restores (one per shard, all of the same step), or nil for fresh parameters.
     init(links: [any DealerTransport], addresses: [String], open template: ShardOpen,
-         restore: [ShardRestore]? = nil, timeout: Double, resendAfter: Double = 1) throws {
+         restore: [ShardRestore]? = nil, timeout: Double) throws {
         precondition(links.count == addresses.count && links.count == Int(template.count), "one link per shard")
         precondition(restore == nil || restore!.count == links.count, "one checkpoint per shard")
         self.links = links
         self.addresses = addresses
         self.timeout = timeout
-        self.resendAfter = resendAfter
+        typicalExchange = 0.05
         partitions = (0 ..< links.count).map { RowPartition(index: $0, count: links.count) }
         dim = Int(template.dim)
         userCount = Int(template.users)
@@ -80,8 +82,10 @@ final class ShardedState {
             }
         }
         var answers = [Message?](repeating: nil, count: requests.count)
-        var interval = resendAfter
-        var resendAt = Date().addingTimeInterval(interval)
+        let started = Date()
+        var interval = max(0.05, 4 * typicalExchange)
+        var resendAt = started.addingTimeInterval(interval)
+        var resent = false
         for k in requests.indices {
             while answers[k] == nil {
                 let now = Date()
@@ -90,6 +94,7 @@ final class ShardedState {
                 }
                 if now >= resendAt {
                     for j in k ..< requests.count where answers[j] == nil { _ = try send(j) }
+                    resent = true
                     interval = min(2 * interval, 8)
                     resendAt = now.addingTimeInterval(interval)
                 }
@@ -102,6 +107,7 @@ final class ShardedState {
                 answers[k] = envelope.message
             }
         }
+        if !resent { typicalExchange = 0.9 * typicalExchange + 0.1 * min(Date().timeIntervalSince(started), 2) }
         return answers.map { $0! }
     }
 

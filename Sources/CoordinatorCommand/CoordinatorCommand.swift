@@ -20,7 +20,8 @@ struct CoordinatorCommand: ParsableCommand {
         ProcessMemory.keepFreedBlocks()
         var arguments = Array(CommandLine.arguments.dropFirst())
         let first = arguments.first
-        let others = ["keygen", "healthcheck", "report", "recommend", "help"]
+        // (`shard` reads its own MBT_* variables.)
+        let others = ["shard", "keygen", "healthcheck", "report", "recommend", "help"]
         let asksForHelp = arguments.contains { ["-h", "--help", "--experimental-dump-help"].contains($0) }
         if !asksForHelp, first.map({ !others.contains($0) }) ?? true {
             let (fromEnvironment, problems) = EnvironmentArguments.arguments(

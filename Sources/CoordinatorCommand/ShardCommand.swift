@@ -3,6 +3,7 @@ import CommandSupport
 import Coordinator
 import Foundation
 import Logging
+import Transport
 
 /// `coordinator shard`: holds a share of a run's parameters for a coordinator started with `--shard`.
 struct ShardCommand: ParsableCommand {
@@ -21,6 +22,8 @@ struct ShardCommand: ParsableCommand {
     var bind = Environment.value("MBT_BIND") ?? "tcp://0.0.0.0:5600"
     @Option(help: "Directory for this shard's checkpoints (also MBT_STATE_DIR); without it the run cannot be resumed.")
     var stateDir = Environment.value("MBT_STATE_DIR")
+    @Option(help: "Fault injection on this shard's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
+    var faults = Environment.value(FaultSettings.environmentVariable)
     @Flag(help: "Print `shard at ADDRESS` (the address actually bound) as the first line of output.")
     var announce = false
     @Flag(help: "Exit when the process that started this shard exits (set by `coordinator train --spawn-shards`).")
@@ -43,7 +46,8 @@ struct ShardCommand: ParsableCommand {
         } else {
             logger.warning("no --state-dir: this shard keeps no checkpoints, and a run it serves cannot be resumed")
         }
-        let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, logger: logger,
+        let options = EndpointOptions(faults: try faults.map { try FaultSettings(parsing: $0) } ?? .none)
+        let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, options: options, logger: logger,
                                      service: ShardService(stateDirectory: stateDir))
         if announce {
             FileHandle.standardOutput.write(Data("shard at \(server.boundEndpoint)\n".utf8))

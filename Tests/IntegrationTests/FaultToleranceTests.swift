@@ -6,11 +6,14 @@ import XCTest
 /// messages dropped, duplicated and corrupted, a worker cut off by a network partition. Every run must finish with
 /// every epoch's audit exact, every replica hash agreeing, and the same parameters as a fault-free run with the same
 /// seed (the math does not depend on which worker computes a minibatch, or when).
-final class FaultToleranceTests: XCTestCase {
+class FaultToleranceTests: XCTestCase {
     static let epochs = 3
+    /// State shard processes of every run of this suite (0: the coordinator holds the state).
+    var shards: Int { 0 }
 
     /// Flags shared by every run: synthetic data, replica hashes checked, a short death timeout.
-    func flags(port: Int, workers: Int, output: URL, bind: String = "127.0.0.1") -> [String] {
+    func flags(port: Int, workers: Int, output: URL, bind: String = "127.0.0.1", shards: [Int] = []) -> [String] {
+        shards.flatMap { ["--shard", "tcp://127.0.0.1:\($0)"] } + (shards.isEmpty ? [] : ["--shard-timeout", "10"]) +
         ["--bind", "tcp://\(bind):\(port)", "--workers", "\(workers)", "--epochs", "\(Self.epochs)",
          "--synthetic-users", "1500", "--synthetic-items", "800", "--batch-size", "384", "--minibatch-size", "128",
          "--negatives", "2048", "--dim", "32", "--lr", "0.01", "--verify-replicas", "--heartbeat-timeout", "1",
@@ -41,17 +44,19 @@ final class FaultToleranceTests: XCTestCase {
     /// The fault-free run every scenario is compared with (computed once).
     nonisolated(unsafe) static var reference: Outcome?
 
+    /// The fault-free run of the coordinator alone: runs with shards end with its parameters too.
     func referenceRun() throws -> Outcome {
-        if let r = Self.reference { return r }
-        let r = try cluster(name: "reference") { _ in }
-        Self.reference = r
+        if let r = FaultToleranceTests.reference { return r }
+        let r = try cluster(name: "reference", shards: 0) { _ in }
+        FaultToleranceTests.reference = r
         return r
     }
 
     /// Runs a coordinator and 3 workers; `during` injects faults while training runs.
     func cluster(name: String, workers: Int = 3, environment: [String: String] = [:], bind: String = "127.0.0.1",
-                 during: (Cluster) throws -> Void) throws -> Outcome {
-        let c = try Cluster(name: name, workers: workers, test: self, environment: environment, bind: bind)
+                 shards: Int? = nil, during: (Cluster) throws -> Void) throws -> Outcome {
+        let c = try Cluster(name: name, workers: workers, test: self, environment: environment, bind: bind,
+                            shards: shards ?? self.shards)
         defer { c.stopAll() }
         try during(c)
         let status = c.coordinator.wait(seconds: 300)
@@ -65,20 +70,31 @@ final class FaultToleranceTests: XCTestCase {
         let output: URL
         var coordinator: ProcessHarness.Running
         var workers: [ProcessHarness.Running] = []
+        /// The state shards (`coordinator shard`, each with its port and a state directory), when the run has any.
+        var shards: [ProcessHarness.Running] = []
+        let shardPorts: [Int]
         let started = Date()
         let environment: [String: String]
         let bind: String
         private var starts = 0
         unowned let test: FaultToleranceTests
 
-        init(name: String, workers: Int, test: FaultToleranceTests, environment: [String: String], bind: String) throws {
+        init(name: String, workers: Int, test: FaultToleranceTests, environment: [String: String], bind: String,
+             shards: Int) throws {
             self.test = test
             self.environment = environment
             self.bind = bind
             dir = try ProcessHarness.temporaryDirectory(name)
             port = ProcessHarness.freePort()
             output = dir.appendingPathComponent("run")
-            coordinator = try ProcessHarness.start("coordinator", test.flags(port: port, workers: workers, output: output, bind: bind),
+            let ports = (0 ..< shards).map { _ in ProcessHarness.freePort() }
+            let directory = dir
+            shardPorts = ports
+            self.shards = try ports.indices.map { k in
+                try Self.shard(k, port: ports[k], dir: directory, environment: environment, start: 0)
+            }
+            coordinator = try ProcessHarness.start("coordinator", test.flags(port: port, workers: workers, output: output,
+                                                                             bind: bind, shards: shardPorts),
                                                    logName: "coordinator", in: dir, environment: environment)
             for _ in 0 ..< workers { try startWorker() }
         }
@@ -99,6 +115,23 @@ final class FaultToleranceTests: XCTestCase {
             return w
         }
 
+        /// Starts shard `k` (again) on its port, with its checkpoints in the run's `shards` directory.
+        func startShard(_ k: Int) throws -> ProcessHarness.Running {
+            try Self.shard(k, port: shardPorts[k], dir: dir, environment: environment, start: shardStarts)
+        }
+
+        private var shardStarts: Int {
+            shards.count + Int(Date().timeIntervalSince(started) * 1000)
+        }
+
+        private static func shard(_ k: Int, port: Int, dir: URL, environment: [String: String], start: Int) throws
+            -> ProcessHarness.Running
+        {
+            try ProcessHarness.start("coordinator", ["shard", "--bind", "tcp://127.0.0.1:\(port)",
+                                                     "--state-dir", dir.appendingPathComponent("shards").path],
+                                     logName: "shard\(k + 1)-\(start)", in: dir, environment: environment)
+        }
+
         /// Epoch events written so far.
         var epochsDone: Int {
             ((try? ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))) ?? [])
@@ -106,13 +139,15 @@ final class FaultToleranceTests: XCTestCase {
         }
 
         func restartCoordinator(workers: Int) throws {
-            coordinator = try ProcessHarness.start("coordinator", test.flags(port: port, workers: workers, output: output, bind: bind) + ["--resume"],
+            coordinator = try ProcessHarness.start("coordinator", test.flags(port: port, workers: workers, output: output,
+                                                                             bind: bind, shards: shardPorts) + ["--resume"],
                                                    logName: "coordinator-resumed", in: dir, environment: environment)
         }
 
         func stopAll() {
             for w in workers where w.process.isRunning { w.signal(SIGCONT); _ = w.wait(seconds: 8) }
             if coordinator.process.isRunning { coordinator.signal(SIGKILL) }
+            for shard in shards where shard.process.isRunning { shard.signal(SIGKILL) }
         }
     }
 
@@ -190,7 +225,9 @@ final class FaultToleranceTests: XCTestCase {
         let o = try cluster(name: name) { c in
             XCTAssertTrue(waitUntil(60) { c.coordinator.log.contains("checkpoint") || c.epochsDone > 0 || FileManager.default.fileExists(atPath: c.output.path) })
             XCTAssertTrue(waitUntil(60) {
-                ((try? FileManager.default.contentsOfDirectory(atPath: c.output.path)) ?? []).contains { $0.hasSuffix(".mbt") }
+                ((try? FileManager.default.contentsOfDirectory(atPath: c.output.path)) ?? []).contains {
+                    $0.hasPrefix(self.shards > 0 ? "shards-checkpoint-" : "checkpoint-")
+                }
             })
             sleep(0.3)
             c.coordinator.signal(SIGKILL)
@@ -234,5 +271,37 @@ final class FaultToleranceTests: XCTestCase {
                           "the isolated worker was not readmitted:\n\(c.coordinator.log)")
         }
         try check(o, "partition of one worker for 2 s")
+    }
+}
+
+/// The fault suite with the parameters held by two state shard processes (`coordinator shard --state-dir`): every
+/// scenario above (XCTest runs the inherited tests again with `shards` 2; the faults of MBT_FAULTS reach the shard
+/// links too), and a shard killed with -9 mid-epoch, restarted and the run resumed. Every run must end with the
+/// parameters of the fault-free run of the coordinator alone, bit for bit.
+final class ShardedFaultToleranceTests: FaultToleranceTests {
+    override var shards: Int { 2 }
+
+    /// Shard 2 killed with -9 mid-epoch: the coordinator stops, naming it and the checkpoint to resume from; the
+    /// shard restarted on its state directory and the coordinator run again with --resume, with the same workers.
+    func testAShardKilledMidEpochIsRestartedAndTheRunResumes() throws {
+        let o = try cluster(name: "shard-kill") { c in
+            XCTAssertTrue(waitUntil(60) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: c.output.path)) ?? []).contains { $0.hasPrefix("shards-checkpoint-") }
+            }, c.coordinator.log)
+            sleep(0.4)   // into the steps after the checkpoint
+            c.shards[1].signal(SIGKILL)
+            _ = c.shards[1].wait(seconds: 5)
+            let status = c.coordinator.wait(seconds: 60)
+            XCTAssertEqual(status, 1, "the coordinator stops with an error:\n\(c.coordinator.log)")
+            XCTAssertTrue(c.coordinator.log.contains("shard 2 at tcp://127.0.0.1:\(c.shardPorts[1])"), c.coordinator.log)
+            XCTAssertTrue(c.coordinator.log.contains("run again with --resume: it continues from"), c.coordinator.log)
+            let stopped = try ProcessHarness.jsonLines(c.output.appendingPathComponent("metrics.jsonl")).last
+            XCTAssertEqual(stopped?["reason"] as? String, "shard_failed")
+            c.shards[1] = try c.startShard(1)
+            try c.restartCoordinator(workers: 3)
+            XCTAssertTrue(waitUntil(60) { c.coordinator.log.contains("is ready at version") }, c.coordinator.log)
+        }
+        XCTAssertTrue(o.log.contains("resuming from") && o.log.contains("on 2 state shards"), o.log)
+        try check(o, "a shard killed with -9 mid-epoch, restarted, the run resumed")
     }
 }

@@ -47,13 +47,16 @@ final class ShardClusterTests: XCTestCase {
         }
     }
 
-    /// A shard killed mid-run: the coordinator stops with an error naming it instead of training without its rows.
-    func testALostShardStopsTheRunWithAnErrorThatNamesIt() throws {
+    /// A spawned shard killed mid-run: the coordinator stops with an error naming it and the checkpoint instead of
+    /// training without its rows; run again with --resume (new shards, restored from their files in --output), it
+    /// ends with the parameters of the coordinator alone.
+    func testALostShardStopsTheRunAndResumeEndsWithTheParametersOfAFaultFreeRun() throws {
+        let epochs = 12
         let dir = try ProcessHarness.temporaryDirectory("shard-lost")
-        let coordinator = try ProcessHarness.start(
-            "coordinator", flags(epochs: 200) + ["--spawn-workers", "1", "--spawn-shards", "2", "--shard-timeout", "5",
-                                                 "--output", dir.appendingPathComponent("run").path],
-            logName: "coordinator", in: dir)
+        let output = dir.appendingPathComponent("run")
+        let arguments = flags(epochs: epochs) + ["--spawn-workers", "1", "--spawn-shards", "2", "--shard-timeout", "5",
+                                                 "--checkpoint-every", "2", "--output", output.path]
+        let coordinator = try ProcessHarness.start("coordinator", arguments, logName: "coordinator", in: dir)
         var pids: [Int32] = []
         for _ in 0 ..< 600 where pids.isEmpty {   // "started 2 local state shard(s): pids [a, b], at …"
             usleep(50_000)
@@ -65,12 +68,37 @@ final class ShardClusterTests: XCTestCase {
             }
         }
         XCTAssertEqual(pids.count, 2, coordinator.log)
-        for _ in 0 ..< 600 where !coordinator.log.contains("epoch 1/") { usleep(50_000) }   // training has begun
+        func epochsDone() -> Int {
+            ((try? ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))) ?? [])
+                .filter { $0["event"] as? String == "epoch" }.count
+        }
+        for _ in 0 ..< 2400 where epochsDone() < 2 { usleep(25_000) }   // two epochs checkpointed
+        usleep(300_000)   // into the third
         kill(try XCTUnwrap(pids.last), SIGKILL)
         let status = coordinator.wait(seconds: 120)
         XCTAssertNotNil(status, "the coordinator did not stop:\n\(coordinator.log)")
         XCTAssertNotEqual(status, 0, coordinator.log)
         XCTAssertTrue(coordinator.log.contains("state shard 2 (pid \(pids[1]))") || coordinator.log.contains("shard 2 at"),
                       "the error names the shard:\n\(coordinator.log)")
+        XCTAssertTrue(coordinator.log.contains("--resume: it continues from \(output.path)/shards-checkpoint-"), coordinator.log)
+
+        let resumed = try ProcessHarness.start("coordinator", arguments + ["--resume"], logName: "resumed", in: dir)
+        XCTAssertEqual(resumed.wait(seconds: 240), 0, "resumed coordinator failed:\n\(resumed.log)")
+        XCTAssertTrue(resumed.log.contains("on 2 state shards: step"), resumed.log)
+        let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+        let end = try XCTUnwrap(lines.last { $0["event"] as? String == "end" })
+        XCTAssertEqual(Set(lines.filter { $0["event"] as? String == "epoch" }.compactMap { $0["epoch"] as? Int }),
+                       Set(1 ... epochs), "every epoch reported")
+        XCTAssertTrue(lines.filter { $0["event"] as? String == "epoch" }.allSatisfy { $0["audit_exact"] as? Bool == true })
+
+        let aloneDir = try ProcessHarness.temporaryDirectory("shard-lost-alone")
+        let alone = try ProcessHarness.start("coordinator", flags(epochs: epochs) + [
+            "--spawn-workers", "1", "--output", aloneDir.appendingPathComponent("run").path,
+        ], logName: "alone", in: aloneDir)
+        XCTAssertEqual(alone.wait(seconds: 240), 0, alone.log)
+        let aloneEnd = try XCTUnwrap(try ProcessHarness.jsonLines(aloneDir.appendingPathComponent("run/metrics.jsonl"))
+            .last { $0["event"] as? String == "end" })
+        XCTAssertEqual(end["final_hash"] as? String, aloneEnd["final_hash"] as? String,
+                       "killed, restarted and resumed: the parameters of the fault-free run")
     }
 }
