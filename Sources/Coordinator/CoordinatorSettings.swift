@@ -55,6 +55,8 @@ public struct CoordinatorSettings: Sendable {
     public var faults: FaultSettings?
     /// CurveZMQ: the coordinator's key pair and the workers' public keys it admits; nil = plain text, anyone.
     public var curve: CurveServer?
+    /// With `curve` and `shards`: the shards' public keys, one for all or one per shard in shard order.
+    public var shardPublicKeys: [CurveKey] = []
     /// The state shards' addresses (`coordinator shard`), in shard order; empty: the coordinator holds the state.
     public var shards: [String] = []
     /// How long the coordinator waits for a shard's answer before it stops the run.
@@ -98,8 +100,13 @@ public struct CoordinatorSettings: Sendable {
         }
         if minimumWorkers < 1 { out.append("--workers must be at least 1 (got \(minimumWorkers))") }
         if shards.count == 1 { out.append("--shard needs at least two shards (one shard is the coordinator's own state: leave --shard out)") }
-        if !shards.isEmpty && curve != nil {
-            out.append("--shard cannot be combined with CurveZMQ yet: the links to the shards are plain text")
+        if !shards.isEmpty && curve != nil && shardPublicKeys.count != 1 && shardPublicKeys.count != shards.count {
+            out.append(shardPublicKeys.isEmpty
+                ? "with CurveZMQ on (--curve-secret-key), the links to the shards are encrypted too: give each shard's public key with --shard-public-key (once for all, or once per --shard in the same order)"
+                : "--shard-public-key is given \(shardPublicKeys.count) times for \(shards.count) shards: give it once for all, or once per --shard")
+        }
+        if !shardPublicKeys.isEmpty && curve == nil {
+            out.append("--shard-public-key needs CurveZMQ on: --curve-secret-key and --authorized-keys")
         }
         if !(shardTimeout > 0 && shardTimeout.isFinite) { out.append("--shard-timeout must be positive (got \(shardTimeout))") }
         if !(loss.temperature > 0) { out.append("--temperature must be positive (got \(loss.temperature))") }

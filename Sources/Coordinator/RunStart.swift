@@ -23,9 +23,14 @@ struct RunStart {
         var settings = requested
         let check = ParameterCheck(dim: settings.dim, temperature: settings.loss.temperature)
         if !settings.shards.isEmpty {
-            let links = try shardLinks ?? settings.shards.map { address in
-                try DealerEndpoint(connect: address, maxMessageBytes: Self.shardMessageBytes, logger: logger,
-                                   options: EndpointOptions(faults: settings.faults ?? .none))
+            let links = try shardLinks ?? settings.shards.enumerated().map { k, address in
+                // With CurveZMQ on, the coordinator's key pair is a client of each shard's (which admits it).
+                let curve = settings.curve.map { server in
+                    CurveSecurity.client(CurveClient(keys: server.keys, serverPublicKey: settings.shardPublicKeys.count == 1
+                                                        ? settings.shardPublicKeys[0] : settings.shardPublicKeys[k]))
+                }
+                return try DealerEndpoint(connect: address, maxMessageBytes: Self.shardMessageBytes, logger: logger,
+                                          options: EndpointOptions(faults: settings.faults ?? .none, curve: curve))
             }
             let o = settings.optimizer
             var open = ShardOpen(runId: 0, index: 0, count: UInt32(links.count), users: UInt32(data.userCount),

@@ -24,6 +24,10 @@ struct ShardCommand: ParsableCommand {
     var stateDir = Environment.value("MBT_STATE_DIR")
     @Option(help: "Fault injection on this shard's sends, e.g. drop=0.05,duplicate=0.05,corrupt=0.01,seed=7 (also MBT_FAULTS).")
     var faults = Environment.value(FaultSettings.environmentVariable)
+    @Option(help: "CurveZMQ: this shard's secret key file (from `coordinator keygen`); turns on encryption and admits only --authorized-keys (also MBT_CURVE_SECRET_KEY).")
+    var curveSecretKey = Environment.value("MBT_CURVE_SECRET_KEY")
+    @Option(help: "CurveZMQ: the coordinator's public key (its NAME.pub), or a file or directory of keys (also MBT_AUTHORIZED_KEYS).")
+    var authorizedKeys = Environment.value("MBT_AUTHORIZED_KEYS")
     @Flag(help: "Print `shard at ADDRESS` (the address actually bound) as the first line of output.")
     var announce = false
     @Flag(help: "Exit when the process that started this shard exits (set by `coordinator train --spawn-shards`).")
@@ -31,6 +35,9 @@ struct ShardCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
+        if (curveSecretKey == nil) != (authorizedKeys == nil) {
+            throw ValidationError("CurveZMQ needs both --curve-secret-key and --authorized-keys (or MBT_CURVE_SECRET_KEY and MBT_AUTHORIZED_KEYS)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error (got \(logLevel))")
         }
@@ -46,7 +53,13 @@ struct ShardCommand: ParsableCommand {
         } else {
             logger.warning("no --state-dir: this shard keeps no checkpoints, and a run it serves cannot be resumed")
         }
-        let options = EndpointOptions(faults: try faults.map { try FaultSettings(parsing: $0) } ?? .none)
+        var curve: CurveSecurity?
+        if let secretPath = curveSecretKey, let authorizedPath = authorizedKeys {
+            curve = .server(CurveServer(keys: try CurveKeyFile.readKeyPair(secretKeyFile: secretPath),
+                                        authorizedClients: try CurveKeyFile.readAuthorizedKeys(authorizedPath)))
+            if let warning = CurveKeyFile.permissionWarning(secretKeyFile: secretPath) { logger.warning("\(warning)") }
+        }
+        let options = EndpointOptions(faults: try faults.map { try FaultSettings(parsing: $0) } ?? .none, curve: curve)
         let server = try ShardServer(bind: bind, maxMessageBytes: 1 << 28, options: options, logger: logger,
                                      service: ShardService(stateDirectory: stateDir))
         if announce {

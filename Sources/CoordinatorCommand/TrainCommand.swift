@@ -45,6 +45,8 @@ struct TrainCommand: ParsableCommand {
     var shard: [String] = []
     @Option(help: "Start this many state shards on this machine (`coordinator shard`), as --shard would name them; their checkpoints go to --output.")
     var spawnShards = 0
+    @Option(help: "CurveZMQ with --shard: a shard's public key file (its NAME.pub), once for all shards or once per --shard in the same order (also MBT_SHARD_PUBLIC_KEY).")
+    var shardPublicKey: [String] = []
     @Option(help: "Seconds to wait for a shard's answer before the run stops.")
     var shardTimeout = 120.0
     @Option(help: "Seconds of silence after which a worker is declared dead.")
@@ -151,6 +153,9 @@ struct TrainCommand: ParsableCommand {
         }
         if curveSecretKey != nil && spawnWorkers > 0 {
             throw ValidationError("--spawn-workers starts plain-text local workers; it cannot be combined with --curve-secret-key")
+        }
+        if curveSecretKey != nil && spawnShards > 0 {
+            throw ValidationError("--spawn-shards starts plain-text local shards; it cannot be combined with --curve-secret-key (start them with `coordinator shard --curve-secret-key` and give --shard)")
         }
     }
 
@@ -323,6 +328,7 @@ struct TrainCommand: ParsableCommand {
         defer { shards?.terminate() }
         settings.shards = shards?.addresses ?? shard
         settings.shardTimeout = shardTimeout
+        settings.shardPublicKeys = try shardPublicKey.map { try CurveKeyFile.readPublicKey($0) }
         if let problem = settings.problems().first { throw ValidationError(problem) }
         status.write("loaded")
         let server = try CoordinatorServer(settings: settings, data: data, logger: logger)

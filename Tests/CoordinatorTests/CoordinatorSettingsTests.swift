@@ -1,5 +1,6 @@
 import Coordinator
 import Kernels
+import Transport
 import XCTest
 
 final class CoordinatorSettingsTests: XCTestCase {
@@ -124,5 +125,25 @@ final class CoordinatorSettingsTests: XCTestCase {
         s.batchSize = 4096
         let rowsBlock = 8 + 2 * 4096 * (4 + 512 * 4)
         XCTAssertGreaterThan(s.effectiveMaxMessageBytes, 44 + 2 * rowsBlock)
+    }
+}
+
+/// With CurveZMQ on, the shard links are encrypted too: the shards' public keys are needed, once or per shard.
+final class CoordinatorSettingsShardKeyTests: XCTestCase {
+    func testCurveWithShardsNeedsTheShardsKeys() throws {
+        let pair = try CurveKeyPair.generate()
+        var s = CoordinatorSettings()
+        s.shards = ["tcp://a:1", "tcp://b:1", "tcp://c:1"]
+        XCTAssertEqual(s.problems(), [])
+        s.curve = CurveServer(keys: pair, authorizedClients: [pair.publicKey: "w"])
+        XCTAssertTrue(s.problems().first?.contains("--shard-public-key") == true, "\(s.problems())")
+        s.shardPublicKeys = [pair.publicKey]
+        XCTAssertEqual(s.problems(), [], "one key for every shard")
+        s.shardPublicKeys = [pair.publicKey, pair.publicKey, pair.publicKey]
+        XCTAssertEqual(s.problems(), [], "one key per shard")
+        s.shardPublicKeys = [pair.publicKey, pair.publicKey]
+        XCTAssertTrue(s.problems().first?.contains("2 times for 3 shards") == true, "\(s.problems())")
+        s.curve = nil
+        XCTAssertTrue(s.problems().first?.contains("needs CurveZMQ on") == true, "\(s.problems())")
     }
 }

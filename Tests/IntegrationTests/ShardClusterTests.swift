@@ -101,4 +101,52 @@ final class ShardClusterTests: XCTestCase {
         XCTAssertEqual(end["final_hash"] as? String, aloneEnd["final_hash"] as? String,
                        "killed, restarted and resumed: the parameters of the fault-free run")
     }
+
+    /// CurveZMQ on every link: shards that admit only the coordinator's key, a coordinator that admits only the
+    /// worker's; the run ends with the parameters of the plain-text coordinator alone. A plain-text coordinator
+    /// cannot reach those shards.
+    func testEncryptedShardLinksGiveTheSameParametersAndRefuseAPlainTextCoordinator() throws {
+        let dir = try ProcessHarness.temporaryDirectory("shards-curve")
+        let keys = dir.appendingPathComponent("keys").path
+        for name in ["coordinator", "shard", "worker"] {
+            let keygen = try ProcessHarness.start("coordinator", ["keygen", "--out", keys, "--name", name],
+                                                  logName: "keygen-\(name)", in: dir)
+            XCTAssertEqual(keygen.wait(seconds: 30), 0, keygen.log)
+        }
+        let ports = [ProcessHarness.freePort(), ProcessHarness.freePort()]
+        var shards: [ProcessHarness.Running] = []
+        defer { for shard in shards { shard.signal(SIGKILL) } }
+        for (k, port) in ports.enumerated() {
+            shards.append(try ProcessHarness.start("coordinator", [
+                "shard", "--bind", "tcp://127.0.0.1:\(port)", "--curve-secret-key", "\(keys)/shard.key",
+                "--authorized-keys", "\(keys)/coordinator.pub",
+            ], logName: "shard\(k + 1)", in: dir))
+        }
+        let port = ProcessHarness.freePort()
+        let worker = try ProcessHarness.start("worker", [
+            "--coordinator", "tcp://127.0.0.1:\(port)", "--curve-secret-key", "\(keys)/worker.key",
+            "--coordinator-public-key", "\(keys)/coordinator.pub",
+        ], logName: "worker", in: dir)
+        defer { worker.signal(SIGKILL) }
+        let output = dir.appendingPathComponent("run")
+        let links = ports.flatMap { ["--shard", "tcp://127.0.0.1:\($0)"] }
+        var arguments = flags()
+        arguments[arguments.firstIndex(of: "--bind")! + 1] = "tcp://127.0.0.1:\(port)"
+        let coordinator = try ProcessHarness.start("coordinator", arguments + links + [
+            "--workers", "1", "--output", output.path, "--curve-secret-key", "\(keys)/coordinator.key",
+            "--authorized-keys", "\(keys)/worker.pub", "--shard-public-key", "\(keys)/shard.pub",
+        ], logName: "coordinator", in: dir)
+        XCTAssertEqual(coordinator.wait(seconds: 240), 0, coordinator.log)
+        for shard in shards { XCTAssertTrue(shard.log.contains("admitted CURVE client"), shard.log) }
+        let end = try XCTUnwrap(try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+            .last { $0["event"] as? String == "end" })
+        let alone = try run(workers: 1, shards: 0, name: "shards-curve-alone")
+        XCTAssertEqual(end["final_hash"] as? String, alone.end["final_hash"] as? String)
+
+        let plain = try ProcessHarness.start("coordinator", flags() + links + [
+            "--spawn-workers", "1", "--shard-timeout", "3", "--output", dir.appendingPathComponent("plain").path,
+        ], logName: "plain", in: dir)
+        XCTAssertEqual(plain.wait(seconds: 60), 1, plain.log)
+        XCTAssertTrue(plain.log.contains("shard 1 at tcp://127.0.0.1:\(ports[0]) could not be reached"), plain.log)
+    }
 }
