@@ -3,6 +3,7 @@
 #   KEYS/coordinator.key, KEYS/coordinator.pub      the coordinator's pair (workers get the .pub)
 #   KEYS/worker.key, KEYS/worker.pub                the pair the compose service's workers share
 #   KEYS/authorized/worker.pub                      the public keys the coordinator admits (one *.pub per worker)
+#   KEYS/shard.key, KEYS/shard.pub                  the pair the state shards share (docker-compose.shards.yml)
 # and gives them to the containers' user (uid 10001), which needs root (or sudo).
 #
 #   bash deploy/keygen.sh [KEYS]          default KEYS: deploy/keys; image: $MBT_IMAGE or memory-bank-trainer:latest
@@ -16,6 +17,7 @@ keygen() {
 }
 keygen --name coordinator
 keygen --name worker
+keygen --name shard
 cp "$keys/worker.pub" "$keys/authorized/worker.pub"
 if [ "$(id -u)" = 0 ]; then
   chown -R 10001:10001 "$keys"

@@ -2,7 +2,8 @@
 # Runs the docker-compose cluster for real: builds the runtime image from local parts, brings up a coordinator and
 # 3 workers on synthetic data with CurveZMQ on, and checks the metrics and the exported embeddings; then does it
 # again with faults (a worker killed mid-epoch, a worker cut off the network and reconnected, the coordinator
-# restarted and resumed from the checkpoint volume). Intruders (no key, an unlisted key, plain text) knock on the
+# restarted and resumed from the checkpoint volume); then with two state shards, one killed and restarted and the
+# run resumed. Intruders (no key, an unlisted key, plain text) knock on the
 # published port meanwhile and must be refused and logged.
 #
 #   bash deploy/test-compose.sh            (as root; .ci/run calls it)
@@ -44,7 +45,8 @@ cleanup() {
         docker logs --tail 60 "$c" 2>&1 | cut -c1-300
       done
     fi
-    "${compose[@]}" -p "$project" down -v --remove-orphans >/dev/null 2>&1
+    docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.shards.yml -p "$project" \
+      down -v --remove-orphans >/dev/null 2>&1
   done
   docker rmi "$image" >/dev/null 2>&1
   if [ -n "$started_dockerd" ]; then
@@ -296,6 +298,38 @@ else
   say "FAIL $faults: training goes on after the restart (no epoch finished within 120 s; not waiting for the end)"
 fi
 say "fault run took $(($(date +%s) - run_began)) s"
+
+# 5. Two state shards hold the parameters (docker-compose.shards.yml, CurveZMQ on the shard links too): a shard
+# killed mid-run and started again; the coordinator stops naming it, restarts (on-failure) and resumes every shard
+# from the newest checkpoint they all hold.
+shards=mbtshards$$
+export MBT_EPOCHS=20 MBT_SYNTHETIC_USERS=4000 MBT_TIME_LIMIT= MBT_SHARD_TIMEOUT=10
+say "shard run: $MBT_EPOCHS epochs on 2 shards; kill shard 2 and start it again"
+run_began=$(date +%s)
+projects+=("$shards")
+docker-compose -f deploy/docker-compose.yml -f deploy/docker-compose.shards.yml -p "$shards" up -d --no-build \
+  --scale worker=3
+shard_log_count() { docker logs "${shards}_$1_1" 2>&1 | grep -c -F -- "$2" || true; }
+check "$shards: the coordinator opens the run on 2 state shards" \
+  wait_until 120 "opening" logged_at_least "$shards" "opening the run on 2 state shards" 1
+check "$shards: each shard admitted the coordinator by its CURVE key, and only it" \
+  test "$(shard_log_count shard1 'admitted CURVE client /keys/coordinator.pub')" -ge 1 \
+  -a "$(shard_log_count shard2 'admitted CURVE client /keys/coordinator.pub')" -ge 1
+check "$shards: training reaches epoch 2" wait_until 240 "epoch 2" epoch_at_least "$shards" 2
+killed_at=$(epochs_done "$shards")
+check "$shards: still training before the kill" test "$killed_at" -lt $((MBT_EPOCHS - 2))
+docker kill "${shards}_shard2_1" >/dev/null
+say "killed shard 2 during epoch $((killed_at + 1))"
+check "$shards: the coordinator stops with an error naming the shard" \
+  wait_until 60 "the error" logged_at_least "$shards" "shard 2 at tcp://shard2:5600" 1
+docker start "${shards}_shard2_1" >/dev/null
+check "$shards: the restarted coordinator resumes every shard from the newest checkpoint" \
+  wait_until 120 "resuming" logged_at_least "$shards" "resuming from /data/run/shards-checkpoint-" 1
+check "$shards: the restarted shard restored its own file" \
+  wait_until 60 "restored" sh -c "docker logs ${shards}_shard2_1 2>&1 | grep -q 'holding shard 2 of 2 of run .* at version [1-9]'"
+finish_and_check "$shards" "$MBT_EPOCHS" 1
+check "$shards: the end event counts 2 shards" grep -q '"shards":2' "$work/$shards/metrics.jsonl"
+say "shard run took $(($(date +%s) - run_began)) s"
 
 say "compose test took $(($(date +%s) - began)) s"
 echo "compose: $passed passed, $failed failed"
