@@ -271,7 +271,7 @@ public final class CoordinatorServer {
         var queue = initial[...]
         var finished = false
         var stepStarted = false
-        defer { if stepStarted && !finished { prepareNextStep() } }
+        var rowsFetched = false
         while let directive = queue.popFirst() {
             switch directive {
             case let .send(peer, message):
@@ -283,6 +283,14 @@ public final class CoordinatorServer {
                 policy.stepSent(now: clock.now())
                 for key in tasks where countedTasks.insert(key).inserted {
                     sparseMinimum.sent += rowBytes(steps.reads(key).count)
+                }
+                if parameters.local == nil, !rowsFetched {
+                    // The shards are asked once for the rows of every STEP of this batch.
+                    rowsFetched = true
+                    let others: [TaskKey] = queue.flatMap { directive -> [TaskKey] in
+                        if case let .sendStep(_, _, more) = directive { more } else { [] }
+                    }
+                    if !others.isEmpty { try steps.fetchRows(tasks + others, store: parameters) }
                 }
                 let message = try steps.message(step: machine.currentStep, tasks: tasks, store: parameters)
                 if settings.verifyReplicas {
@@ -303,6 +311,7 @@ public final class CoordinatorServer {
                 } else {
                     queue.append(contentsOf: next)
                     stepStarted = true
+                    rowsFetched = false
                 }
             case let .epochFinished(epoch):
                 try finishEpoch(epoch)
@@ -323,20 +332,21 @@ public final class CoordinatorServer {
                 logger.debug("\(text)")
             }
         }
+        if stepStarted && !finished { try prepareNextStep() }
         return finished
     }
 
     /// While the workers compute this step: the contracts of its GRADIENTs (`StepBuilder.prepareContracts`), and the
     /// next step's rows, caught up (`StepBuilder.prepare`): dense Adam's catch-up then costs the next STEP at most
     /// one step per row instead of all the steps the row missed.
-    private func prepareNextStep() {
+    private func prepareNextStep() throws {
         guard machine.phase == .running else { return }
         steps.prepareContracts(store: parameters)
         guard settings.optimizer.kind == .denseAdam else { return }
         let c = machine.cursor, schedule = machine.schedule
         guard c.minibatch < schedule.minibatchesPerEpoch else { return }
         let end = min(c.minibatch + schedule.minibatchesPerStep, schedule.minibatchesPerEpoch)
-        steps.prepare((c.minibatch ..< end).map { TaskKey(epoch: UInt32(c.epoch), minibatch: UInt32($0)) }, store: parameters)
+        try steps.prepare((c.minibatch ..< end).map { TaskKey(epoch: UInt32(c.epoch), minibatch: UInt32($0)) }, store: parameters)
     }
 
     /// Carries out the run policy's directives.

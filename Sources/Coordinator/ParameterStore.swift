@@ -46,15 +46,39 @@ final class ParameterStore {
             return (state.users.rows(rows.users), state.items.rows(rows.items),
                     bankAtLiveLength ? state.bankRowsAtLiveLength(rows.bank) : state.bank.table.rows(rows.bank))
         case let .sharded(shards):
+            if let cached = stepRowsCache, cached.version == shards.version, cached.bankAtLiveLength == bankAtLiveLength,
+               let users = cached.users.subset(rows.users), let items = cached.items.subset(rows.items),
+               let bank = cached.bank.subset(rows.bank) {
+                return (users, items, bank)
+            }
             return try shards.rows(users: rows.users, items: rows.items, bank: rows.bank,
                                    bankAtLiveLength: bankAtLiveLength)
         }
     }
 
+    /// With shards: reads the rows of all of a step's STEPs (`rows`, their union) in one exchange and keeps them for
+    /// `stepRows` at this version, so that a step asks the shards once however many workers it has. A no-op for the
+    /// coordinator's own state.
+    func fetchStepRows(_ rows: TaskReads, bankAtLiveLength: Bool) throws {
+        guard case let .sharded(shards) = holder else { return }
+        let read = try shards.rows(users: rows.users, items: rows.items, bank: rows.bank,
+                                   bankAtLiveLength: bankAtLiveLength)
+        stepRowsCache = (shards.version, bankAtLiveLength, read.users, read.items, read.bank)
+    }
+
+    /// The rows of the current step's STEPs read from the shards in one exchange (`fetchStepRows`).
+    private var stepRowsCache: (version: UInt64, bankAtLiveLength: Bool, users: SparseRows, items: SparseRows,
+                                bank: SparseRows)?
+
     /// Brings the rows the next step will read up to the current version while the workers compute (dense Adam):
-    /// the coordinator's own state only; shards catch up what they are asked for when they are asked.
-    func prefetch(_ rows: TaskReads, bankAtLiveLength: Bool) {
-        if case let .local(state) = holder { Self.catchUp(rows, bankAtLiveLength: bankAtLiveLength, state: state) }
+    /// in this process, or on the shards (a SHARD_READ that sends no rows back).
+    func prefetch(_ rows: TaskReads, bankAtLiveLength: Bool) throws {
+        switch holder {
+        case let .local(state):
+            Self.catchUp(rows, bankAtLiveLength: bankAtLiveLength, state: state)
+        case let .sharded(shards):
+            try shards.prepare(users: rows.users, items: rows.items, bank: rows.bank, bankAtLiveLength: bankAtLiveLength)
+        }
     }
 
     private static func catchUp(_ rows: TaskReads, bankAtLiveLength: Bool, state: TrainingState) {
@@ -155,5 +179,23 @@ final class ParameterStore {
 
     func close() {
         if case let .sharded(shards) = holder { shards.close() }
+    }
+}
+
+extension SparseRows {
+    /// The rows at `ids` (strictly ascending), when every one is among these rows (ids ascending); else nil.
+    func subset(_ wanted: [UInt32]) -> SparseRows? {
+        if wanted == ids { return self }
+        var out = SparseRows(dim: dim)
+        out.ids.reserveCapacity(wanted.count)
+        out.values.reserveCapacity(wanted.count * dim)
+        var k = 0
+        for id in wanted {
+            while k < ids.count, ids[k] < id { k += 1 }
+            guard k < ids.count, ids[k] == id else { return nil }
+            out.ids.append(id)
+            out.values.append(contentsOf: values[k * dim ..< (k + 1) * dim])
+        }
+        return out
     }
 }

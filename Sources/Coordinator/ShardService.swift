@@ -198,6 +198,10 @@ public final class ShardService {
         let bank = try localIds(request.bank, limit: opened.items, "SHARD_READ bank")
         state.catchUp(ascendingUsers: users, ascendingItems: items)
         if request.bankAtLiveLength { state.catchUp(ascendingUsers: [], ascendingItems: bank) }
+        if request.prepareOnly {
+            let empty = RowBlock.empty(dim: Int(opened.dim))
+            return .shardRows(ShardRows(version: state.version, users: empty, items: empty, bank: empty))
+        }
         let bankRows = request.bankAtLiveLength ? state.bankRowsAtLiveLength(bank) : state.bank.table.rows(bank)
         return .shardRows(ShardRows(version: state.version,
                                     users: RowBlock(partition.globalRows(state.users.rows(users))),

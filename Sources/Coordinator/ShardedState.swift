@@ -25,6 +25,8 @@ final class ShardedState {
     private var typicalExchange: Double
     private let limit: Float
     private(set) var version: UInt64 = 0
+    /// Requests sent to all the shards at once so far (each a round trip).
+    private(set) var exchanges = 0
     /// The last request's sequence number: it starts at random, so that no answer to an earlier connection's
     /// request (an attempt to restore passed over, a coordinator before a restart) passes for one to this one's.
     private var sequence = UInt64.random(in: 1 ... 1 << 62)
@@ -67,6 +69,7 @@ final class ShardedState {
     /// an error naming the shard (`ShardFailure`).
     private func exchange(_ requests: [Message]) throws -> [Message] {
         sequence += 1
+        exchanges += 1
         let asked = sequence
         let deadline = Date().addingTimeInterval(timeout)
         func send(_ k: Int) throws -> Bool {
@@ -165,6 +168,22 @@ final class ShardedState {
         return (try merge(blocks.map(\.users), ids: users, limit: userCount, "users"),
                 try merge(blocks.map(\.items), ids: items, limit: itemCount, "items"),
                 try merge(blocks.map(\.bank), ids: bank, limit: itemCount, "bank"))
+    }
+
+    /// Brings the rows a step will read up to the current version on every shard (dense Adam's catch-up), without
+    /// sending them back: asked while the workers compute the step before, so that reading them later costs only
+    /// the last step's catch-up.
+    func prepare(users: [UInt32], items: [UInt32], bank: [UInt32], bankAtLiveLength: Bool) throws {
+        let answers = try exchange(partitions.map { p in
+            .shardRead(ShardRead(version: version, bankAtLiveLength: bankAtLiveLength, prepareOnly: true,
+                                 users: users.filter(p.owns), items: items.filter(p.owns), bank: bank.filter(p.owns)))
+        })
+        for (k, answer) in answers.enumerated() {
+            guard case let .shardRows(rows) = answer, rows.version == version,
+                  rows.users.isEmpty, rows.items.isEmpty, rows.bank.isEmpty else {
+                throw TrainerError("shard \(k + 1) at \(addresses[k]) answered a prepare-only SHARD_READ with \(answer.name)")
+            }
+        }
     }
 
     /// Applies a step: each shard gets every minibatch's rows that it owns (in minibatch order) and the bank rows

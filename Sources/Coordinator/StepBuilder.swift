@@ -89,14 +89,21 @@ struct StepBuilder {
     /// the current version, so that building the next STEPs has at most the current step left to catch up (dense
     /// Adam). A row's catch-up depends only on its own state and each step's factor, so doing it earlier changes
     /// no bit. Tasks of another epoch than the plan in hand are left for later.
-    mutating func prepare(_ keys: [TaskKey], store: ParameterStore) {
+    mutating func prepare(_ keys: [TaskKey], store: ParameterStore) throws {
         upcoming.removeAll(keepingCapacity: true)
         guard let epoch = plan?.epoch else { return }
         for key in keys where Int(key.epoch) == epoch {
             let task = materialise(key)
             upcoming[key] = negatives.reads(for: task, negatives: negatives.draw(for: task).ids)
         }
-        store.prefetch(TaskReads.union(Array(upcoming.values)), bankAtLiveLength: negatives.loss.readsBankAtLiveLength)
+        try store.prefetch(TaskReads.union(Array(upcoming.values)), bankAtLiveLength: negatives.loss.readsBankAtLiveLength)
+    }
+
+    /// Reads the rows of all the STEPs about to go out for tasks `keys` at once (with shards: one exchange for the
+    /// step instead of one per STEP); `message` then takes its rows from them.
+    mutating func fetchRows(_ keys: [TaskKey], store: ParameterStore) throws {
+        try store.fetchStepRows(TaskReads.union(keys.map { reads($0) }),
+                                bankAtLiveLength: negatives.loss.readsBankAtLiveLength)
     }
 
     /// The rule a GRADIENT for a task of the current step breaks, or nil; its value bound comes from the norms of

@@ -91,18 +91,24 @@ public struct ShardRestore: Equatable, Sendable {
 
 /// SHARD_READ: the rows a STEP carries, at the shard's current version (caught up first).
 ///
-/// Wire form: u64 version, u8 flags (bit 0: bank rows at their item rows' lengths), u32 n + n × u32 users,
+/// Wire form: u64 version, u8 flags (bit 0: bank rows at their item rows' lengths; bit 1: prepare only — catch the
+/// rows up and answer with empty blocks), u32 n + n × u32 users,
 /// u32 n + n × u32 items, u32 n + n × u32 bank — each strictly ascending, every id the shard's.
 public struct ShardRead: Equatable, Sendable {
     public var version: UInt64
     public var bankAtLiveLength: Bool
+    /// Only bring the rows up to the version (dense Adam's catch-up, ahead of a step that will read them); the
+    /// answer carries no rows.
+    public var prepareOnly: Bool
     public var users: [UInt32]
     public var items: [UInt32]
     public var bank: [UInt32]
 
-    public init(version: UInt64, bankAtLiveLength: Bool, users: [UInt32], items: [UInt32], bank: [UInt32]) {
+    public init(version: UInt64, bankAtLiveLength: Bool, prepareOnly: Bool = false, users: [UInt32], items: [UInt32],
+                bank: [UInt32]) {
         self.version = version
         self.bankAtLiveLength = bankAtLiveLength
+        self.prepareOnly = prepareOnly
         self.users = users
         self.items = items
         self.bank = bank
@@ -215,7 +221,7 @@ extension ShardOpen {
 extension ShardRead {
     func write(to w: inout ByteWriter) {
         w.u64(version)
-        w.u8(bankAtLiveLength ? 1 : 0)
+        w.u8((bankAtLiveLength ? 1 : 0) | (prepareOnly ? 2 : 0))
         for ids in [users, items, bank] {
             w.u32(ids.count, "shard_read ids")
             w.u32s(ids)
@@ -225,9 +231,9 @@ extension ShardRead {
     static func read(from r: inout ByteReader) throws(WireError) -> ShardRead {
         let version = try r.u64("shard_read version")
         let flags = try r.u8("shard_read flags")
-        guard flags <= 1 else { throw .invalid("shard_read flags \(flags)") }
+        guard flags <= 3 else { throw .invalid("shard_read flags \(flags)") }
         func ids(_ what: String) throws(WireError) -> [UInt32] { try r.u32s(try r.count("\(what) count"), what) }
-        return ShardRead(version: version, bankAtLiveLength: flags == 1, users: try ids("shard_read users"),
+        return ShardRead(version: version, bankAtLiveLength: flags & 1 != 0, prepareOnly: flags & 2 != 0, users: try ids("shard_read users"),
                          items: try ids("shard_read items"), bank: try ids("shard_read bank"))
     }
 }

@@ -50,6 +50,11 @@ final class ShardServiceTests: XCTestCase {
         XCTAssertEqual(SparseRows(read.users), state.users.rows([1, 3, 5]))
         XCTAssertEqual(SparseRows(read.items), state.items.rows([1, 3, 5]))
         XCTAssertEqual(SparseRows(read.bank), state.bankRowsAtLiveLength([3, 5]))
+        let prepared = shard.answer(.shardRead(ShardRead(version: 1, bankAtLiveLength: true, prepareOnly: true,
+                                                         users: [1], items: [3], bank: [5])))
+        guard case let .shardRows(none) = prepared else { return XCTFail("\(prepared)") }
+        XCTAssertTrue(none.users.isEmpty && none.items.isEmpty && none.bank.isEmpty && none.version == 1,
+                      "a prepare-only read sends no rows")
         let export = shard.answer(.shardExport(table: .bank, start: 1, count: 2))
         guard case let .shardRows(slice) = export else { return XCTFail("\(export)") }
         XCTAssertEqual(slice.bank.ids, [p.global(1), p.global(2)])

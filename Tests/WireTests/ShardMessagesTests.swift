@@ -20,6 +20,7 @@ final class ShardMessagesTests: XCTestCase {
             .shardReady(runId: .max, index: 1, version: 12),
             .shardRead(ShardRead(version: 3, bankAtLiveLength: true, users: [1, 3], items: [], bank: [3])),
             .shardRead(ShardRead(version: 0, bankAtLiveLength: false, users: [], items: [], bank: [])),
+            .shardRead(ShardRead(version: 9, bankAtLiveLength: true, prepareOnly: true, users: [1], items: [3], bank: [])),
             .shardRows(ShardRows(version: 3, users: rows, items: .empty(dim: 2), bank: rows)),
             .shardApply(ShardApply(version: 3, learningRateScale: 0.25, minibatches: [
                 ShardContribution(examples: 2, lossSum: -1.5, users: rows, items: .empty(dim: 2), followed: [1, 3]),
@@ -66,7 +67,7 @@ final class ShardMessagesTests: XCTestCase {
         }
         var read = ByteWriter(capacity: 32)
         read.u64(0)
-        read.u8(2)   // an unknown flag
+        read.u8(4)   // an unknown flag
         for _ in 0 ..< 3 { read.u32(0) }
         XCTAssertFalse(decodes(.shardRead, read.bytes))
         var export = ByteWriter(capacity: 16)
