@@ -3,7 +3,8 @@
 # ROUNDS rounds: Gowalla (DATASET), `--preset quality --epochs 2 --eval-every 2`, 2 local workers, this tree's
 # release build, the coordinator under /usr/bin/time -v. One line per run: the second epoch's training seconds, its
 # loss and Recall@20, the final hash (the same in every run: the shards change no bit), MB sent per step to the
-# workers, and the coordinator's peak RSS.
+# workers, the coordinator's peak RSS, and with shards the MB that crossed the shard links (both ways) and the
+# round trips to them per step (evaluation and export included).
 #
 # Usage: bash bench/shards-ab.sh [ROUNDS]   (default 2; DATASET=../shared/datasets/gowalla)
 set -euo pipefail
@@ -26,7 +27,7 @@ out,s,r=sys.argv[1:]
 ev=[json.loads(l) for l in open(out+'/metrics.jsonl')]
 ep=[e for e in ev if e.get('event')=='epoch']; end=[e for e in ev if e.get('event')=='end'][0]
 rss=[l for l in open(out+'.time') if 'Maximum resident' in l][0].split(':')[1].strip()
-print(f"round={r} shards={s} epoch2_train_s={ep[-1]['train_seconds']:.2f} loss={ep[-1]['loss']:.4f} recall={ep[-1].get('recall@20')} final_hash={end['final_hash']} wire_MB_per_step_sent={end['wire_bytes_sent']/end['steps']/1e6:.3f} coordinator_peak_rss_MB={int(rss)//1024}")
+print(f"round={r} shards={s} epoch2_train_s={ep[-1]['train_seconds']:.2f} loss={ep[-1]['loss']:.4f} recall={ep[-1].get('recall@20')} final_hash={end['final_hash']} wire_MB_per_step_sent={end['wire_bytes_sent']/end['steps']/1e6:.3f} coordinator_peak_rss_MB={int(rss)//1024} shard_MB_per_step={(end.get('shard_bytes_sent',0)+end.get('shard_bytes_received',0))/end['steps']/1e6:.3f} shard_round_trips_per_step={end.get('shard_round_trips',0)/end['steps']:.2f}")
 PY
   done
 done

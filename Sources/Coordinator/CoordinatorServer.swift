@@ -249,7 +249,8 @@ public final class CoordinatorServer {
                          "sparse_minimum_bytes_received": sparseMinimum.received,
                          "rejected": refusals, "hung_members": machine.hungMembers,
                          "shards": settings.shards.count,
-                         "shard_bytes_sent": shardTraffic?.sent ?? 0, "shard_bytes_received": shardTraffic?.received ?? 0])
+                         "shard_bytes_sent": shardTraffic?.sent ?? 0, "shard_bytes_received": shardTraffic?.received ?? 0,
+                         "shard_round_trips": parameters.shardRoundTrips ?? 0])
         reporter.close()
         return RunSummary(epochs: results, steps: policy.stepsRun, wallSeconds: clock.now() - policy.runStartedAt,
                           replicaMismatches: replicaMismatches, resends: machine.resends, membersLost: membersLost,

@@ -177,6 +177,12 @@ final class ParameterStore {
         return nil
     }
 
+    /// With shards: requests made of all of them at once so far (each a round trip); nil without shards.
+    var shardRoundTrips: Int? {
+        if case let .sharded(shards) = holder { return shards.exchanges }
+        return nil
+    }
+
     func close() {
         if case let .sharded(shards) = holder { shards.close() }
     }
