@@ -215,7 +215,19 @@ enum FuzzSeeds {
             ]))),
             ("shard-applied", .shardApplied(version: 1, problem: "")),
             ("shard-export", .shardExport(table: .bank, start: 0, count: 2)),
+            ("shard-save", .shardSave(version: 1, step: 2)),
+            ("shard-saved", .shardSaved(version: 1, step: 2, checksum: 0xDEAD_BEEF, bytes: 4096)),
+            ("shard-open-restore", .shardOpen(shardRestoring)),
+            ("shard-read-prepare", .shardRead(ShardRead(version: 1, bankAtLiveLength: true, prepareOnly: true,
+                                                        users: [1], items: [3], bank: [3]))),
         ]
+    }
+
+    /// The seeds' SHARD_OPEN, restoring a checkpoint (which a shard without a state directory refuses).
+    static var shardRestoring: ShardOpen {
+        var open = shardOpen
+        open.restore = ShardRestore(step: 2, version: 1, checksum: 0xDEAD_BEEF)
+        return open
     }
 
     /// Scripts for a shard: a whole run (open, read, apply, read at the new version, export), and one of requests
@@ -237,6 +249,9 @@ enum FuzzSeeds {
             ShardContribution(examples: 1, lossSum: 0, users: RowBlock(dim: 2, ids: [1], values: [.nan, 0]),
                               items: .empty(dim: 2), followed: []),
         ]))) + read
-        return [("whole-run", run), ("refused", refused), ("open-only", open), ("non-finite", nonFinite)]
+        let checkpoints = open + apply + S.message(messages["shard-save"]!) + S.message(messages["shard-open-restore"]!)
+            + S.message(messages["shard-read-prepare"]!) + readAfter
+        return [("whole-run", run), ("refused", refused), ("open-only", open), ("non-finite", nonFinite),
+                ("checkpoints", checkpoints)]
     }
 }
