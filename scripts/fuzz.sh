@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${FUZZ_RUNS:-}
 if [ -n "$runs" ]; then seconds=${FUZZ_SECONDS:-3600}; else seconds=${FUZZ_SECONDS:-60}; fi
-targets=${FUZZ_TARGETS:-"envelope message step-rows checkpoint key-file coordinator-protocol worker-protocol shard-service"}
+targets=${FUZZ_TARGETS:-"envelope message step-rows checkpoint key-file coordinator-protocol worker-protocol shard-service shard-link"}
 sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
 scratch=.build-fuzz
 

@@ -13,27 +13,27 @@ import Wire
 /// resend; at least 50 ms) is sent again with the same sequence number, then after twice as long each time, up to
 /// 8 s: a shard answers a repeat of the request it answered last from its copy of that answer (`ShardServer`), so a
 /// lost request or answer costs a resend, never a step applied twice.
-final class ShardedState {
-    let partitions: [RowPartition]
-    let dim: Int
-    let userCount: Int
-    let itemCount: Int
-    let addresses: [String]
+public final class ShardedState {
+    public let partitions: [RowPartition]
+    public let dim: Int
+    public let userCount: Int
+    public let itemCount: Int
+    public let addresses: [String]
     private let links: [any DealerTransport]
     private let timeout: Double
     /// The moving average of an exchange's time, seconds: a request goes again after four times it.
     private var typicalExchange: Double
     private let limit: Float
-    private(set) var version: UInt64 = 0
+    public private(set) var version: UInt64 = 0
     /// Requests sent to all the shards at once so far (each a round trip).
-    private(set) var exchanges = 0
+    public private(set) var exchanges = 0
     /// The last request's sequence number: it starts at random, so that no answer to an earlier connection's
     /// request (an attempt to restore passed over, a coordinator before a restart) passes for one to this one's.
     private var sequence = UInt64.random(in: 1 ... 1 << 62)
 
     /// Opens the run on every shard (`template` with each shard's index) and waits for their READY. `restore`:
     /// the checkpoint each shard restores (one per shard, all of the same step), or nil for fresh parameters.
-    init(links: [any DealerTransport], addresses: [String], open template: ShardOpen,
+    public init(links: [any DealerTransport], addresses: [String], open template: ShardOpen,
          restore: [ShardRestore]? = nil, timeout: Double) throws {
         precondition(links.count == addresses.count && links.count == Int(template.count), "one link per shard")
         precondition(restore == nil || restore!.count == links.count, "one checkpoint per shard")
@@ -116,7 +116,7 @@ final class ShardedState {
 
     /// Writes every shard's rows as its checkpoint of coordinator step `step` (at the current version) and returns
     /// what each reported of its file, once all have: the files are on the shards' disks.
-    func save(step: UInt64) throws -> [ShardedCheckpoint.ShardFile] {
+    public func save(step: UInt64) throws -> [ShardedCheckpoint.ShardFile] {
         let answers = try exchange(partitions.map { _ in .shardSave(version: version, step: step) })
         return try answers.enumerated().map { k, answer in
             guard case let .shardSaved(at, saved, checksum, bytes) = answer, at == version, saved == step else {
@@ -152,7 +152,7 @@ final class ShardedState {
 
     /// The rows a STEP carries at the current version: users, items and bank rows (at their item rows' lengths
     /// when `bankAtLiveLength`), ids strictly ascending.
-    func rows(users: [UInt32], items: [UInt32], bank: [UInt32], bankAtLiveLength: Bool) throws
+    public func rows(users: [UInt32], items: [UInt32], bank: [UInt32], bankAtLiveLength: Bool) throws
         -> (users: SparseRows, items: SparseRows, bank: SparseRows)
     {
         let answers = try exchange(partitions.map { p in
@@ -173,7 +173,7 @@ final class ShardedState {
     /// Brings the rows a step will read up to the current version on every shard (dense Adam's catch-up), without
     /// sending them back: asked while the workers compute the step before, so that reading them later costs only
     /// the last step's catch-up.
-    func prepare(users: [UInt32], items: [UInt32], bank: [UInt32], bankAtLiveLength: Bool) throws {
+    public func prepare(users: [UInt32], items: [UInt32], bank: [UInt32], bankAtLiveLength: Bool) throws {
         let answers = try exchange(partitions.map { p in
             .shardRead(ShardRead(version: version, bankAtLiveLength: bankAtLiveLength, prepareOnly: true,
                                  users: users.filter(p.owns), items: items.filter(p.owns), bank: bank.filter(p.owns)))
@@ -188,7 +188,7 @@ final class ShardedState {
 
     /// Applies a step: each shard gets every minibatch's rows that it owns (in minibatch order) and the bank rows
     /// to follow. Returns the first unusable parameter a shard reports, or nil.
-    func apply(_ contributions: [MinibatchContribution], learningRateScale: Float) throws -> String? {
+    public func apply(_ contributions: [MinibatchContribution], learningRateScale: Float) throws -> String? {
         let answers = try exchange(partitions.map { p in
             .shardApply(ShardApply(version: version, learningRateScale: learningRateScale, minibatches: contributions.map { c in
                 ShardContribution(examples: UInt32(c.examples), lossSum: c.lossSum,
@@ -217,7 +217,7 @@ final class ShardedState {
     /// Visits a whole table in global row order, `sliceRows` rows at a time (an even count, so that every slice but
     /// the last is a whole number of 8-byte words): `body` gets the slice's first global row and its values. Each
     /// slice asks every shard for its rows of that range (SHARD_EXPORT) and merges them; nothing more is held.
-    func forEachSlice(_ which: ShardTable, sliceRows: Int = 16_384,
+    public func forEachSlice(_ which: ShardTable, sliceRows: Int = 16_384,
                       _ body: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         precondition(sliceRows > 0 && sliceRows % 2 == 0, "slices of an even number of rows")
         let total = which == .users ? userCount : itemCount
@@ -262,7 +262,7 @@ final class ShardedState {
     }
 
     /// The whole of one table, gathered from the shards.
-    func table(_ which: ShardTable) throws -> EmbeddingTable {
+    public func table(_ which: ShardTable) throws -> EmbeddingTable {
         let table = EmbeddingTable(rows: which == .users ? userCount : itemCount, dim: dim)
         try table.withUnsafeMutableValues { values in
             try forEachSlice(which) { first, slice in
@@ -273,22 +273,22 @@ final class ShardedState {
     }
 
     /// Bytes moved over the links to the shards so far.
-    var traffic: (sent: Int, received: Int) {
+    public var traffic: (sent: Int, received: Int) {
         links.reduce((0, 0)) { ($0.0 + Int($1.traffic.bytesSent), $0.1 + Int($1.traffic.bytesReceived)) }
     }
 
-    func close() {
+    public func close() {
         for link in links { link.close() }
     }
 }
 
 /// A shard that did not answer in time, or refused a request: the run cannot go on with its rows as they are.
-struct ShardFailure: Error, CustomStringConvertible {
+public struct ShardFailure: Error, CustomStringConvertible {
     /// The shard (0-based).
-    let shard: Int
+    public let shard: Int
     /// Whether the shard answered with REJECT (it is alive), rather than not at all.
-    let refused: Bool
-    let description: String
+    public let refused: Bool
+    public let description: String
 
     init(shard: Int, refused: Bool = false, _ description: String) {
         self.shard = shard

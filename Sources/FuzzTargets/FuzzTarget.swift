@@ -20,13 +20,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case workerProtocol = "worker-protocol"
     /// A state shard fed a script of decoded messages.
     case shardService = "shard-service"
+    /// The coordinator's side of two shard links, their answers honest, altered, stale, damaged or missing.
+    case shardLink = "shard-link"
 
     /// The longest input worth trying: enough for a few messages, short enough to keep the rate high.
     public var maximumLength: Int {
         switch self {
         case .keyFile: return 1024
         // The protocol scripts too: a whole training run of the coordinator's seed takes under 1 KB.
-        case .envelope, .message, .stepRows, .checkpoint, .coordinatorProtocol, .workerProtocol, .shardService: return 4096
+        case .envelope, .message, .stepRows, .checkpoint, .coordinatorProtocol, .workerProtocol, .shardService, .shardLink:
+            return 4096
         }
     }
 
@@ -41,6 +44,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .coordinatorProtocol: try CoordinatorProtocolFuzzing.run(input)
         case .workerProtocol: try WorkerProtocolFuzzing.run(input)
         case .shardService: try ShardServiceFuzzing.run(input)
+        case .shardLink: try ShardLinkFuzzing.run(input)
         }
     }
 }
