@@ -46,11 +46,8 @@ public struct Checkpoint {
         let floats = [users, items, bank].reduce(0) { $0 + $1.rows * $1.dim }
             + (userOptimizer.state + itemOptimizer.state).reduce(0) { $0 + $1.count }
         return SealedFile.seal(magic: Checkpoint.magic, capacity: 4 * floats + 256) { file in
-            file.u64(runId)
-            file.u64(cursor.step); file.u64(cursor.version); file.u64(UInt64(cursor.epoch)); file.u64(UInt64(cursor.minibatch))
-            file.u64(UInt64(shape.minibatchSize)); file.u64(UInt64(shape.minibatchesPerStep)); file.u64(shape.seed)
-            file.u64(UInt64(audit.count)); file.u64(audit.sum); file.u64(audit.xor)
-            file.u32(UInt32(users.rows)); file.u32(UInt32(items.rows)); file.u32(UInt32(users.dim))
+            CheckpointHead(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users.rows,
+                           items: items.rows, dim: users.dim).write(to: &file)
             for table in [users, items, bank] { table.withUnsafeValues { file.f32s($0) } }
             file.f32(momentum)
             for opt in [userOptimizer, itemOptimizer] {
@@ -66,22 +63,10 @@ public struct Checkpoint {
         let body = try SealedFile.body(of: [UInt8](data), magic: magic, path: path, kind: "checkpoint")
         do {
             var r = ByteReader(body)
-            /// A u64 field that is an `Int` in memory: refused, not trapped on, when it is above `Int.max`.
-            func int(_ what: String) throws -> Int {
-                let value = try r.u64(what)
-                guard value <= UInt64(Int.max) else { throw bad("\(what) \(value) is out of range") }
-                return Int(value)
-            }
-            let runId = try r.u64("run id")
-            let cursor = TrainingCursor(step: try r.u64("step"), version: try r.u64("version"),
-                                        epoch: try int("epoch"), minibatch: try int("minibatch"))
-            let shape = RunShape(minibatchSize: try int("minibatch size"),
-                                 minibatchesPerStep: try int("minibatches per step"), seed: try r.u64("seed"))
-            guard shape.minibatchSize > 0, shape.minibatchesPerStep > 0 else { throw bad("empty minibatches") }
-            var audit = EpochAudit()
-            audit.count = try int("audit count"); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
-            let userCount = Int(try r.u32("users")), itemCount = Int(try r.u32("items")), dim = Int(try r.u32("dim"))
-            guard dim > 0 else { throw bad("dim 0") }
+            func int(_ what: String) throws -> Int { try CheckpointHead.int(&r, what, bad) }
+            let head = try CheckpointHead.read(from: &r, bad: bad)
+            let (runId, cursor, shape, audit) = (head.runId, head.cursor, head.shape, head.audit)
+            let (userCount, itemCount, dim) = (head.users, head.items, head.dim)
             /// The values (rows, dim) of a table: rows × dim of two u32 can overflow `Int`.
             func table(_ rows: Int, _ what: String) throws -> EmbeddingTable {
                 let (count, overflow) = rows.multipliedReportingOverflow(by: dim)
@@ -137,6 +122,49 @@ public struct Checkpoint {
         try state.userOptimizer.restore(state: userOptimizer.state, stepCount: userOptimizer.stepCount)
         try state.itemOptimizer.restore(state: itemOptimizer.state, stepCount: itemOptimizer.stepCount)
         return state
+    }
+}
+
+/// What the body of every checkpoint file starts with (`Checkpoint`, `ShardedCheckpoint`): u64 runId, cursor (u64 step,
+/// u64 version, u64 epoch, u64 minibatch), the run's shape (u64 minibatch size, u64 minibatches per step, u64 seed),
+/// audit (u64 count, sum, xor), u32 users, u32 items, u32 dim.
+struct CheckpointHead {
+    var runId: UInt64
+    var cursor: TrainingCursor
+    var shape: RunShape
+    var audit: EpochAudit
+    var users: Int
+    var items: Int
+    var dim: Int
+
+    func write(to file: inout ByteWriter) {
+        file.u64(runId)
+        file.u64(cursor.step); file.u64(cursor.version); file.u64(UInt64(cursor.epoch)); file.u64(UInt64(cursor.minibatch))
+        file.u64(UInt64(shape.minibatchSize)); file.u64(UInt64(shape.minibatchesPerStep)); file.u64(shape.seed)
+        file.u64(UInt64(audit.count)); file.u64(audit.sum); file.u64(audit.xor)
+        file.u32(UInt32(users)); file.u32(UInt32(items)); file.u32(UInt32(dim))
+    }
+
+    /// `bad` makes the error for a field out of its rule.
+    static func read(from r: inout ByteReader, bad: (String) -> TrainerError) throws -> CheckpointHead {
+        let runId = try r.u64("run id")
+        let cursor = TrainingCursor(step: try r.u64("step"), version: try r.u64("version"),
+                                    epoch: try int(&r, "epoch", bad), minibatch: try int(&r, "minibatch", bad))
+        let shape = RunShape(minibatchSize: try int(&r, "minibatch size", bad),
+                             minibatchesPerStep: try int(&r, "minibatches per step", bad), seed: try r.u64("seed"))
+        guard shape.minibatchSize > 0, shape.minibatchesPerStep > 0 else { throw bad("empty minibatches") }
+        var audit = EpochAudit()
+        audit.count = try int(&r, "audit count", bad); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
+        let users = Int(try r.u32("users")), items = Int(try r.u32("items")), dim = Int(try r.u32("dim"))
+        guard dim > 0 else { throw bad("dim 0") }
+        return CheckpointHead(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users, items: items, dim: dim)
+    }
+
+    /// A u64 field that is an `Int` in memory: refused, not trapped on, when it is above `Int.max`.
+    static func int(_ r: inout ByteReader, _ what: String, _ bad: (String) -> TrainerError) throws -> Int {
+        let value = try r.u64(what)
+        guard value <= UInt64(Int.max) else { throw bad("\(what) \(value) is out of range") }
+        return Int(value)
     }
 }
 

@@ -95,11 +95,8 @@ public struct ShardedCheckpoint: Equatable {
 
     public func encodedBytes() -> [UInt8] {
         SealedFile.seal(magic: Self.magic, capacity: 128 + 12 * shards.count) { file in
-            file.u64(runId)
-            file.u64(cursor.step); file.u64(cursor.version); file.u64(UInt64(cursor.epoch)); file.u64(UInt64(cursor.minibatch))
-            file.u64(UInt64(shape.minibatchSize)); file.u64(UInt64(shape.minibatchesPerStep)); file.u64(shape.seed)
-            file.u64(UInt64(audit.count)); file.u64(audit.sum); file.u64(audit.xor)
-            file.u32(UInt32(users)); file.u32(UInt32(items)); file.u32(UInt32(dim))
+            CheckpointHead(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users, items: items,
+                           dim: dim).write(to: &file)
             file.u32(UInt32(shards.count))
             for shard in shards { file.u32(shard.checksum); file.u64(shard.bytes) }
         }
@@ -109,22 +106,8 @@ public struct ShardedCheckpoint: Equatable {
         func bad(_ what: String) -> TrainerError { TrainerError("\(path): not a valid sharded checkpoint (\(what))") }
         var r = ByteReader(try SealedFile.body(of: [UInt8](data), magic: magic, path: path, kind: "sharded checkpoint"))
         do {
-            func int(_ what: String) throws -> Int {
-                let value = try r.u64(what)
-                guard value <= UInt64(Int.max) else { throw bad("\(what) \(value) is out of range") }
-                return Int(value)
-            }
-            let runId = try r.u64("run id")
-            let cursor = TrainingCursor(step: try r.u64("step"), version: try r.u64("version"),
-                                        epoch: try int("epoch"), minibatch: try int("minibatch"))
-            let shape = RunShape(minibatchSize: try int("minibatch size"),
-                                 minibatchesPerStep: try int("minibatches per step"), seed: try r.u64("seed"))
-            guard shape.minibatchSize > 0, shape.minibatchesPerStep > 0 else { throw bad("empty minibatches") }
-            guard cursor.step > 0 else { throw bad("step 0") }
-            var audit = EpochAudit()
-            audit.count = try int("audit count"); audit.sum = try r.u64("audit sum"); audit.xor = try r.u64("audit xor")
-            let users = Int(try r.u32("users")), items = Int(try r.u32("items")), dim = Int(try r.u32("dim"))
-            guard dim > 0 else { throw bad("dim 0") }
+            let head = try CheckpointHead.read(from: &r, bad: bad)
+            guard head.cursor.step > 0 else { throw bad("step 0") }
             let count = Int(try r.u32("shards"))
             guard count >= 2, count <= maxShards else { throw bad("\(count) shards") }
             var shards: [ShardFile] = []
@@ -132,8 +115,8 @@ public struct ShardedCheckpoint: Equatable {
                 shards.append(ShardFile(checksum: try r.u32("shard checksum"), bytes: try r.u64("shard bytes")))
             }
             guard r.remaining == 0 else { throw bad("\(r.remaining) trailing bytes") }
-            return ShardedCheckpoint(runId: runId, cursor: cursor, shape: shape, audit: audit, users: users,
-                                     items: items, dim: dim, shards: shards)
+            return ShardedCheckpoint(runId: head.runId, cursor: head.cursor, shape: head.shape, audit: head.audit,
+                                     users: head.users, items: head.items, dim: head.dim, shards: shards)
         } catch let error as WireError {
             throw bad("truncated body: \(error)")
         }
