@@ -256,18 +256,18 @@ enum FuzzSeeds {
                 ("checkpoints", checkpoints)]
     }
 
-    /// Scripts for the coordinator's side of two shard links (`ShardLinkFuzzing`: each send takes a byte, each
-    /// receive a choice byte — 0 honest, 3 altered, 5 stale, 7 silent — and each request an op byte and id masks).
+    /// Scripts for the coordinator's side of two shard links (`ShardLinkFuzzing`: each receive takes a choice
+    /// byte — 0 honest, 3 altered, 5 stale, 7 silent — and each request an op byte and id masks).
     static func shardLink() -> [(String, [UInt8])] {
-        let open: [UInt8] = [0, 0, 0, 0]                          // SHARD_OPEN sent to both, both answer
-        let read: [UInt8] = [0, 0b111, 0b11011, 0b101, 0, 0, 0, 0]   // rows of 3 users, 4 items, 2 bank rows
-        let apply: [UInt8] = [3, 0b101, 0b10, 0, 0, 0, 0]
-        let slices: [UInt8] = [4] + Array(repeating: 0, count: 12)   // the users, 2 rows a slice
-        let prepare: [UInt8] = [2, 0b11, 0b1, 0, 0, 0, 0]
+        let open: [UInt8] = [0, 0]                                // both shards answer SHARD_OPEN
+        let read: [UInt8] = [0, 0b111, 0b11011, 0b101, 0, 0]      // rows of 3 users, 4 items, 2 bank rows
+        let apply: [UInt8] = [3, 0b101, 0b10, 0, 0]
+        let slices: [UInt8] = [4] + Array(repeating: 0, count: 6)   // the users, 2 rows a slice
+        let prepare: [UInt8] = [2, 0b11, 0b1, 0, 0]
         let honest = open + read + apply + read + slices + prepare + read
-        let altered = open + [0, 0b111, 0b11011, 0b101, 0, 0, 3, 0x05] + [0, 0b111, 0b11011, 0b101, 0, 0, 0, 3, 0x42]
-        let stale = open + [0, 0b111, 0b11, 0b1, 0, 0, 5, 0, 0] + apply
-        let silent = open + [0, 0b111, 0b11, 0b1, 0, 0, 7, 7, 6, 0, 0] + read
+        let altered = open + [0, 0b111, 0b11011, 0b101, 0, 3, 0x05] + [0, 0b111, 0b11011, 0b101, 0, 3, 0x42]
+        let stale = open + [0, 0b111, 0b11, 0b1, 5, 0, 0] + apply
+        let silent = open + [0, 0b111, 0b11, 0b1, 7, 7, 6, 0, 0] + read
         return [("honest-run", honest), ("altered", altered), ("stale", stale), ("silent", silent)]
     }
 }
