@@ -25,8 +25,10 @@ public final class ShardedState {
     private var typicalExchange: Double
     private let limit: Float
     public private(set) var version: UInt64 = 0
-    /// Requests sent to all the shards at once so far (each a round trip).
+    /// Requests sent to all the shards at once and waited for so far (each a round trip).
     public private(set) var exchanges = 0
+    /// Prepare-only reads sent (not waited for).
+    public private(set) var prepared = 0
     /// The last request's sequence number: it starts at random, so that no answer to an earlier connection's
     /// request (an attempt to restore passed over, a coordinator before a restart) passes for one to this one's.
     private var sequence = UInt64.random(in: 1 ... 1 << 62)
@@ -170,19 +172,20 @@ public final class ShardedState {
                 try merge(blocks.map(\.bank), ids: bank, limit: itemCount, "bank"))
     }
 
-    /// Brings the rows a step will read up to the current version on every shard (dense Adam's catch-up), without
-    /// sending them back: asked while the workers compute the step before, so that reading them later costs only
-    /// the last step's catch-up.
+    /// Asks every shard to bring the rows a step will read up to the current version (dense Adam's catch-up) and
+    /// does not wait: sent while the workers compute the step before, so that the shards do it meanwhile and
+    /// reading the rows later costs only the last step's catch-up. A shard carries out its requests in order, so
+    /// the catch-up happens at this version, before the step is applied; its answer (no rows) arrives with a
+    /// sequence number of its own and is dropped by the next exchange. A lost request only leaves the catch-up to
+    /// the read.
     public func prepare(users: [UInt32], items: [UInt32], bank: [UInt32], bankAtLiveLength: Bool) throws {
-        let answers = try exchange(partitions.map { p in
-            .shardRead(ShardRead(version: version, bankAtLiveLength: bankAtLiveLength, prepareOnly: true,
-                                 users: users.filter(p.owns), items: items.filter(p.owns), bank: bank.filter(p.owns)))
-        })
-        for (k, answer) in answers.enumerated() {
-            guard case let .shardRows(rows) = answer, rows.version == version,
-                  rows.users.isEmpty, rows.items.isEmpty, rows.bank.isEmpty else {
-                throw TrainerError("shard \(k + 1) at \(addresses[k]) answered a prepare-only SHARD_READ with \(answer.name)")
-            }
+        sequence += 1
+        prepared += 1
+        for p in partitions {
+            let request = Message.shardRead(ShardRead(version: version, bankAtLiveLength: bankAtLiveLength, prepareOnly: true,
+                                                      users: users.filter(p.owns), items: items.filter(p.owns),
+                                                      bank: bank.filter(p.owns)))
+            _ = try links[p.index].send(Envelope(sender: 0, sequence: sequence, message: request))
         }
     }
 
