@@ -357,16 +357,13 @@ public final class CoordinatorServer {
             case let .checkpoint(resumeAt):
                 try checkpoint(resumeAt: resumeAt)
             case let .evaluate(result):
-                let tables = try parameters.rankingTables()
-                try startEvaluation(timedSteps(result), users: tables.users, items: tables.items)
+                try startEvaluation(timedSteps(result))
             case let .record(result):
                 evaluations.append((nil, timedSteps(result)))
                 try recordEvaluations(waiting: false)
             case let .evaluateFromCheckpoint(epoch) where parameters.local == nil:
                 logger.notice("epoch \(epoch + 1) ended before the restart without its figures in metrics.jsonl: evaluating it from the shards, restored to its end")
-                let tables = try parameters.rankingTables()
-                try startEvaluation(policy.recoveredResult(epoch: epoch, audit: policy.audit),
-                                    users: tables.users, items: tables.items)
+                try startEvaluation(policy.recoveredResult(epoch: epoch, audit: policy.audit))
             case let .evaluateFromCheckpoint(epoch):
                 guard let (checkpoint, path) = RunStart.epochEnd(epoch, runId: runId,
                                                                  minibatchesPerEpoch: machine.schedule.minibatchesPerEpoch,
@@ -400,9 +397,33 @@ public final class CoordinatorServer {
     /// Starts evaluating these tables as the end of `result.epoch`, after the evaluation before it has finished.
     private func startEvaluation(_ result: EpochResult, users: EmbeddingTable, items: EmbeddingTable) throws {
         try recordEvaluations(waiting: true)
-        let evaluation = EpochEvaluation(epoch: result.epoch, evaluator: evaluator,
-                                         validationEvaluator: validationEvaluator, users: users, items: items,
-                                         cosine: settings.loss.similarity == .cosine, clock: clock)
+        start(EpochEvaluation(epoch: result.epoch, evaluator: evaluator, validationEvaluator: validationEvaluator,
+                              users: users, items: items, cosine: settings.loss.similarity == .cosine, clock: clock),
+              result)
+    }
+
+    /// Starts evaluating the current parameters as the end of `result.epoch`. With shards the tables are gathered
+    /// for it (and not copied again); when only a sample of the users is evaluated, only their rows.
+    private func startEvaluation(_ result: EpochResult) throws {
+        guard case let .sharded(shards) = parameters.holder else {
+            let tables = try parameters.rankingTables()
+            return try startEvaluation(result, users: tables.users, items: tables.items)
+        }
+        try recordEvaluations(waiting: true)
+        let cosine = settings.loss.similarity == .cosine
+        let items = try shards.table(.items)
+        if evaluator.isSampled && validationEvaluator == nil {
+            start(EpochEvaluation(epoch: result.epoch, evaluator: evaluator,
+                                  sampledUsers: try shards.userRows(evaluator.evaluatedUsers), ownedItems: items,
+                                  cosine: cosine, clock: clock), result)
+        } else {
+            start(EpochEvaluation(epoch: result.epoch, evaluator: evaluator, validationEvaluator: validationEvaluator,
+                                  users: try shards.table(.users), items: items, cosine: cosine, clock: clock,
+                                  owned: true), result)
+        }
+    }
+
+    private func start(_ evaluation: EpochEvaluation, _ result: EpochResult) {
         evaluation.start()
         evaluations.append((evaluation, result))
     }
@@ -420,7 +441,8 @@ public final class CoordinatorServer {
                 result.elapsedSeconds += evaluation.seconds
                 self.metrics.epochEvaluated(epoch: result.epoch + 1,
                                             recall: Dictionary(result.metrics.map { ($0.k, $0.recall) }) { a, _ in a })
-                lastRecorded = evaluation
+                // Kept for exporting the epoch that model selection chooses, which needs the whole user table.
+                lastRecorded = evaluation.users == nil ? nil : evaluation
             }
             evaluations.removeFirst()
             results.append(result)

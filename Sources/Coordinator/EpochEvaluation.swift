@@ -22,8 +22,9 @@ final class EpochEvaluation: @unchecked Sendable {
     private var result: (test: [RankingMetrics], validation: [RankingMetrics]) = ([], [])
     private(set) var seconds: Double = 0
 
+    /// `owned`: the tables are this evaluation's own (gathered from shards), not the live state: kept, not copied.
     init(epoch: Int, evaluator: RankingEvaluator, validationEvaluator: RankingEvaluator?, users: EmbeddingTable,
-         items: EmbeddingTable, cosine: Bool, clock: any ShellClock) {
+         items: EmbeddingTable, cosine: Bool, clock: any ShellClock, owned: Bool = false) {
         self.clock = clock
         self.epoch = epoch
         self.evaluator = evaluator
@@ -32,10 +33,26 @@ final class EpochEvaluation: @unchecked Sendable {
             self.users = nil
             sampledUsers = evaluator.evaluatedRows(of: users)
         } else {
-            self.users = users.copy()
+            self.users = owned ? users : users.copy()
             sampledUsers = nil
         }
-        self.items = items.copy()
+        self.items = owned ? items : items.copy()
+        self.cosine = cosine
+    }
+
+    /// Only the sampled users' rows (`evaluator.evaluatedUsers` order; no validation split) and an item table of
+    /// its own: what a sharded run gathers when it evaluates a sample of the users.
+    init(epoch: Int, evaluator: RankingEvaluator, sampledUsers: EmbeddingTable, ownedItems items: EmbeddingTable,
+         cosine: Bool, clock: any ShellClock) {
+        precondition(evaluator.isSampled && sampledUsers.rows == evaluator.evaluatedUsers.count,
+                     "the rows of the sampled users")
+        self.clock = clock
+        self.epoch = epoch
+        self.evaluator = evaluator
+        validationEvaluator = nil
+        users = nil
+        self.sampledUsers = sampledUsers
+        self.items = items
         self.cosine = cosine
     }
 

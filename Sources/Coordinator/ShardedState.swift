@@ -264,6 +264,20 @@ public final class ShardedState {
         }
     }
 
+    /// The user rows `ids` (strictly ascending), gathered from the shards `sliceRows` at a time, as a table of
+    /// ids.count rows in that order.
+    public func userRows(_ ids: [UInt32], sliceRows: Int = 16_384) throws -> EmbeddingTable {
+        var values: [Float] = []
+        values.reserveCapacity(ids.count * dim)
+        var start = 0
+        while start < ids.count {
+            let slice = Array(ids[start ..< min(start + sliceRows, ids.count)])
+            values += try rows(users: slice, items: [], bank: [], bankAtLiveLength: false).users.values
+            start += slice.count
+        }
+        return EmbeddingTable(rows: ids.count, dim: dim, values: values)
+    }
+
     /// The whole of one table, gathered from the shards.
     public func table(_ which: ShardTable) throws -> EmbeddingTable {
         let table = EmbeddingTable(rows: which == .users ? userCount : itemCount, dim: dim)

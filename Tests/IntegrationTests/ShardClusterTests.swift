@@ -14,16 +14,44 @@ final class ShardClusterTests: XCTestCase {
         "--hard-negatives", "4", "--hard-negative-pool", "48", "--dim", "16", "--verify-replicas", "--log-level", "info",
     ] }
 
-    private func run(workers: Int, shards: Int, name: String) throws -> (end: [String: Any], log: String, output: URL) {
+    private func run(workers: Int, shards: Int, name: String, extra: [String] = [])
+        throws -> (end: [String: Any], log: String, output: URL)
+    {
         let dir = try ProcessHarness.temporaryDirectory(name)
         let output = dir.appendingPathComponent("run")
         let coordinator = try ProcessHarness.start(
-            "coordinator", flags() + ["--spawn-workers", "\(workers)", "--output", output.path]
+            "coordinator", flags() + ["--spawn-workers", "\(workers)", "--output", output.path] + extra
                 + (shards > 0 ? ["--spawn-shards", "\(shards)"] : []),
             logName: "coordinator", in: dir)
         XCTAssertEqual(coordinator.wait(seconds: 240), 0, "coordinator failed:\n\(coordinator.log)")
         let lines = try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
         return (try XCTUnwrap(lines.first { $0["event"] as? String == "end" }), coordinator.log, output)
+    }
+
+    /// Each epoch's figures of a run.
+    private func epochFigures(_ output: URL) throws -> [Double] {
+        try ProcessHarness.jsonLines(output.appendingPathComponent("metrics.jsonl"))
+            .filter { $0["event"] as? String == "epoch" }
+            .flatMap { [$0["recall@20"] as? Double ?? -1, $0["ndcg@20"] as? Double ?? -1] }
+    }
+
+    /// An evaluation of a sample of the users gathers only their rows from the shards, and gives the figures of
+    /// the coordinator alone.
+    func testASampledEvaluationWithShardsGivesTheFiguresOfTheCoordinatorAlone() throws {
+        let sample = ["--evaluation-users", "120"]
+        let alone = try run(workers: 1, shards: 0, name: "shards-sample-alone", extra: sample)
+        let sharded = try run(workers: 1, shards: 2, name: "shards-sample", extra: sample)
+        let figures = try epochFigures(alone.output)
+        XCTAssertEqual(figures.count, 4, alone.log)
+        XCTAssertTrue(figures.allSatisfy { $0 >= 0 }, "\(figures)")
+        XCTAssertEqual(try epochFigures(sharded.output), figures)
+        XCTAssertEqual(sharded.end["final_hash"] as? String, alone.end["final_hash"] as? String)
+        // The same run evaluating every user gathers the whole user table: more bytes from the shards.
+        let whole = try run(workers: 1, shards: 2, name: "shards-sample-whole")
+        let sampledBytes = try XCTUnwrap(sharded.end["shard_bytes_received"] as? Int)
+        let wholeBytes = try XCTUnwrap(whole.end["shard_bytes_received"] as? Int)
+        XCTAssertGreaterThan(wholeBytes - sampledBytes, 2 * (500 - 120) * 16 * 4,
+                             "two evaluations of 380 users fewer, 16 floats each")
     }
 
     func testShardsEndWithTheParametersOfTheCoordinatorAloneBitForBit() throws {
