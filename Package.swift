@@ -114,6 +114,7 @@ let package = Package(
         .testTarget(name: "ReplicationTests", dependencies: ["Replication", "Kernels", "Wire", "RunSettings"]),
         .testTarget(name: "CoordinatorTests", dependencies: [
             "Coordinator", "Replication", "Wire", "Kernels", "Dataset", "MemoryBank", "RunSettings", "TestSupport",
+            "Transport", .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "WorkerTests", dependencies: [
             "Worker", "Replication", "Wire", "Kernels", "RunSettings", "Transport", "TestSupport",
