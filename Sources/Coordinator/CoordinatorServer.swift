@@ -39,7 +39,7 @@ public final class CoordinatorServer {
     /// Epochs ended and not yet recorded, in order: each with its evaluation, or nil when it is not evaluated.
     var evaluations: [(EpochEvaluation?, EpochResult)] = []
     var results: [EpochResult] = []
-    /// With `--verify-replicas`: the hashes of the rows sent with each task of the current step (`TablesHash.of(step:)`),
+    /// With `--verify-replicas`: the hashes of the rows sent with each task of the current step (`TablesHash.of(reads:in:)`),
     /// one for each STEP that carried it (a resent task goes in a STEP of its own, and the first may still answer).
     var sentRowsHash: [TaskKey: [UInt64]] = [:]
     var replicaMismatches = 0
@@ -295,9 +295,12 @@ public final class CoordinatorServer {
                 }
                 let message = try steps.message(step: machine.currentStep, tasks: tasks, store: parameters)
                 if settings.verifyReplicas {
-                    let hash = TablesHash.of(step: message)
-                    // A resent task goes in a STEP of its own: its gradient may come from any STEP that carried it.
-                    for key in tasks where sentRowsHash[key]?.contains(hash) != true { sentRowsHash[key, default: []].append(hash) }
+                    // The hash of each task's own rows: the same whichever tasks shared its STEP (a resent task, a
+                    // STEP of a coordinator before its restart), so any STEP that carried the task matches.
+                    for key in tasks {
+                        let hash = TablesHash.of(reads: steps.reads(key), in: message) ?? 0
+                        if sentRowsHash[key]?.contains(hash) != true { sentRowsHash[key, default: []].append(hash) }
+                    }
                 }
                 send(.step(message), to: peer)
             case let .accept(id, gradient):

@@ -29,6 +29,11 @@ public final class TaskComputer {
         computer = MinibatchGradientComputer(settings: loss, dim: spec.dim, seenItems: seen)
     }
 
+    /// With `--verify-replicas`: the hash of the rows `task` reads, as `step` carries them (0 when it lacks one).
+    public func rowsHash(for task: MinibatchTask, of step: Step) -> UInt64 {
+        TablesHash.of(reads: drawing.reads(for: task, negatives: drawing.draw(for: task).ids), in: step) ?? 0
+    }
+
     /// The negatives of a minibatch (see `TaskNegatives.draw`).
     public func negatives(for task: MinibatchTask) -> (ids: [UInt32], logQ: [Float]?) { drawing.draw(for: task) }
 

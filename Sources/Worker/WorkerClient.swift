@@ -179,7 +179,6 @@ public final class WorkerClient {
             return
         }
         if cache.step != step.step || cache.version != step.version { cache = (step.step, step.version, [:]) }
-        let hash = verifyReplicas ? TablesHash.of(step: step) : 0
         var rows: StepRows?
         var answers: [Gradient] = []
         for task in step.tasks {
@@ -193,6 +192,7 @@ public final class WorkerClient {
             if rows == nil { rows = StepRows(step, dim: spec.dim) }
             let started = clock.now()
             do {
+                let hash = verifyReplicas ? computer.rowsHash(for: task, of: step) : 0
                 let gradient = try computer.gradient(for: task, of: step, rows: rows!, hash: hash)
                 metrics.minibatchComputed(seconds: clock.now() - started)
                 cache.gradients[key] = gradient

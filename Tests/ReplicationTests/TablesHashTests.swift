@@ -1,5 +1,6 @@
 import Kernels
 import Replication
+import Wire
 import XCTest
 
 final class TablesHashTests: XCTestCase {
@@ -38,5 +39,30 @@ final class TablesHashTests: XCTestCase {
         XCTAssertNotEqual(TablesHash.of(users: zero, items: zero, bank: zero), 0)
         XCTAssertNotEqual(TablesHash.of(users: EmbeddingTable(rows: 3, dim: 2), items: EmbeddingTable(rows: 3, dim: 2),
                                          bank: EmbeddingTable(rows: 3, dim: 2)), 0)
+    }
+
+    /// A task's hash depends on its own rows only: the same from a STEP of it alone and from one it shares with
+    /// another task (as after a coordinator's restart with other workers); any of its values changed, or a row
+    /// missing, tells.
+    func testATasksHashDependsOnItsRowsOnly() {
+        let reads = TaskReads(users: [1, 4], items: [2], bank: [0, 3])
+        func block(_ ids: [UInt32], _ base: Float) -> RowBlock {
+            RowBlock(dim: 2, ids: ids, values: ids.flatMap { [base + Float($0), base - Float($0)] })
+        }
+        let alone = Step(step: 1, version: 3, users: block([1, 4], 0.5), items: block([2], 1.5),
+                         bank: block([0, 3], -0.5), tasks: [])
+        let shared = Step(step: 1, version: 3, users: block([0, 1, 4, 7], 0.5), items: block([2, 5], 1.5),
+                          bank: block([0, 1, 3], -0.5), tasks: [])
+        let hash = TablesHash.of(reads: reads, in: alone)
+        XCTAssertNotNil(hash)
+        XCTAssertEqual(TablesHash.of(reads: reads, in: shared), hash)
+        var changed = shared
+        changed.bank.values[5] = changed.bank.values[5].nextUp   // bank row 3's first value
+        XCTAssertNotEqual(TablesHash.of(reads: reads, in: changed), hash)
+        var other = shared
+        other.users.values[0] += 1   // user 0: not the task's
+        XCTAssertEqual(TablesHash.of(reads: reads, in: other), hash)
+        XCTAssertNil(TablesHash.of(reads: TaskReads(users: [1, 4], items: [3], bank: []), in: shared), "item 3 missing")
+        XCTAssertNotEqual(TablesHash.of(reads: TaskReads(users: [], items: [], bank: []), in: shared), 0)
     }
 }
