@@ -32,7 +32,8 @@ struct ShardCommand: ParsableCommand {
     var announce = false
     @Flag(help: "Exit when the process that started this shard exits (set by `coordinator train --spawn-shards`).")
     var exitWithParent = false
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (also MBT_LOG_LEVEL).")
+    var logLevel = Environment.value("MBT_LOG_LEVEL") ?? "info"
 
     func validate() throws {
         if (curveSecretKey == nil) != (authorizedKeys == nil) {
