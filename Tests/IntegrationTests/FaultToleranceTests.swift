@@ -198,7 +198,9 @@ class FaultToleranceTests: XCTestCase {
 
     func testHungWorkerIsDeclaredDeadAndRejoinsAfterSIGCONT() throws {
         let o = try cluster(name: "sigstop") { c in
-            XCTAssertTrue(waitUntil(60) { c.coordinator.log.contains("is ready at version") })
+            // Every worker a member first: one stopped before it joined would only join late, not die.
+            XCTAssertTrue(waitUntil(60) { c.coordinator.log.components(separatedBy: "is ready at version").count > 3 },
+                          c.coordinator.log)
             sleep(0.5)
             let victim = c.workers[1]
             let stopped = Date()
