@@ -104,16 +104,11 @@ final class ParameterStore {
         return (state.users, state.items, state.bank.table)
     }
 
-    /// The user and item tables at the current version, for an evaluation: the coordinator's own (every row caught
-    /// up), or gathered from the shards (a copy).
+    /// The coordinator's own user and item tables at the current version (every row caught up), for an
+    /// evaluation. With shards the evaluation gathers what it needs itself (`CoordinatorServer.startEvaluation`).
     func rankingTables() throws -> (users: EmbeddingTable, items: EmbeddingTable) {
-        switch holder {
-        case .local:
-            let (users, items, _) = try tables()
-            return (users, items)
-        case let .sharded(shards):
-            return (try shards.table(.users), try shards.table(.items))
-        }
+        let (users, items, _) = try tables()
+        return (users, items)
     }
 
     /// The first unusable parameter of the whole state, or nil. With shards the tables are read slice by slice.
